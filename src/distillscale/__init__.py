@@ -1,0 +1,29 @@
+"""distillscale: the scaling laws of knowledge distillation.
+
+Fit scaling laws to tables of runs, train small GPT teachers and students, run studies and plan
+compute. The public API is re-exported lazily so that ``import distillscale`` stays light:
+torch, ray and matplotlib load only when the feature that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first use)
+_LAZY: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'distillscale' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
