@@ -1,0 +1,427 @@
+"""Run configuration: the frozen records that describe one training run completely.
+
+A :class:`RunConfig` holds everything that decides a run's result (shape, tokens, optimiser,
+data, teacher, distillation loss); its canonical JSON hashes to the run id. This module imports
+no torch, so the study planner can expand and hash runs without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from distillscale.errors import InputError
+
+if TYPE_CHECKING:
+    from distillscale.flops import TransformerShape
+
+__all__ = [
+    "KD_LOSSES",
+    "DataConfig",
+    "KDConfig",
+    "RunConfig",
+    "TeacherRef",
+    "family_config",
+    "shape_from_dict",
+    "shape_to_dict",
+]
+
+#: Distillation divergences (LAWS.md §12): name -> short definition, p teacher, q student.
+KD_LOSSES: dict[str, str] = {
+    "forward-kl": "KL(p || q)",
+    "reverse-kl": "KL(q || p)",
+    "skew-forward-kl": "KL(p || s p + (1 - s) q)",
+    "skew-reverse-kl": "KL(q || (1 - s) p + s q)",
+    "js": "b KL(p || m) + (1 - b) KL(q || m), m = b p + (1 - b) q",
+    "tv": "0.5 sum |p - q|",
+}
+TOP_K_MODES = ("renormalize", "bucket")
+RUN_KINDS = ("teacher", "student", "baseline", "single")
+SCHEDULES = ("cosine", "wsd")
+DEVICES = ("auto", "cpu", "cuda")
+TOKENIZERS = ("byte", "bpe")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise InputError(message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataConfig:
+    """Where training tokens come from and how text becomes tokens.
+
+    Parameters
+    ----------
+    corpus : str
+        ``"stdlib"`` (the running interpreter's standard-library ``.py`` files), a text file, a
+        folder of text files (read recursively), or a pre-tokenised ``.npy`` (any unsigned dtype)
+        or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped.
+    tokenizer : str
+        ``"byte"`` (vocabulary 256, the default) or ``"bpe"`` (trained with HF ``tokenizers`` on
+        the training documents, cached on disk by content hash). Ignored for token files.
+    vocab_size : int or None
+        Vocabulary size (tokens) for ``bpe`` (default 4096) and for token files (default: the
+        largest token + 1). Must be None or 256 for ``byte``.
+    val_fraction : float
+        Fraction of documents held out for validation, chosen by a hash of each document's
+        relative path (token files: the last fraction of tokens).
+    max_corpus_bytes : int or None
+        Read documents in path order until this many bytes (speed cap); None reads all.
+    seed : int
+        Seed of the training-sequence stream (sequence ``j`` starts at a position that is a pure
+        function of ``seed`` and ``j``).
+    """
+
+    corpus: str = "stdlib"
+    tokenizer: str = "byte"
+    vocab_size: int | None = None
+    val_fraction: float = 0.05
+    max_corpus_bytes: int | None = 8_000_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(
+            self.tokenizer in TOKENIZERS,
+            f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS}",
+        )
+        _check(
+            self.tokenizer != "byte" or self.vocab_size in (None, 256),
+            f"data.vocab_size: {self.vocab_size} with the byte tokenizer; bytes have 256 tokens "
+            "(leave vocab_size unset or choose tokenizer 'bpe')",
+        )
+        _check(
+            self.vocab_size is None or 2 <= self.vocab_size <= 2**32,
+            f"data.vocab_size: {self.vocab_size} is outside [2, 2**32]",
+        )
+        _check(
+            0.0 < self.val_fraction < 1.0,
+            f"data.val_fraction: {self.val_fraction} is not in (0, 1); use e.g. 0.05",
+        )
+        _check(
+            self.max_corpus_bytes is None or self.max_corpus_bytes > 0,
+            f"data.max_corpus_bytes: {self.max_corpus_bytes} is not positive (None reads all)",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KDConfig:
+    """Distillation loss: ``(1 - weight) * NTP + weight * tau^2 * D(p_tau, q_tau)``.
+
+    Defaults follow Busbridge et al. 2025 (LAWS.md §1.8): pure distillation (``weight = 1``),
+    ``temperature = 1``, forward KL, full teacher logits.
+
+    Parameters
+    ----------
+    loss : str
+        Divergence, one of :data:`KD_LOSSES`.
+    temperature : float
+        tau > 0, dividing teacher and student logits.
+    tau2_scaling : bool
+        Multiply the divergence by tau^2 (Hinton et al. 2015; LAWS.md §12.1).
+    weight : float
+        lambda in [0, 1], the weight of the distillation term.
+    skew : float
+        s in (0, 1) of the skew divergences (DistiLLM default 0.1).
+    js_beta : float
+        b in (0, 1) of the generalised Jensen-Shannon divergence (0.5 is symmetric JS).
+    top_k : int or None
+        Keep only the teacher's k most likely tokens; None uses full logits.
+    top_k_mode : str
+        ``"renormalize"``: the teacher is renormalised over its kept set and the student keeps
+        its full distribution (LAWS.md §12.8, renormalisation unverified; reverse KL is then
+        infinite and refused). ``"bucket"``: both distributions are reduced to the k kept tokens
+        plus one bucket holding the remaining mass.
+    """
+
+    loss: str = "forward-kl"
+    temperature: float = 1.0
+    tau2_scaling: bool = True
+    weight: float = 1.0
+    skew: float = 0.1
+    js_beta: float = 0.5
+    top_k: int | None = None
+    top_k_mode: str = "renormalize"
+
+    def __post_init__(self) -> None:
+        _check(
+            self.loss in KD_LOSSES,
+            f"kd.loss: {self.loss!r} is not a distillation loss; use one of {list(KD_LOSSES)}",
+        )
+        _check(
+            math.isfinite(self.temperature) and self.temperature > 0,
+            f"kd.temperature: {self.temperature} is not a positive number; use e.g. 1.0",
+        )
+        _check(0.0 <= self.weight <= 1.0, f"kd.weight: {self.weight} is not in [0, 1]")
+        _check(0.0 < self.skew < 1.0, f"kd.skew: {self.skew} is not in (0, 1); use e.g. 0.1")
+        _check(0.0 < self.js_beta < 1.0, f"kd.js_beta: {self.js_beta} is not in (0, 1)")
+        _check(
+            self.top_k is None or self.top_k >= 1,
+            f"kd.top_k: {self.top_k} is not a positive number of tokens (None keeps all)",
+        )
+        _check(
+            self.top_k_mode in TOP_K_MODES,
+            f"kd.top_k_mode: {self.top_k_mode!r} is not one of {TOP_K_MODES}",
+        )
+        _check(
+            not (
+                self.loss == "reverse-kl"
+                and self.top_k is not None
+                and self.top_k_mode == "renormalize"
+            ),
+            "kd: reverse-kl with top_k and top_k_mode 'renormalize' is infinite (the student puts "
+            "mass where the truncated teacher has none); use top_k_mode 'bucket' or top_k None",
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeacherRef:
+    """A frozen teacher: its checkpoint and what it is.
+
+    Parameters
+    ----------
+    checkpoint : str
+        Path of the teacher's ``checkpoint.pt`` (or final ``model.pt``) written by the trainer.
+    shape : TransformerShape
+        The teacher's architecture.
+    run_id : str
+        The teacher's run id (16 hex digits), recorded with the student.
+    loss : float or None
+        The teacher's held-out loss, nats per token (``teacher_loss`` in the run table).
+    tokens : int or None
+        Tokens the teacher was trained on (``teacher_tokens``).
+    """
+
+    checkpoint: str
+    shape: TransformerShape
+    run_id: str
+    loss: float | None = None
+    tokens: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (the shape as a dict)."""
+        return {
+            "checkpoint": self.checkpoint,
+            "shape": shape_to_dict(self.shape),
+            "run_id": self.run_id,
+            "loss": self.loss,
+            "tokens": self.tokens,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TeacherRef:
+        """Inverse of :meth:`to_dict`."""
+        values = dict(data)
+        values["shape"] = shape_from_dict(values["shape"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """One training run, completely; its canonical JSON hashes to :meth:`run_id`.
+
+    Parameters
+    ----------
+    kind : str
+        ``"teacher"``, ``"student"`` (distilled), ``"baseline"`` (supervised, compute-matched)
+        or ``"single"``.
+    shape : TransformerShape
+        Architecture (``flops.TransformerShape``); ``seq_len`` is the training context.
+    tokens : int
+        Training tokens D (count), rounded up to whole steps of ``batch_size * seq_len``.
+    batch_size : int
+        Global batch, sequences per optimiser step.
+    lr : float
+        Peak learning rate (AdamW).
+    warmup_steps : float
+        Linear warm-up length: values >= 1 are optimiser steps, values in [0, 1) a fraction of
+        the run's steps.
+    schedule : str
+        ``"cosine"`` (decay to ``min_lr_ratio * lr`` at the last step) or ``"wsd"``
+        (warm-up, stable, then linear decay over the last ``decay_fraction`` of steps).
+    min_lr_ratio : float
+        Final learning rate as a fraction of ``lr``.
+    decay_fraction : float
+        WSD only: fraction of steps in the final decay.
+    weight_decay : float
+        AdamW decoupled weight decay, applied to matrices only (not norms).
+    grad_clip : float
+        Clip the global gradient norm to this value; 0 disables.
+    seed : int
+        Seed of the weight initialisation.
+    data : DataConfig
+        Corpus and tokenizer; its ``seed`` orders the training sequences.
+    teacher : TeacherRef or None
+        Frozen teacher for distillation (``kind="student"``).
+    teacher_cache : str or None
+        Path of a teacher-logit cache (:func:`distillscale.train.build_logit_cache`) read
+        instead of running the teacher.
+    kd : KDConfig or None
+        Distillation loss; required with a teacher.
+    eval_every : int
+        Validation every this many steps (0: only at the end).
+    eval_tokens : int
+        Held-out tokens per validation (count).
+    checkpoint_every : int
+        Write ``checkpoint.pt`` every this many steps (0: only at the end).
+    device : str
+        ``"auto"`` (cuda if available), ``"cpu"`` or ``"cuda"``.
+    compile : bool
+        Wrap the model in ``torch.compile``.
+    peak_flops : float or None
+        The device's peak FLOP/s for model FLOPs utilisation; None reports no MFU.
+    nproc : int
+        Data-parallel processes (torch.distributed); 1 trains in this process.
+    """
+
+    kind: str = "single"
+    shape: TransformerShape
+    tokens: int
+    batch_size: int = 16
+    lr: float = 3e-3
+    warmup_steps: float = 0.05
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.1
+    decay_fraction: float = 0.2
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    teacher: TeacherRef | None = None
+    teacher_cache: str | None = None
+    kd: KDConfig | None = None
+    eval_every: int = 0
+    eval_tokens: int = 65_536
+    checkpoint_every: int = 0
+    device: str = "auto"
+    compile: bool = False
+    peak_flops: float | None = None
+    nproc: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self.kind in RUN_KINDS, f"kind: {self.kind!r} is not one of {RUN_KINDS}")
+        _check(self.tokens >= 1, f"tokens: {self.tokens} is not a positive count of tokens")
+        _check(self.batch_size >= 1, f"batch_size: {self.batch_size} is not positive")
+        _check(math.isfinite(self.lr) and self.lr > 0, f"lr: {self.lr} is not a positive number")
+        _check(self.warmup_steps >= 0, f"warmup_steps: {self.warmup_steps} is negative")
+        _check(self.schedule in SCHEDULES, f"schedule: {self.schedule!r} is not in {SCHEDULES}")
+        _check(0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio: {self.min_lr_ratio} not in [0,1]")
+        _check(
+            0.0 < self.decay_fraction <= 1.0, f"decay_fraction: {self.decay_fraction} not in (0,1]"
+        )
+        _check(self.weight_decay >= 0, f"weight_decay: {self.weight_decay} is negative")
+        _check(self.grad_clip >= 0, f"grad_clip: {self.grad_clip} is negative (0 disables)")
+        _check(self.eval_every >= 0, f"eval_every: {self.eval_every} is negative")
+        _check(self.eval_tokens >= 1, f"eval_tokens: {self.eval_tokens} is not positive")
+        _check(self.checkpoint_every >= 0, f"checkpoint_every: {self.checkpoint_every} < 0")
+        _check(self.device in DEVICES, f"device: {self.device!r} is not one of {DEVICES}")
+        _check(self.nproc >= 1, f"nproc: {self.nproc} is not a positive number of processes")
+        _check(
+            self.batch_size % self.nproc == 0,
+            f"batch_size: {self.batch_size} sequences do not split over nproc={self.nproc} "
+            "processes; choose a multiple of nproc",
+        )
+        _check(
+            self.peak_flops is None or self.peak_flops > 0,
+            f"peak_flops: {self.peak_flops} is not a positive FLOP/s",
+        )
+        distills = self.teacher is not None or self.teacher_cache is not None
+        _check(
+            not distills or self.kd is not None,
+            "kd: a teacher or teacher_cache is given without a distillation loss; set kd "
+            "(e.g. KDConfig())",
+        )
+        _check(
+            self.kd is None or distills,
+            "kd: a distillation loss is given without a teacher; set teacher or teacher_cache",
+        )
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Tokens per optimiser step (count): ``batch_size * seq_len``."""
+        return self.batch_size * self.shape.seq_len
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps: ``ceil(tokens / tokens_per_step)``."""
+        return max(1, -(-self.tokens // self.tokens_per_step))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form, nested dicts for shape, data, teacher and kd."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "shape":
+                value = shape_to_dict(value)
+            elif f.name == "teacher":
+                value = None if value is None else value.to_dict()
+            elif f.name in ("data", "kd"):
+                value = None if value is None else dataclasses.asdict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        _check(not unknown, f"run config: unknown keys {unknown}; allowed are {sorted(names)}")
+        values = dict(data)
+        values["shape"] = shape_from_dict(values["shape"])
+        if values.get("data") is not None:
+            values["data"] = DataConfig(**values["data"])
+        if values.get("kd") is not None:
+            values["kd"] = KDConfig(**values["kd"])
+        if values.get("teacher") is not None:
+            values["teacher"] = TeacherRef.from_dict(values["teacher"])
+        return cls(**values)
+
+    def canonical_json(self) -> str:
+        """Sorted-key, compact JSON of :meth:`to_dict`: the text hashed by :meth:`run_id`."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def run_id(self) -> str:
+        """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+
+
+def shape_to_dict(shape: TransformerShape) -> dict[str, Any]:
+    """A ``TransformerShape`` as a plain dict of its fields."""
+    return dataclasses.asdict(shape)
+
+
+def shape_from_dict(data: dict[str, Any]) -> TransformerShape:
+    """Build a ``TransformerShape`` from :func:`shape_to_dict` output."""
+    from distillscale.flops import TransformerShape
+
+    return TransformerShape(**data)
+
+
+def family_config(depth: int, *, tokens: int, **overrides: Any) -> RunConfig:
+    """A run of the model family at ``depth`` layers (the one size dial).
+
+    The shape comes from ``flops.family_shape(depth)`` (width and heads from a fixed aspect
+    ratio); keyword arguments that name ``family_shape`` parameters go there, the rest to
+    :class:`RunConfig`.
+
+    Parameters
+    ----------
+    depth : int
+        Number of transformer layers.
+    tokens : int
+        Training tokens (count).
+    **overrides : Any
+        ``family_shape`` keywords (e.g. ``vocab_size``, ``seq_len``) and ``RunConfig`` fields.
+    """
+    import inspect
+
+    from distillscale.flops import family_shape
+
+    shape_keys = set(inspect.signature(family_shape).parameters) - {"depth"}
+    shape_kw = {k: v for k, v in overrides.items() if k in shape_keys}
+    run_kw = {k: v for k, v in overrides.items() if k not in shape_keys}
+    return RunConfig(shape=family_shape(depth, **shape_kw), tokens=tokens, **run_kw)
