@@ -9,11 +9,26 @@ from __future__ import annotations
 from distillscale.errors import InputError
 from distillscale.laws.base import Law, Param
 from distillscale.laws.chinchilla import Chinchilla
+from distillscale.laws.chinchilla_gamma import ChinchillaGamma
+from distillscale.laws.distillation import Distillation
+from distillscale.laws.downstream import Downstream
+from distillscale.laws.kaplan import Kaplan
+from distillscale.laws.overtrain import Overtrain
 
 __all__ = ["LAWS", "Law", "Param", "get_law"]
 
 #: Every law by name, in the order of CONVENTIONS.md.
-LAWS: dict[str, Law] = {law.name: law for law in (Chinchilla(),)}
+LAWS: dict[str, Law] = {
+    law.name: law
+    for law in (
+        Chinchilla(),
+        ChinchillaGamma(),
+        Kaplan(),
+        Distillation(),
+        Overtrain(),
+        Downstream(),
+    )
+}
 
 
 def get_law(name: str) -> Law:
