@@ -1,47 +1,14 @@
 """The scaling laws as pure math (numpy only), one module each, and their registry.
 
 ``LAWS`` maps a law's name (CONVENTIONS.md) to an instance; :func:`get_law` looks one up and
-names the choices when the name is unknown.
+names the choices when the name is unknown. :func:`load_published` loads a bundled published
+coefficient set (``"@busbridge2025"``).
 """
 
 from __future__ import annotations
 
-from distillscale.errors import InputError
 from distillscale.laws.base import Law, Param
-from distillscale.laws.chinchilla import Chinchilla
-from distillscale.laws.chinchilla_gamma import ChinchillaGamma
-from distillscale.laws.distillation import Distillation
-from distillscale.laws.downstream import Downstream
-from distillscale.laws.kaplan import Kaplan
-from distillscale.laws.overtrain import Overtrain
+from distillscale.laws.published import PublishedSet, list_published, load_published
+from distillscale.laws.registry import LAWS, get_law
 
-__all__ = ["LAWS", "Law", "Param", "get_law"]
-
-#: Every law by name, in the order of CONVENTIONS.md.
-LAWS: dict[str, Law] = {
-    law.name: law
-    for law in (
-        Chinchilla(),
-        ChinchillaGamma(),
-        Kaplan(),
-        Distillation(),
-        Overtrain(),
-        Downstream(),
-    )
-}
-
-
-def get_law(name: str) -> Law:
-    """The law called ``name`` (e.g. ``"chinchilla"``).
-
-    Raises
-    ------
-    InputError
-        When no law has that name; the message lists the available names.
-    """
-    try:
-        return LAWS[name]
-    except KeyError:
-        raise InputError(
-            f"unknown law {name!r}; available laws: {', '.join(LAWS)} (see `distillscale laws`)"
-        ) from None
+__all__ = ["LAWS", "Law", "Param", "PublishedSet", "get_law", "list_published", "load_published"]
