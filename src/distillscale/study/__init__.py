@@ -1,0 +1,1 @@
+"""Studies: specs, expansion into runs, executors and the run store."""

@@ -1,0 +1,52 @@
+"""SQLite engines for the run store: WAL journal, busy timeout, foreign keys, immediate writes.
+
+Every transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock up front, so that
+two processes never both read a row and then fail to upgrade to writing (``SQLITE_BUSY`` that
+the busy timeout cannot resolve). Waiting writers queue for up to :data:`BUSY_TIMEOUT_S`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+
+__all__ = ["BUSY_TIMEOUT_S", "sqlite_engine"]
+
+#: Seconds a writer waits for the lock before failing.
+BUSY_TIMEOUT_S = 60.0
+
+
+def sqlite_engine(url: URL) -> sa.Engine:
+    """Create an engine on a SQLite file with the store's pragmas.
+
+    Parameters
+    ----------
+    url : sqlalchemy URL
+        ``sqlite:///path``.
+
+    Returns
+    -------
+    sqlalchemy.Engine
+        Connections in WAL mode, ``busy_timeout`` set, foreign keys enforced.
+    """
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # take transaction control away from pysqlite so that BEGIN IMMEDIATE below is used
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

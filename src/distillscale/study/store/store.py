@@ -1,0 +1,611 @@
+"""The run store: one table of runs with atomic claims and leases, plus training curves.
+
+Lease semantics
+---------------
+A worker *claims* a run with ``claim(run_id, worker_id, lease_seconds)``. The claim is one
+conditional ``UPDATE`` whose ``WHERE`` accepts only a claimable row, and the caller wins exactly
+when that statement changed a row, so two workers racing for one run never both win (SQLite
+serialises writers; PostgreSQL re-checks the condition on the row a concurrent winner changed).
+A row is claimable when it is
+
+* ``pending``; or
+* ``failed`` with ``attempts < max_attempts``; or
+* ``running`` with an expired lease (``claim_expires_at <= now``: its worker died or stalled)
+  and ``attempts < max_attempts``. A dead run that has used all its attempts is marked
+  ``failed`` ("lease expired") by the next claim attempt instead.
+
+Each claim increments ``attempts``. The holder extends its lease with ``heartbeat`` (returns
+False once another worker took the run over: stop work then). ``complete`` and ``fail`` succeed
+only for the worker that holds the claim, expired or not, as long as nobody took it over, so a
+slow worker's result is kept; repeating them is harmless. All times come from the database
+server's clock (UTC seconds since the epoch), never from the workers'.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL
+
+from distillscale.errors import InputError
+from distillscale.study.store.records import (
+    STATUSES,
+    CurveRow,
+    RunOutcome,
+    RunRecord,
+    RunSpecRecord,
+    ledger_columns,
+)
+from distillscale.study.store.schema import SCHEMA_VERSION, curves, meta, metadata, runs, utc_now
+from distillscale.study.store.url import redact_url, to_url
+
+__all__ = ["RUN_TABLE_COLUMNS", "Store", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of :meth:`Store.run_table`: the canonical run-table columns, then extras.
+RUN_TABLE_COLUMNS: tuple[str, ...] = (
+    "run",
+    "params",
+    "tokens",
+    "flops",
+    "loss",
+    "teacher_loss",
+    "teacher_params",
+    "teacher_tokens",
+    "kind",
+    "study",
+    "status",
+    "params_total",
+    "n_layers",
+    "d_model",
+    "n_heads",
+    "vocab_size",
+    "seq_len",
+    "flops_training",
+    "flops_teacher_inference",
+    "flops_logit_cache",
+    "teacher_run_id",
+    "wall_seconds",
+    "tokens_per_second",
+    "checkpoint_path",
+)
+
+_TEXT_COLUMNS = frozenset({"run", "kind", "study", "status", "teacher_run_id", "checkpoint_path"})
+_BACKENDS = ("sqlite", "postgresql")
+_RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
+_PG_LOCK_KEY = 0x44535354  # advisory lock serialising schema creation across processes
+
+
+def _insert(dialect: str) -> Any:
+    return pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+
+
+def _check_lease(lease_seconds: float) -> float:
+    lease = float(lease_seconds)
+    if not lease >= 0 or lease == float("inf"):
+        raise InputError(f"lease_seconds: {lease_seconds!r} must be a finite number >= 0")
+    return lease
+
+
+class Store:
+    """A run store on SQLite or PostgreSQL; create it with :func:`open_store`.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        Engine with the schema in place.
+    url : sqlalchemy URL
+        Where it points (shown redacted by :attr:`url`).
+    """
+
+    def __init__(self, engine: sa.Engine, url: URL) -> None:
+        self._engine = engine
+        self._url = url
+        self._dialect = engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The store URL with its password redacted."""
+        return redact_url(self._url)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._dialect
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    # -- registering ------------------------------------------------------------------------
+
+    def register(self, run: RunSpecRecord) -> bool:
+        """Insert a run unless its ``run_id`` is already stored (idempotent).
+
+        Parameters
+        ----------
+        run : RunSpecRecord
+            The run; its teacher (``teacher_run_id``) must be registered first.
+
+        Returns
+        -------
+        bool
+            True if inserted now, False if it was already there (left unchanged).
+        """
+        return self.register_many([run]) == 1
+
+    def register_many(self, runs_: Iterable[RunSpecRecord]) -> int:
+        """Insert several runs in one transaction, skipping those already stored.
+
+        Parameters
+        ----------
+        runs_ : iterable of RunSpecRecord
+            Runs in dependency order (teachers before their students).
+
+        Returns
+        -------
+        int
+            How many were inserted.
+        """
+        rows = [self._spec_row(run) for run in runs_]
+        if not rows:
+            return 0
+        insert = _insert(self._dialect)
+        inserted = 0
+        try:
+            with self._engine.begin() as conn:
+                for row in rows:
+                    stmt = (
+                        insert(runs)
+                        .values(row)
+                        .on_conflict_do_nothing(index_elements=["run_id"])
+                        .returning(runs.c.run_id)
+                    )
+                    # counted from RETURNING: rowcount is unreliable for INSERT ... ON CONFLICT
+                    inserted += len(conn.execute(stmt).all())
+        except sa_exc.IntegrityError as exc:
+            teachers = sorted({r["teacher_run_id"] for r in rows if r["teacher_run_id"]})
+            raise InputError(
+                f"store {self.url}: cannot register runs: {exc.orig}; a teacher_run_id "
+                f"({', '.join(teachers) or 'none'}) must name a run registered before it"
+            ) from exc
+        return inserted
+
+    @staticmethod
+    def _spec_row(run: RunSpecRecord) -> dict[str, Any]:
+        row = {
+            name: getattr(run, name)
+            for name in (
+                "run_id",
+                "study",
+                "kind",
+                "config",
+                "n_layers",
+                "d_model",
+                "n_heads",
+                "vocab_size",
+                "seq_len",
+                "params",
+                "params_total",
+                "tokens",
+                "teacher_run_id",
+            )
+        }
+        row.update(ledger_columns(run.flops))
+        row.update(status="pending", attempts=0, created_at=utc_now())
+        return row
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def claim(
+        self, run_id: str, worker_id: str, lease_seconds: float, *, max_attempts: int = 3
+    ) -> bool:
+        """Atomically claim a run for a worker (see the module docstring for the rules).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        worker_id : str
+            Unique id of the claiming worker (e.g. ``host:pid:uuid``).
+        lease_seconds : float
+            Seconds the claim lasts without a heartbeat; 0 gives an already-expired lease.
+        max_attempts : int
+            Claims allowed per run, the first included.
+
+        Returns
+        -------
+        bool
+            True if this worker now holds the run.
+        """
+        lease = _check_lease(lease_seconds)
+        now = utc_now()
+        retryable = sa.or_(
+            runs.c.status == "failed",
+            sa.and_(runs.c.status == "running", runs.c.claim_expires_at <= now),
+        )
+        claimable = sa.or_(
+            runs.c.status == "pending", sa.and_(retryable, runs.c.attempts < max_attempts)
+        )
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.run_id == run_id, claimable)
+            .values(
+                status="running",
+                claimed_by=worker_id,
+                claim_expires_at=now + lease,
+                attempts=runs.c.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                failure_reason=None,
+            )
+        )
+        with self._engine.begin() as conn:
+            if conn.execute(stmt).rowcount == 1:
+                logger.debug("%s claimed %s for %.1f s", worker_id, run_id, lease)
+                return True
+            conn.execute(
+                sa.update(runs)
+                .where(
+                    runs.c.run_id == run_id,
+                    runs.c.status == "running",
+                    runs.c.claim_expires_at <= now,
+                    runs.c.attempts >= max_attempts,
+                )
+                .values(
+                    status="failed",
+                    failure_reason=f"lease expired on attempt {max_attempts} of {max_attempts} "
+                    "(worker died or stalled)",
+                    finished_at=now,
+                    claim_expires_at=None,
+                )
+            )
+        return False
+
+    def heartbeat(self, run_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extend the worker's lease to ``now + lease_seconds``.
+
+        Returns
+        -------
+        bool
+            False when the worker no longer holds the run (taken over, or finished).
+        """
+        lease = _check_lease(lease_seconds)
+        stmt = (
+            sa.update(runs)
+            .where(self._held(run_id, worker_id))
+            .values(claim_expires_at=utc_now() + lease)
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
+
+    @staticmethod
+    def _held(run_id: str, worker_id: str) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            runs.c.run_id == run_id, runs.c.status == "running", runs.c.claimed_by == worker_id
+        )
+
+    def complete(self, run_id: str, worker_id: str, result: RunOutcome) -> bool:
+        """Record a finished run's result, if ``worker_id`` still holds it (idempotent).
+
+        Parameters
+        ----------
+        run_id : str
+            The run.
+        worker_id : str
+            The worker that claimed it.
+        result : RunOutcome
+            Loss, tokens, FLOPs, timing, checkpoint.
+
+        Returns
+        -------
+        bool
+            True if recorded now or already recorded by this worker; False if another worker
+            took the run over (its result is the one kept).
+        """
+        values: dict[str, Any] = {
+            "status": "done",
+            "loss": result.loss,
+            "teacher_loss": sa.func.coalesce(result.teacher_loss, runs.c.teacher_loss),
+            "tokens": sa.func.coalesce(result.tokens, runs.c.tokens),
+            "wall_seconds": result.wall_seconds,
+            "tokens_per_second": result.tokens_per_second,
+            "checkpoint_path": result.checkpoint_path,
+            "finished_at": utc_now(),
+            "claim_expires_at": None,
+            "failure_reason": None,
+        }
+        if result.flops is not None:
+            values.update(ledger_columns(result.flops))
+        return self._finish(run_id, worker_id, values, "done")
+
+    def fail(self, run_id: str, worker_id: str, reason: str) -> bool:
+        """Mark a held run failed with a reason (idempotent); it may be claimed again.
+
+        Returns
+        -------
+        bool
+            True if recorded now or already by this worker; False if it is not held by it.
+        """
+        values = {
+            "status": "failed",
+            "failure_reason": reason,
+            "finished_at": utc_now(),
+            "claim_expires_at": None,
+        }
+        return self._finish(run_id, worker_id, values, "failed")
+
+    def _finish(self, run_id: str, worker_id: str, values: dict[str, Any], status: str) -> bool:
+        with self._engine.begin() as conn:
+            if conn.execute(
+                sa.update(runs).where(self._held(run_id, worker_id)).values(values)
+            ).rowcount:
+                return True
+            row = conn.execute(
+                sa.select(runs.c.status, runs.c.claimed_by).where(runs.c.run_id == run_id)
+            ).first()
+        if row is None:
+            raise InputError(f"store {self.url}: run {run_id!r} is not registered")
+        return bool(row.status == status and row.claimed_by == worker_id)
+
+    # -- curves -----------------------------------------------------------------------------
+
+    def append_curve(self, run_id: str, rows: Sequence[CurveRow]) -> int:
+        """Store logged steps; a step already stored is overwritten, never duplicated.
+
+        Parameters
+        ----------
+        run_id : str
+            A registered run.
+        rows : sequence of CurveRow
+            Steps to write (a resumed run may resend steps it logged before).
+
+        Returns
+        -------
+        int
+            Rows written.
+        """
+        if not rows:
+            return 0
+        data = [
+            {
+                "run_id": run_id,
+                "step": r.step,
+                "tokens": r.tokens,
+                "train_loss": r.train_loss,
+                "val_loss": r.val_loss,
+                "lr": r.lr,
+            }
+            for r in rows
+        ]
+        stmt = _insert(self._dialect)(curves)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["run_id", "step"],
+            set_={c: stmt.excluded[c] for c in ("tokens", "train_loss", "val_loss", "lr")},
+        )
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(stmt, data)
+        except sa_exc.IntegrityError as exc:
+            raise InputError(
+                f"store {self.url}: cannot append curve of run {run_id!r}: {exc.orig}; "
+                "register the run first"
+            ) from exc
+        return len(data)
+
+    def curve(self, run_id: str) -> list[CurveRow]:
+        """The stored steps of a run, in step order."""
+        stmt = (
+            sa.select(
+                curves.c.step, curves.c.tokens, curves.c.train_loss, curves.c.val_loss, curves.c.lr
+            )
+            .where(curves.c.run_id == run_id)
+            .order_by(curves.c.step)
+        )
+        with self._engine.connect() as conn:
+            return [CurveRow(**row._asdict()) for row in conn.execute(stmt)]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """The stored run, or None if ``run_id`` is not registered."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
+        return None if row is None else RunRecord(**row._asdict())
+
+    def list_runs(self, study: str | None = None, status: str | None = None) -> list[RunRecord]:
+        """Stored runs by registration time (ties by run id), optionally of one study and/or status.
+
+        Parameters
+        ----------
+        study : str or None
+            Only this study's runs.
+        status : str or None
+            Only runs in this state (one of ``pending, running, done, failed``).
+        """
+        stmt = sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)
+        if study is not None:
+            stmt = stmt.where(runs.c.study == study)
+        if status is not None:
+            if status not in STATUSES:
+                raise InputError(
+                    f"status: {status!r} is not a run state; use one of {', '.join(STATUSES)}"
+                )
+            stmt = stmt.where(runs.c.status == status)
+        with self._engine.connect() as conn:
+            return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
+
+    def run_table(self, study: str | None = None, *, status: str | None = "done") -> Any:
+        """The runs as a pandas DataFrame with the run-table columns of CONVENTIONS.md.
+
+        Columns are :data:`RUN_TABLE_COLUMNS`: ``run, params`` (non-embedding), ``tokens``,
+        ``flops`` (the run's total: own training + teacher inference + logit cache,
+        operations), ``loss`` and ``teacher_loss`` (nats per token; a student's teacher_loss
+        falls back to its teacher's stored loss), ``teacher_params, teacher_tokens`` (from the
+        teacher's row), ``kind``, then extras. Logit-cache rows are left out.
+
+        Parameters
+        ----------
+        study : str or None
+            Only this study's runs.
+        status : str or None
+            Only runs in this state; default ``"done"`` (runs with a loss). None for all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per run, by registration time (ties by run id).
+        """
+        import pandas as pd
+
+        r = runs.alias("r")
+        t = runs.alias("t")
+        stmt = (
+            sa.select(
+                r.c.run_id.label("run"),
+                r.c.params,
+                r.c.tokens,
+                r.c.flops_total.label("flops"),
+                r.c.loss,
+                sa.func.coalesce(r.c.teacher_loss, t.c.loss).label("teacher_loss"),
+                t.c.params.label("teacher_params"),
+                t.c.tokens.label("teacher_tokens"),
+                *(r.c[name] for name in RUN_TABLE_COLUMNS[8:]),
+            )
+            .select_from(r.outerjoin(t, r.c.teacher_run_id == t.c.run_id))
+            .where(r.c.kind != "cache")
+            .order_by(r.c.created_at, r.c.run_id)
+        )
+        if study is not None:
+            stmt = stmt.where(r.c.study == study)
+        if status is not None:
+            stmt = stmt.where(r.c.status == status)
+        with self._engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(stmt)]
+        table = pd.DataFrame(rows, columns=list(RUN_TABLE_COLUMNS))
+        for column in RUN_TABLE_COLUMNS:
+            # missing numbers are NaN (float), not None, so numeric columns stay numeric
+            if column not in _TEXT_COLUMNS and table[column].isna().any():
+                table[column] = table[column].astype("float64")
+        return table
+
+
+def _scrub(message: str, url: URL) -> str:
+    """Remove the password from a driver message, whatever form it takes there."""
+    text = redact_url(message)
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return " ".join(text.split())
+
+
+def open_store(url: str | Path, *, create: bool = True) -> Store:
+    """Open (and on first use create) a run store.
+
+    Parameters
+    ----------
+    url : str or Path
+        A file path or ``sqlite:///path`` (SQLite, WAL mode), or a PostgreSQL URL
+        ``postgresql+psycopg://user:password@host:port/database`` (``postgresql://`` gets the
+        psycopg driver).
+    create : bool
+        Create a missing SQLite file (and its directory). False: a missing file is an error.
+
+    Returns
+    -------
+    Store
+        Ready to use; close it (or use ``with``) when done.
+
+    Raises
+    ------
+    InputError
+        Unparseable URL, unsupported database, missing file, unreachable server, bad
+        credentials, or a store written by a newer distillscale. The URL in the message has its
+        password redacted.
+    """
+    shown = redact_url(url)
+    try:
+        parsed = to_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise InputError(
+            f"store URL {shown!r} is neither a file path nor a database URL; use a path, "
+            "sqlite:///path or postgresql+psycopg://user:password@host:port/database"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in _BACKENDS:
+        raise InputError(
+            f"store URL {shown!r}: database {backend!r} is not supported; use SQLite (a path "
+            "or sqlite:///path) or PostgreSQL (postgresql+psycopg://...)"
+        )
+    if backend == "sqlite":
+        from distillscale.study.store.sqlite import sqlite_engine
+
+        path = Path(parsed.database or "")
+        if not path.exists():
+            if not create:
+                raise InputError(
+                    f"store {shown!r}: no such file; run a study first, or pass --store "
+                    "(or set DISTILLSCALE_STORE) to the store you mean"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sqlite_engine(parsed)
+    else:
+        from distillscale.study.store.postgres import postgres_engine
+
+        engine = postgres_engine(parsed)
+    try:
+        _init_schema(engine, shown)
+    except sa_exc.DBAPIError as exc:
+        engine.dispose()
+        raise InputError(
+            f"cannot open run store {redact_url(parsed)!r}: {_scrub(str(exc.orig), parsed)}; "
+            "check the path or host, port, user, password and database, and that the server "
+            "is running"
+        ) from None
+    logger.debug("opened run store %s", redact_url(parsed))
+    return Store(engine, parsed)
+
+
+def _init_schema(engine: sa.Engine, shown: str) -> None:
+    """Create missing tables and check the schema version, one process at a time."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        metadata.create_all(conn)
+        version = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar()
+        if version is None:
+            conn.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+    if not str(version).isdigit():
+        raise InputError(f"store {shown!r}: meta.schema_version is {version!r}, not an integer")
+    if int(version) > SCHEMA_VERSION:
+        engine.dispose()
+        raise InputError(
+            f"store {shown!r} has schema version {version}, newer than this distillscale "
+            f"supports ({SCHEMA_VERSION}); upgrade distillscale to read it"
+        )
