@@ -1,0 +1,381 @@
+"""Corpora, tokenizers, the held-out split and the deterministic training-sequence stream.
+
+* A corpus is a list of documents: the interpreter's standard-library ``.py`` files
+  (``"stdlib"``), the files of a folder (recursively), or fixed 16 KiB chunks of one text file.
+  Documents are read in path order until ``max_corpus_bytes``.
+* The validation split is by document: a document is held out when the SHA-256 of its relative
+  path (and chunk number), read as a fraction in [0, 1), is below ``val_fraction``. Pre-tokenised
+  token files have no documents; their last ``val_fraction`` of tokens is held out.
+* Text becomes bytes (vocabulary 256) or BPE tokens (HF ``tokenizers``, trained on the training
+  documents and cached on disk by content hash). Documents are concatenated.
+* Sequence ``j`` of the training stream starts at a position that is a pure function of
+  ``(seed, j)`` (SplitMix64), so batch ``i`` is a function of ``(seed, i)``: resume, data-parallel
+  sharding and the teacher-logit cache all see exactly the same tokens.
+
+Losses computed on these tokens are in nats per token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from distillscale.errors import InputError
+from distillscale.train.config import DataConfig
+
+__all__ = [
+    "Corpus",
+    "load_corpus",
+    "sequence_starts",
+    "train_batch",
+    "unigram_entropy",
+    "val_batches",
+]
+
+log = logging.getLogger(__name__)
+
+#: Bytes per document when a single text file is split into documents.
+CHUNK_BYTES = 16_384
+#: Default BPE vocabulary (tokens) when ``DataConfig.vocab_size`` is unset.
+DEFAULT_BPE_VOCAB = 4096
+_TOKEN_SUFFIXES = (".bin", ".npy")
+_SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Corpus:
+    """Tokenised training and validation streams.
+
+    Parameters
+    ----------
+    train : ndarray
+        Training tokens (unsigned ints), documents concatenated; may be a memory map.
+    val : ndarray
+        Held-out tokens.
+    vocab_size : int
+        Vocabulary size (tokens); every token is below it.
+    data_hash : str
+        SHA-256 (hex) of the selected documents, the split and the tokenizer: two corpora with
+        equal hashes give identical token streams.
+    n_documents : int
+        Documents read (0 for token files).
+    n_bytes : int
+        Bytes of text read (token files: bytes of the file).
+    """
+
+    train: NDArray[np.unsignedinteger]
+    val: NDArray[np.unsignedinteger]
+    vocab_size: int
+    data_hash: str
+    n_documents: int
+    n_bytes: int
+
+
+def _fraction(key: str) -> float:
+    """A deterministic number in [0, 1) from a string (first 8 bytes of its SHA-256)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
+
+
+def _stdlib_root() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+def _list_documents(data: DataConfig) -> list[tuple[str, bytes]]:
+    """(relative name, bytes) of every document, in path order, up to ``max_corpus_bytes``."""
+    if data.corpus == "stdlib":
+        root = _stdlib_root()
+        files = []
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]  # prune installed packages
+            files.extend(Path(folder, n) for n in names if n.endswith(".py"))
+        files.sort()
+    else:
+        root = Path(data.corpus)
+        if root.is_dir():
+            files = sorted(p for p in root.rglob("*") if p.is_file())
+        elif root.is_file():
+            files = [root]
+        else:
+            raise InputError(
+                f"data.corpus: {data.corpus!r} is not a file or folder; give 'stdlib', a text "
+                "file, a folder of text files, or a .bin/.npy token file"
+            )
+    docs: list[tuple[str, bytes]] = []
+    total = 0
+    cap = data.max_corpus_bytes
+    for path in files:
+        if cap is not None and total >= cap:
+            break
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                f"data.corpus: cannot read {path}: {exc.strerror or exc}; fix its permissions "
+                "or remove it from the corpus folder"
+            ) from exc
+        if cap is not None:
+            text = text[: cap - total]
+        total += len(text)
+        name = path.name if root.is_file() else path.relative_to(root).as_posix()
+        if root.is_file():
+            docs.extend(
+                (f"{name}#{i}", text[o : o + CHUNK_BYTES])
+                for i, o in enumerate(range(0, len(text), CHUNK_BYTES))
+            )
+        elif text:
+            docs.append((name, text))
+    if not docs:
+        raise InputError(
+            f"data.corpus: {data.corpus!r} holds no readable text; give a non-empty one"
+        )
+    return docs
+
+
+def _token_dtype(vocab_size: int) -> type[np.unsignedinteger]:
+    return np.uint16 if vocab_size <= 2**16 else np.uint32
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "distillscale"
+
+
+def _bpe_tokenizer(train_docs: list[bytes], vocab_size: int, key: str) -> Any:
+    """A byte-level BPE tokenizer trained on ``train_docs``, cached by content hash ``key``."""
+    from distillscale.errors import require
+
+    tokenizers = require("tokenizers", "train", "the bpe tokenizer")
+    path = _cache_dir() / f"bpe-{key[:24]}-{vocab_size}.json"
+    if path.exists():
+        return tokenizers.Tokenizer.from_file(str(path))
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    trainer = tokenizers.trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator((d.decode("utf-8", "replace") for d in train_docs), trainer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tok.save(str(tmp))
+    os.replace(tmp, path)
+    log.info("trained BPE tokenizer (%d tokens) cached at %s", tok.get_vocab_size(), path)
+    return tok
+
+
+def _tokenize(docs: list[bytes], tokenizer: Any, vocab: int) -> NDArray[np.unsignedinteger]:
+    dtype = _token_dtype(vocab)
+    if tokenizer is None:
+        return np.frombuffer(b"".join(docs), dtype=np.uint8).astype(dtype)
+    encoded = tokenizer.encode_batch([d.decode("utf-8", "replace") for d in docs])
+    return np.concatenate([np.asarray(e.ids, dtype=dtype) for e in encoded] or [np.zeros(0, dtype)])
+
+
+def _load_token_file(data: DataConfig) -> Corpus:
+    path = Path(data.corpus)
+    try:
+        if path.suffix == ".npy":
+            tokens = np.load(path, mmap_mode="r")
+        else:
+            tokens = np.memmap(path, dtype=np.uint16, mode="r")
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"data.corpus: cannot read token file {path}: {exc}; give a .npy array or a raw "
+            "uint16 .bin file"
+        ) from exc
+    if tokens.ndim != 1 or tokens.dtype.kind != "u" or tokens.size < 2:
+        raise InputError(
+            f"data.corpus: {path} holds {tokens.dtype} of shape {tokens.shape}; a token file "
+            "is a 1-D array of unsigned integers"
+        )
+    vocab = data.vocab_size or int(tokens.max()) + 1
+    n_val = max(1, int(tokens.size * data.val_fraction))
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    digest.update(f"|val={data.val_fraction}|vocab={vocab}".encode())
+    return Corpus(
+        train=tokens[:-n_val],
+        val=tokens[-n_val:],
+        vocab_size=vocab,
+        data_hash=digest.hexdigest(),
+        n_documents=0,
+        n_bytes=path.stat().st_size,
+    )
+
+
+def load_corpus(data: DataConfig) -> Corpus:
+    """Read, split and tokenise the corpus described by ``data``.
+
+    Parameters
+    ----------
+    data : DataConfig
+        Corpus, tokenizer and split.
+
+    Returns
+    -------
+    Corpus
+        Training and validation token streams with their vocabulary and content hash.
+
+    Raises
+    ------
+    InputError
+        The corpus is missing, unreadable, empty, or has no document on one side of the split.
+    """
+    if Path(data.corpus).suffix in _TOKEN_SUFFIXES and data.corpus != "stdlib":
+        return _load_token_file(data)
+    docs = _list_documents(data)
+    digest = hashlib.sha256()
+    train_docs: list[bytes] = []
+    val_docs: list[bytes] = []
+    for name, text in docs:
+        (val_docs if _fraction(name) < data.val_fraction else train_docs).append(text)
+        digest.update(name.encode() + b"\0" + hashlib.sha256(text).digest())
+    if not train_docs or not val_docs:
+        raise InputError(
+            f"data.corpus: {data.corpus!r} has {len(docs)} documents, {len(val_docs)} held out "
+            f"at val_fraction={data.val_fraction}; both sides need at least one: add documents "
+            "or change val_fraction"
+        )
+    tokenizer = None
+    vocab = 256
+    if data.tokenizer == "bpe":
+        vocab = data.vocab_size or DEFAULT_BPE_VOCAB
+        tokenizer = _bpe_tokenizer(train_docs, vocab, digest.hexdigest())
+    digest.update(f"|val={data.val_fraction}|tok={data.tokenizer}|vocab={vocab}".encode())
+    return Corpus(
+        train=_tokenize(train_docs, tokenizer, vocab),
+        val=_tokenize(val_docs, tokenizer, vocab),
+        vocab_size=vocab,
+        data_hash=digest.hexdigest(),
+        n_documents=len(docs),
+        n_bytes=sum(len(t) for _, t in docs),
+    )
+
+
+def _splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64 finaliser (Steele et al. 2014), elementwise on uint64 (wrapping arithmetic)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def sequence_starts(
+    seed: int, first: int, count: int, n_tokens: int, seq_len: int
+) -> NDArray[np.int64]:
+    """Start positions of training sequences ``first .. first + count - 1``.
+
+    Parameters
+    ----------
+    seed : int
+        Stream seed (``DataConfig.seed``).
+    first, count : int
+        Index of the first sequence in the stream, and how many.
+    n_tokens : int
+        Length of the training token stream (tokens).
+    seq_len : int
+        Tokens per input sequence; each sequence reads ``seq_len + 1`` tokens (targets shifted).
+
+    Returns
+    -------
+    ndarray of int64, shape (count,)
+        Start positions in ``[0, n_tokens - seq_len - 1]``, a pure function of ``(seed, j)``.
+    """
+    span = n_tokens - seq_len
+    if span < 1:
+        raise InputError(
+            f"data.corpus: {n_tokens} training tokens cannot fill one sequence of seq_len="
+            f"{seq_len} + 1 tokens; use a larger corpus (max_corpus_bytes) or a shorter seq_len"
+        )
+    key = _splitmix64(np.full(1, seed % 2**64, dtype=np.uint64))
+    j = np.arange(first, first + count, dtype=np.uint64)
+    return (_splitmix64(j ^ key) % np.uint64(span)).astype(np.int64)
+
+
+def _windows(tokens: NDArray, starts: NDArray[np.int64], seq_len: int) -> NDArray[np.int64]:
+    index = starts[:, None] + np.arange(seq_len + 1)  # (B, T + 1)
+    return np.asarray(tokens[index], dtype=np.int64)
+
+
+def train_batch(
+    corpus: Corpus,
+    seed: int,
+    step: int,
+    batch_size: int,
+    seq_len: int,
+    *,
+    rank: int = 0,
+    world: int = 1,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Inputs and targets of training batch ``step`` (this rank's share of it).
+
+    Global batch ``step`` holds stream sequences ``[step * batch_size, (step + 1) *
+    batch_size)``; rank ``r`` of ``world`` takes the ``r``-th contiguous slice.
+
+    Returns
+    -------
+    tuple of ndarray, each (batch_size // world, seq_len), int64
+        Token ids and next-token targets.
+    """
+    local = batch_size // world
+    starts = sequence_starts(
+        seed, step * batch_size + rank * local, local, corpus.train.size, seq_len
+    )
+    w = _windows(corpus.train, starts, seq_len)  # (b, T + 1)
+    return w[:, :-1], w[:, 1:]
+
+
+def val_batches(
+    corpus: Corpus, seq_len: int, eval_tokens: int, batch_size: int
+) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Consecutive, non-overlapping held-out windows covering up to ``eval_tokens`` targets.
+
+    Returns
+    -------
+    list of (inputs, targets)
+        Arrays of shape (b, seq_len), int64; at least one window.
+    """
+    n_windows = max(1, min(eval_tokens // seq_len, (corpus.val.size - 1) // seq_len))
+    if corpus.val.size < seq_len + 1:
+        raise InputError(
+            f"data.val_fraction: {corpus.val.size} held-out tokens cannot fill one sequence of "
+            f"seq_len={seq_len}; raise val_fraction or max_corpus_bytes, or shorten seq_len"
+        )
+    starts = np.arange(n_windows, dtype=np.int64) * seq_len
+    out = []
+    for i in range(0, n_windows, batch_size):
+        w = _windows(corpus.val, starts[i : i + batch_size], seq_len)
+        out.append((w[:, :-1], w[:, 1:]))
+    return out
+
+
+def unigram_entropy(tokens: NDArray, vocab_size: int) -> float:
+    """Entropy of the token frequencies, nats per token: the loss of the best context-free model.
+
+    Parameters
+    ----------
+    tokens : ndarray
+        Token ids.
+    vocab_size : int
+        Vocabulary size (tokens).
+
+    Returns
+    -------
+    float
+        ``-sum_v f_v ln f_v`` with ``f`` the empirical frequencies, nats per token.
+    """
+    counts = np.bincount(np.asarray(tokens, dtype=np.int64), minlength=vocab_size)
+    f = counts[counts > 0] / counts.sum()
+    return float(-(f * np.log(f)).sum())
