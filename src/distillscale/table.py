@@ -1,0 +1,436 @@
+"""The run table: read a user's or a study's runs, map columns, validate, convert units.
+
+One row per run (CONVENTIONS.md, "The run table"). :func:`read_runs` accepts CSV (``.csv``),
+TSV (``.tsv``, ``.tab``), Parquet (``.parquet``, ``.pq``; needs pyarrow), JSON Lines
+(``.jsonl``, ``.ndjson``) or a pandas DataFrame, and returns a :class:`RunTable` whose frame
+holds canonical column names and canonical units (losses in nats per token).
+
+Where problems are reported. Text files (CSV, TSV, JSON Lines) are located by **line**: the
+physical line of the file, counting from 1, so a CSV's header is line 1 and its first run is line
+2. Parquet files and DataFrames are located by **row**: the 1-based position of the run among the
+data rows, as read.
+
+Validation is column by column with numpy. A numeric canonical column that is present must hold
+numbers: non-numeric text and infinities are invalid anywhere, as are values outside the column's
+domain (non-positive counts, FLOPs and losses; ``error`` outside [0, 1]; negative ``step``). An
+empty cell (NaN) is invalid in a required column and allowed elsewhere (a supervised baseline has
+no ``teacher_loss``). ``flops``, when absent, is derived as 6·N·D (Kaplan et al. 2020 §2.1),
+because a row carries no architecture for the exact count; cells left empty in a ``flops`` column
+are filled the same way. Tables written by distillscale studies carry exact FLOPs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from distillscale.errors import DistillscaleWarning, InputError, require
+
+__all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "read_runs"]
+
+logger = logging.getLogger(__name__)
+
+#: Canonical column -> (domain, meaning); numeric domains are checked on every present column.
+CANONICAL_COLUMNS: dict[str, tuple[str, str]] = {
+    "run": ("text", "unique run id"),
+    "params": ("positive", "N, parameters (count)"),
+    "tokens": ("positive", "D, training tokens (count), repeats included"),
+    "loss": ("positive", "held-out cross-entropy, nats per token"),
+    "flops": ("positive", "training FLOPs (operations)"),
+    "teacher_loss": ("positive", "teacher cross-entropy against the data, nats per token"),
+    "teacher_params": ("positive", "N_T, teacher parameters (count)"),
+    "teacher_tokens": ("positive", "D_T, teacher training tokens (count)"),
+    "kind": ("kind", "teacher, student or baseline"),
+    "error": ("fraction", "downstream error, a fraction in [0, 1]"),
+    "unique_tokens": ("positive", "U, unique training tokens (count)"),
+    "step": ("non_negative", "optimizer step"),
+    "lr": ("positive", "learning rate"),
+}
+
+#: Loss units accepted on input; every loss is stored in nats per token.
+LOSS_UNITS = ("nats", "bits", "bpb")
+_LOSS_COLUMNS = ("loss", "teacher_loss")
+_KINDS = ("teacher", "student", "baseline")
+_READERS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+_DOMAIN_TEXT = {
+    "positive": "is not positive; {col} must be > 0 ({meaning})",
+    "non_negative": "is negative; {col} must be >= 0 ({meaning})",
+    "fraction": "is outside [0, 1]; {col} is {meaning}",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunTable:
+    """A validated run table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per run, canonical column names (CONVENTIONS.md), losses in nats per token,
+        a fresh ``RangeIndex``. Non-canonical columns are kept as read.
+    source : str
+        The file path as given, or ``"<DataFrame>"``.
+    sha256 : str
+        Hex SHA-256 of the canonical columns (names and values), independent of file format
+        and of non-canonical columns; fits record it as ``data_sha256``.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    sha256: str
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of :attr:`frame`."""
+        return tuple(str(c) for c in self.frame.columns)
+
+    def column(self, name: str) -> NDArray[np.float64]:
+        """A numeric column as a float array, shape (n,), in canonical units.
+
+        Raises
+        ------
+        InputError
+            When the table has no such column.
+        """
+        if name not in self.frame.columns:
+            raise InputError(
+                f"{self.source}: no column {name!r}; columns present: {', '.join(self.columns)}"
+                f" (map one with --map {name}=<your column>)"
+            )
+        return self.frame[name].to_numpy(dtype=float)
+
+
+def read_runs(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    where: str | None = None,
+    drop_invalid: bool = False,
+    required: Sequence[str] = (),
+    loss_unit: str = "nats",
+    bytes_per_token: float | None = None,
+) -> RunTable:
+    """Read, map, filter, validate and convert a run table.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        CSV, TSV, Parquet or JSON Lines file (chosen by extension), or a DataFrame.
+    columns : mapping of str to str, optional
+        Canonical name -> the table's column name (``{"params": "n_params"}``; the CLI's
+        ``--map params=n_params``). A mapped column replaces a column already carrying the
+        canonical name.
+    where : str, optional
+        A pandas query (``"outlier == 0"``) evaluated after mapping and before validation,
+        on values as stored in the file (losses in the file's unit).
+    drop_invalid : bool
+        Drop rows with invalid values, with one :class:`DistillscaleWarning` saying how many,
+        instead of raising.
+    required : sequence of str
+        Canonical columns that must be present and filled (a law's inputs and output).
+    loss_unit : {"nats", "bits", "bpb"}
+        Unit of ``loss`` and ``teacher_loss`` in the source: nats per token, bits per token
+        (base 2), or bits per byte (needs ``bytes_per_token``).
+    bytes_per_token : float, optional
+        Average bytes per token of the tokenizer on the evaluation data, for ``"bpb"``.
+
+    Returns
+    -------
+    RunTable
+
+    Raises
+    ------
+    InputError
+        Unreadable file, unknown extension, empty table, unknown or missing columns, a bad
+        ``where`` expression, or (without ``drop_invalid``) an invalid value, named by place.
+    """
+    scale = _loss_scale(loss_unit, bytes_per_token)
+    name, frame, unit = _load(source)
+    frame = _map_columns(frame, columns or {}, name)
+    if where is not None:
+        frame = _query(frame, where, name)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{name}: missing required column(s) {', '.join(missing)}; columns present: "
+            f"{', '.join(map(str, frame.columns)) or 'none'}; rename them with "
+            f"--map {missing[0]}=<your column> (Python: columns={{'{missing[0]}': ...}})"
+        )
+    frame = _validate(frame, name, unit, set(required), drop_invalid)
+    for col in _LOSS_COLUMNS:
+        if col in frame.columns and scale != 1.0:
+            frame[col] = frame[col] * scale
+    frame = _derive_flops(frame)
+    frame = frame.reset_index(drop=True)
+    return RunTable(frame=frame, source=name, sha256=_digest(frame))
+
+
+# --- loading -------------------------------------------------------------------------------
+def _loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
+    """Factor from the source's loss unit to nats per token."""
+    if loss_unit not in LOSS_UNITS:
+        raise InputError(
+            f"--loss-unit {loss_unit!r} is not supported; allowed: {', '.join(LOSS_UNITS)}"
+        )
+    if loss_unit == "bpb":
+        if bytes_per_token is None or not (math.isfinite(bytes_per_token) and bytes_per_token > 0):
+            raise InputError(
+                f"--loss-unit bpb needs --bytes-per-token > 0 (got {bytes_per_token}): "
+                "bits per byte x bytes per token x ln 2 = nats per token"
+            )
+        return bytes_per_token * math.log(2.0)
+    if bytes_per_token is not None:
+        raise InputError(
+            f"--bytes-per-token applies only with --loss-unit bpb (got --loss-unit {loss_unit})"
+        )
+    return math.log(2.0) if loss_unit == "bits" else 1.0
+
+
+def _load(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[str, pd.DataFrame, str]:
+    """The source's name, its frame indexed by location number, and the location word."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        return "<DataFrame>", _nonempty(frame, "<DataFrame>"), "row"
+    path = Path(source)
+    name = str(source)
+    kind = _READERS.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(
+            f"{name}: unknown table format {path.suffix or '(no extension)'!r}; allowed: "
+            f"{', '.join(_READERS)} (CSV, TSV, Parquet, JSON Lines)"
+        )
+    if not path.is_file():
+        raise InputError(f"{name}: no such file")
+    try:
+        if kind == "parquet":
+            require("pyarrow", "parquet", "reading Parquet run tables")
+            frame = pd.read_parquet(path)
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
+            return name, _nonempty(frame, name), "row"
+        if kind == "jsonl":
+            return name, _nonempty(_read_jsonl(path, name), name), "line"
+        frame = pd.read_csv(
+            path, sep="\t" if kind == "tsv" else ",", skip_blank_lines=False, low_memory=False
+        )
+    except InputError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{name}: cannot read as {kind}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001  pyarrow and csv raise their own types
+        raise InputError(f"{name}: cannot read as {kind}: {type(exc).__name__}: {exc}") from exc
+    frame.index = pd.RangeIndex(2, len(frame) + 2)  # physical lines; the header is line 1
+    frame = frame.dropna(how="all")  # blank lines
+    return name, _nonempty(frame, name), "line"
+
+
+def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
+    """JSON Lines: one object per non-blank line, indexed by line number."""
+    records: list[dict[str, object]] = []
+    lines: list[int] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{name} line {number}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(record, dict):
+                raise InputError(
+                    f"{name} line {number}: expected a JSON object per line, "
+                    f"found {type(record).__name__}"
+                )
+            records.append(record)
+            lines.append(number)
+    return pd.DataFrame.from_records(records, index=pd.Index(lines))
+
+
+def _nonempty(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    if len(frame) == 0 or len(frame.columns) == 0:
+        raise InputError(f"{name}: the table is empty; it needs a header and one row per run")
+    frame.columns = [str(c) for c in frame.columns]
+    if len(set(frame.columns)) != len(frame.columns):
+        dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+        raise InputError(f"{name}: duplicate column names {', '.join(dup)}")
+    return frame
+
+
+def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], name: str) -> pd.DataFrame:
+    """Rename the user's columns to canonical names (``--map canonical=theirs``)."""
+    for canonical, theirs in columns.items():
+        if canonical not in CANONICAL_COLUMNS:
+            raise InputError(
+                f"--map {canonical}={theirs}: {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL_COLUMNS)}"
+            )
+        if theirs not in frame.columns:
+            raise InputError(
+                f"--map {canonical}={theirs}: {name} has no column {theirs!r}; "
+                f"columns present: {', '.join(frame.columns)}"
+            )
+    targets = list(columns.values())
+    if len(set(targets)) != len(targets):
+        raise InputError(f"--map: one column mapped to two names ({', '.join(targets)})")
+    replaced = [c for c in columns if c in frame.columns and columns[c] != c]
+    frame = frame.drop(columns=replaced)
+    return frame.rename(columns={theirs: canonical for canonical, theirs in columns.items()})
+
+
+def _query(frame: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
+    try:
+        result = frame.query(where)
+    except Exception as exc:  # noqa: BLE001  pandas raises many types for a bad expression
+        raise InputError(
+            f"--where {where!r} on {name}: {type(exc).__name__}: {exc}; use a pandas query over "
+            f'the columns {", ".join(frame.columns)}, e.g. "params > 1e8 and loss < 4"'
+        ) from exc
+    if not isinstance(result, pd.DataFrame):
+        raise InputError(f"--where {where!r} on {name}: not a row filter")
+    if len(result) == 0:
+        raise InputError(f"--where {where!r} on {name}: no rows match ({len(frame)} before)")
+    return result
+
+
+# --- validation ----------------------------------------------------------------------------
+def _validate(
+    frame: pd.DataFrame, name: str, unit: str, required: set[str], drop_invalid: bool
+) -> pd.DataFrame:
+    """Check every canonical column; raise on the first problem or drop the bad rows."""
+    frame = frame.copy()
+    bad_rows = np.zeros(len(frame), dtype=bool)
+    first: tuple[int, str] | None = None  # (position, message) of the earliest problem
+    n_problems = 0
+    for col, (domain, meaning) in CANONICAL_COLUMNS.items():
+        if col not in frame.columns:
+            continue
+        raw = frame[col]
+        if domain == "text":
+            bad, why = raw.isna().to_numpy() & (col in required), "is empty"
+            converted = raw
+        elif domain == "kind":
+            text = raw.astype("string").str.strip().str.lower()
+            bad = ~text.isin(_KINDS).to_numpy(dtype=bool)
+            bad &= raw.notna().to_numpy() | (col in required)
+            why = f"is not one of {', '.join(_KINDS)}"
+            converted = text.astype(object)
+        else:
+            converted, bad, why = _check_numeric(raw, col, domain, meaning, col in required)
+        frame[col] = converted
+        if not bad.any():
+            continue
+        bad_rows |= bad
+        n_problems += int(bad.sum())
+        pos = int(np.argmax(bad))
+        if first is None or pos < first[0]:
+            where_ = f"{name} {unit} {frame.index[pos]}, column {col!r}"
+            first = (pos, f"{where_}: {_show(raw.iloc[pos])} {_reason(why, pos)}")
+    if first is None:
+        return frame
+    if not drop_invalid:
+        more = f" ({n_problems - 1} more invalid cells)" if n_problems > 1 else ""
+        raise InputError(f"{first[1]}{more}; fix the value or pass --drop-invalid to skip rows")
+    kept = frame[~bad_rows]
+    n_bad = int(bad_rows.sum())
+    message = (
+        f"{name}: dropped {n_bad} of {len(frame)} rows with invalid values (first: {first[1]})"
+    )
+    if len(kept) == 0:
+        raise InputError(f"{message}; no valid rows remain")
+    warnings.warn(message, DistillscaleWarning, stacklevel=3)
+    logger.info(message)
+    return kept
+
+
+def _reason(why: str | NDArray[np.str_], pos: int) -> str:
+    return why if isinstance(why, str) else str(why[pos])
+
+
+def _check_numeric(
+    raw: pd.Series, col: str, domain: str, meaning: str, is_required: bool
+) -> tuple[pd.Series, NDArray[np.bool_], NDArray[np.str_]]:
+    """Coerce to float and mark invalid cells, with a reason per cell."""
+    if raw.dtype == bool:
+        raw = raw.astype(object)
+    values = pd.to_numeric(raw.where(~raw.map(_is_bool), None), errors="coerce").astype(float)
+    arr = values.to_numpy(dtype=float)
+    empty = raw.isna().to_numpy()
+    text = ~empty & np.isnan(arr)
+    missing = empty & is_required
+    inf = np.isinf(arr)
+    with np.errstate(invalid="ignore"):
+        if domain == "positive":
+            out = arr <= 0
+        elif domain == "non_negative":
+            out = arr < 0
+        else:
+            out = (arr < 0) | (arr > 1)
+    reason = np.full(len(arr), "", dtype=object)
+    reason[out] = _DOMAIN_TEXT[domain].format(col=col, meaning=meaning)
+    reason[inf] = f"is infinite; {col} must be finite ({meaning})"
+    reason[missing] = f"is empty; {col} is required ({meaning})"
+    reason[text] = f"is not a number; {col} is {meaning}"
+    if col in _LOSS_COLUMNS:
+        reason[out | inf] = [
+            r + " (use --loss-unit bits|bpb for other units)" for r in reason[out | inf]
+        ]
+    return values, text | missing | inf | out, reason.astype(str)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "empty cell"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# --- derived columns and the digest ------------------------------------------------------------
+def _derive_flops(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``flops`` with 6·N·D (Kaplan et al. 2020 §2.1) where absent and N, D are known."""
+    if "params" not in frame.columns or "tokens" not in frame.columns:
+        return frame
+    six_nd = 6.0 * frame["params"].to_numpy(dtype=float) * frame["tokens"].to_numpy(dtype=float)
+    if "flops" not in frame.columns:
+        frame["flops"] = six_nd
+    else:
+        frame["flops"] = frame["flops"].fillna(pd.Series(six_nd, index=frame.index))
+    return frame
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    """SHA-256 over the canonical columns, in canonical order: name, then values."""
+    h = hashlib.sha256()
+    for col, (domain, _) in CANONICAL_COLUMNS.items():
+        if col not in frame.columns:
+            continue
+        h.update(col.encode() + b"\0")
+        if domain in ("text", "kind"):
+            h.update("\x1f".join("" if pd.isna(v) else str(v) for v in frame[col]).encode())
+        else:
+            h.update(np.ascontiguousarray(frame[col].to_numpy(dtype="<f8")).tobytes())
+    return h.hexdigest()
