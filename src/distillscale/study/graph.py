@@ -1,0 +1,454 @@
+"""Expand a study spec into its run graph: teachers -> logit caches -> students, and baselines.
+
+Every run is a :class:`~distillscale.train.RunConfig`; its id is ``RunConfig.run_id()``, the
+hash of the full configuration, so a re-run of a study finds the runs it already did. Paths
+inside configs (teacher checkpoints, logit caches) are relative to the study directory, and the
+worker runs in that directory: ids do not change when a study directory is moved.
+
+FLOPs come from the one accountant, :mod:`distillscale.flops` (training = 3 x forward, exact
+forward count with the causal attention context).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from distillscale.errors import InputError
+from distillscale.flops import (
+    FlopsLedger,
+    TransformerShape,
+    count_params,
+    family_shape,
+    forward_flops_per_token,
+    logit_cache_flops,
+    teacher_inference_flops,
+    training_flops,
+)
+from distillscale.study.spec import StudySpec
+from distillscale.train.config import DataConfig, KDConfig, RunConfig, TeacherRef
+
+__all__ = [
+    "CacheNode",
+    "RunNode",
+    "StudyGraph",
+    "TEACHER_CHECKPOINT",
+    "build_graph",
+]
+
+#: The trainer's final checkpoint inside a run's workdir (relative to the study directory).
+TEACHER_CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunNode:
+    """One training run of the study.
+
+    Parameters
+    ----------
+    run_id : str
+        ``config.run_id()`` (16 hex digits).
+    kind : str
+        ``"teacher"``, ``"student"`` (distilled) or ``"baseline"`` (supervised).
+    label : str
+        Human name: ``d3-m20`` (teacher: depth, tokens per parameter), ``d1-D4.1e+05<d3-m20``
+        (student of that teacher), ``d1-D4.1e+05`` (baseline); ``-s<seed>`` with several seeds.
+    depth : int
+        The family's size dial (layers).
+    config : RunConfig
+        The complete run configuration.
+    params : int
+        Non-embedding parameters (accountant count).
+    tokens : int
+        Training tokens (count), whole optimiser steps.
+    teacher_run : str or None
+        The teacher's run id for students.
+    cache_id : str or None
+        The logit cache a student reads (``cache: topk``).
+    ledger : FlopsLedger
+        Planned FLOPs of this run by phase (operations).
+    """
+
+    run_id: str
+    kind: str
+    label: str
+    depth: int
+    config: RunConfig
+    params: int
+    tokens: int
+    teacher_run: str | None
+    cache_id: str | None
+    ledger: FlopsLedger
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        """Node ids that must finish first (teacher, or its cache)."""
+        if self.cache_id is not None:
+            return (self.cache_id,)
+        return (self.teacher_run,) if self.teacher_run is not None else ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheNode:
+    """A teacher's top-k logit cache over the first ``tokens`` training tokens of its stream.
+
+    Parameters
+    ----------
+    cache_id : str
+        Hash of the teacher run id, the data stream, ``seq_len``, ``top_k`` and ``tokens``.
+    teacher_run : str
+        The teacher's run id.
+    path : str
+        ``caches/<cache_id>.logits``, relative to the study directory.
+    tokens : int
+        Token positions covered (count): the most any of its students reads.
+    top_k : int
+        Log-probabilities kept per position.
+    ledger : FlopsLedger
+        Planned teacher forward FLOPs (``logit_cache`` phase, operations).
+    """
+
+    cache_id: str
+    teacher_run: str
+    path: str
+    tokens: int
+    top_k: int
+    ledger: FlopsLedger
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        """The teacher run."""
+        return (self.teacher_run,)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyGraph:
+    """All runs and caches of a study, in a valid execution order (dependencies first).
+
+    Parameters
+    ----------
+    runs : tuple of RunNode
+        Teachers first, then students and baselines.
+    caches : tuple of CacheNode
+        One per teacher with students (``cache: topk``).
+    """
+
+    runs: tuple[RunNode, ...]
+    caches: tuple[CacheNode, ...]
+
+    def nodes(self) -> Iterator[RunNode | CacheNode]:
+        """Teachers, caches, then students and baselines (a topological order)."""
+        yield from (r for r in self.runs if r.kind == "teacher")
+        yield from self.caches
+        yield from (r for r in self.runs if r.kind != "teacher")
+
+    def node_id(self, node: RunNode | CacheNode) -> str:
+        """A node's id: run id or cache id."""
+        return node.run_id if isinstance(node, RunNode) else node.cache_id
+
+    def by_id(self) -> dict[str, RunNode | CacheNode]:
+        """Nodes keyed by id."""
+        return {self.node_id(n): n for n in self.nodes()}
+
+    @property
+    def ledger(self) -> FlopsLedger:
+        """Planned FLOPs of the whole study by phase (operations)."""
+        total = FlopsLedger()
+        for node in self.nodes():
+            total = total + node.ledger
+        return total
+
+    def count(self, kind: str) -> int:
+        """Number of runs of a kind (``teacher``, ``student``, ``baseline``)."""
+        return sum(1 for r in self.runs if r.kind == kind)
+
+
+def _shape(spec: StudySpec, depth: int) -> TransformerShape:
+    return family_shape(
+        depth,
+        aspect=spec.model.aspect,
+        head_dim=spec.model.head_dim,
+        vocab_size=spec.data.vocab,
+        seq_len=spec.data.seq_len,
+        ffn=spec.model.ffn,
+    )
+
+
+def _whole_steps(tokens: float, spec: StudySpec, key: str) -> int:
+    """Round a token count up to whole optimiser steps; refuse less than one step."""
+    per_step = spec.training.batch_size * spec.data.seq_len
+    if not math.isfinite(tokens) or tokens < per_step:
+        raise InputError(
+            f"{key}: {tokens:.4g} tokens is less than one optimiser step (training.batch_size "
+            f"{spec.training.batch_size} x data.seq_len {spec.data.seq_len} = {per_step} tokens); "
+            "give more tokens or a larger budget, or a smaller batch"
+        )
+    return int(math.ceil(tokens / per_step)) * per_step
+
+
+def _base_config(spec: StudySpec, seed: int) -> dict[str, object]:
+    t = spec.training
+    return {
+        "batch_size": t.batch_size,
+        "lr": t.lr,
+        "warmup_steps": t.warmup,
+        "schedule": t.schedule,
+        "min_lr_ratio": t.min_lr_ratio,
+        "weight_decay": t.weight_decay,
+        "grad_clip": t.grad_clip,
+        "seed": seed,
+        "data": DataConfig(
+            corpus=spec.data.corpus,
+            tokenizer=spec.data.tokenizer,
+            vocab_size=spec.data.vocab_size,
+            val_fraction=spec.data.val_fraction,
+            max_corpus_bytes=spec.data.max_corpus_bytes,
+            seed=seed,
+        ),
+        "eval_every": t.eval_every,
+        "eval_tokens": t.eval_tokens,
+        "checkpoint_every": t.checkpoint_every,
+        "device": spec.executor.device,
+    }
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2g}".replace("+", "")
+
+
+def _grid(
+    depths: list[int], values: list[float], iso: object, spec: StudySpec, key: str, per: str
+) -> list[tuple[int, float, str, str]]:
+    """(depth, tokens, tag, key) per grid point; ``per``: ``m`` tokens/param, ``D`` tokens."""
+    out: list[tuple[int, float, str, str]] = []
+    if iso is not None:
+        for j, budget in enumerate(iso.budgets):  # type: ignore[attr-defined]
+            for depth in iso.depths:  # type: ignore[attr-defined]
+                tokens = budget / (3.0 * forward_flops_per_token(_shape(spec, depth)))
+                out.append((depth, tokens, f"c{_fmt(budget)}", f"{key}.isoflop.budgets[{j}]"))
+        return out
+    for j, value in enumerate(values):
+        for depth in depths:
+            n = count_params(_shape(spec, depth)).non_embedding
+            tokens = value * n if per == "m" else float(value)
+            tag = f"m{value:g}" if per == "m" else f"D{_fmt(value)}"
+            name = "tokens_per_param" if per == "m" else "tokens"
+            out.append((depth, tokens, tag, f"{key}.{name}[{j}]"))
+    return out
+
+
+def build_graph(spec: StudySpec) -> StudyGraph:
+    """Expand a validated spec into its runs and caches.
+
+    Parameters
+    ----------
+    spec : StudySpec
+        A validated spec (corpus already resolved).
+
+    Returns
+    -------
+    StudyGraph
+        Deduplicated by run id.
+
+    Raises
+    ------
+    InputError
+        A run shorter than one optimiser step, a student teacher name that is not a teacher.
+    """
+    for depth in {*spec.teachers.depths, *spec.students.depths}:
+        _shape(spec, depth)  # raises InputError for an impossible shape
+    runs: dict[str, RunNode] = {}
+    caches: dict[str, CacheNode] = {}
+    multi_seed = len(spec.seeds) > 1
+    for seed in spec.seeds:
+        suffix = f"-s{seed}" if multi_seed else ""
+        teachers = _teachers(spec, seed, suffix)
+        for t in teachers.values():
+            runs.setdefault(t.run_id, t)
+        chosen = _chosen_teachers(spec, teachers, suffix)
+        student_cache_tokens: dict[str, int] = {}
+        pending: list[tuple[RunNode, int, float, str]] = []
+        s = spec.students
+        per = "m" if s.tokens_per_param else "D"
+        values: list[float] = list(s.tokens_per_param) or [float(v) for v in s.tokens]
+        for depth, d_s, tag, key in _grid(s.depths, values, s.isoflop, spec, "students", per):
+            shape = _shape(spec, depth)
+            d_s_int = _whole_steps(d_s, spec, key)
+            for teacher in chosen:
+                pending.append((teacher, depth, d_s_int, f"d{depth}-{tag}<{teacher.label}"))
+                student_cache_tokens[teacher.run_id] = max(
+                    student_cache_tokens.get(teacher.run_id, 0), d_s_int
+                )
+            for node in _baselines(spec, seed, depth, shape, d_s_int, tag, chosen, suffix, key):
+                runs.setdefault(node.run_id, node)
+        if spec.distillation.cache == "topk":
+            for teacher in chosen:
+                if teacher.run_id in student_cache_tokens:
+                    c = _cache(spec, teacher, student_cache_tokens[teacher.run_id])
+                    caches.setdefault(c.cache_id, c)
+        for teacher, depth, d_s_int, label in pending:
+            cache = None
+            if spec.distillation.cache == "topk":
+                cache = _cache(spec, teacher, student_cache_tokens[teacher.run_id])
+            node = _student(spec, seed, depth, d_s_int, teacher, cache, label)
+            runs.setdefault(node.run_id, node)
+    ordered = sorted(runs.values(), key=lambda r: ("teacher", "student", "baseline").index(r.kind))
+    return StudyGraph(runs=tuple(ordered), caches=tuple(caches.values()))
+
+
+def _teachers(spec: StudySpec, seed: int, suffix: str) -> dict[str, RunNode]:
+    t = spec.teachers
+    out: dict[str, RunNode] = {}
+    base = _base_config(spec, seed)
+    for depth, tokens, tag, key in _grid(
+        t.depths, list(t.tokens_per_param), t.isoflop, spec, "teachers", "m"
+    ):
+        shape = _shape(spec, depth)
+        d = _whole_steps(tokens, spec, key)
+        config = RunConfig(kind="teacher", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
+        label = f"d{depth}-{tag}{suffix}"
+        out[label] = RunNode(
+            run_id=config.run_id(),
+            kind="teacher",
+            label=label,
+            depth=depth,
+            config=config,
+            params=count_params(shape).non_embedding,
+            tokens=d,
+            teacher_run=None,
+            cache_id=None,
+            ledger=FlopsLedger(teacher_training=training_flops(shape, d)),
+        )
+    return out
+
+
+def _chosen_teachers(spec: StudySpec, teachers: dict[str, RunNode], suffix: str) -> list[RunNode]:
+    wanted = spec.students.teachers
+    if wanted == "all":
+        return list(teachers.values())
+    chosen = []
+    for i, name in enumerate(wanted):
+        node = teachers.get(name + suffix) or teachers.get(name)
+        if node is None:
+            names = sorted(n.removesuffix(suffix) for n in teachers)
+            raise InputError(
+                f"students.teachers[{i}]: {name!r} is not a teacher of this study; teachers are "
+                f"{', '.join(names)} (or use 'all')"
+            )
+        chosen.append(node)
+    return chosen
+
+
+def _cache(spec: StudySpec, teacher: RunNode, tokens: int) -> CacheNode:
+    d = spec.distillation
+    key = json.dumps(
+        {"teacher": teacher.run_id, "top_k": d.top_k, "tokens": tokens}, sort_keys=True
+    )
+    cache_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return CacheNode(
+        cache_id=cache_id,
+        teacher_run=teacher.run_id,
+        path=f"caches/{cache_id}.logits",
+        tokens=tokens,
+        top_k=d.top_k,
+        ledger=FlopsLedger(logit_cache=logit_cache_flops(teacher.config.shape, tokens)),
+    )
+
+
+def _student(
+    spec: StudySpec,
+    seed: int,
+    depth: int,
+    tokens: int,
+    teacher: RunNode,
+    cache: CacheNode | None,
+    label: str,
+) -> RunNode:
+    d = spec.distillation
+    shape = _shape(spec, depth)
+    kd = KDConfig(
+        loss=d.loss,
+        temperature=d.temperature,
+        weight=d.weight,
+        top_k=d.top_k if cache is not None else None,
+        top_k_mode=d.top_k_mode,
+    )
+    ref = TeacherRef(
+        checkpoint=f"runs/{teacher.run_id}/{TEACHER_CHECKPOINT}",
+        shape=teacher.config.shape,
+        run_id=teacher.run_id,
+        tokens=teacher.tokens,
+    )
+    config = RunConfig(
+        kind="student",
+        shape=shape,
+        tokens=tokens,
+        teacher=ref,
+        teacher_cache=cache.path if cache is not None else None,
+        kd=kd,
+        **_base_config(spec, seed),  # type: ignore[arg-type]
+    )
+    online = 0.0 if cache is not None else teacher_inference_flops(teacher.config.shape, tokens)
+    return RunNode(
+        run_id=config.run_id(),
+        kind="student",
+        label=label,
+        depth=depth,
+        config=config,
+        params=count_params(shape).non_embedding,
+        tokens=tokens,
+        teacher_run=teacher.run_id,
+        cache_id=cache.cache_id if cache is not None else None,
+        ledger=FlopsLedger(
+            student_training=training_flops(shape, tokens), teacher_inference=online
+        ),
+    )
+
+
+def _baselines(
+    spec: StudySpec,
+    seed: int,
+    depth: int,
+    shape: TransformerShape,
+    d_s: int,
+    tag: str,
+    teachers: list[RunNode],
+    suffix: str,
+    key: str,
+) -> list[RunNode]:
+    """Supervised baselines of one student shape and token budget (see BaselineSpec)."""
+    b = spec.baselines
+    if not b.enabled:
+        return []
+    targets: list[tuple[float, str]] = []
+    if b.match == "tokens" or b.scenario == "teacher-free":
+        targets.append((float(d_s), f"d{depth}-{tag}{suffix}"))
+    else:
+        # Busbridge et al. Eq. 9 with delta_Lgt = 1: 3 F_S D_B = 3 F_S D_S + F_T D_S
+        f_s = forward_flops_per_token(shape)
+        for t in teachers:
+            f_t = forward_flops_per_token(t.config.shape)
+            tokens = d_s * (3.0 * f_s + f_t) / (3.0 * f_s)
+            targets.append((tokens, f"d{depth}-{tag}={t.label}"))
+    out = []
+    for tokens, label in targets:
+        d = _whole_steps(tokens, spec, key)
+        config = RunConfig(kind="baseline", shape=shape, tokens=d, **_base_config(spec, seed))  # type: ignore[arg-type]
+        out.append(
+            RunNode(
+                run_id=config.run_id(),
+                kind="baseline",
+                label=label,
+                depth=depth,
+                config=config,
+                params=count_params(shape).non_embedding,
+                tokens=d,
+                teacher_run=None,
+                cache_id=None,
+                ledger=FlopsLedger(supervised_training=training_flops(shape, d)),
+            )
+        )
+    return out

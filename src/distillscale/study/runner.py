@@ -1,0 +1,632 @@
+"""Run a study: expand, register, schedule, record, and finish with fits and a plan.
+
+The driver is the only writer of the run store. For each task whose dependencies are done it
+claims the run in the store (an atomic lease, so two drivers never train the same run), hands it
+to the executor, renews the lease while the task runs, and records the outcome. A crash of a
+worker is a failed attempt, retried up to ``executor.max_attempts``; a diverged run (NaN loss)
+fails at once. A crash of the driver leaves claims that expire after ``executor.lease_seconds``;
+the next ``distillscale run`` of the same spec skips what is done and resumes the rest from the
+workdirs' checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from distillscale.errors import InputError
+from distillscale.flops import FlopsLedger, count_params
+from distillscale.study.executors import Executor, Finished, Progress
+from distillscale.study.graph import CacheNode, RunNode, StudyGraph, build_graph
+from distillscale.study.progress import StudyProgress, format_flops
+from distillscale.study.spec import StudySpec, load_spec
+from distillscale.study.store import Store, open_store
+from distillscale.study.store.records import CurveRow, RunOutcome, RunRecord, RunSpecRecord
+from distillscale.study.worker import Outcome, RunFn, Task, run_task, write_json_atomic
+
+__all__ = ["StudyResult", "open_study_store", "prepare_study", "run_study", "write_tables"]
+
+log = logging.getLogger(__name__)
+
+RUN_COLUMNS = (
+    "run",
+    "kind",
+    "params",
+    "tokens",
+    "flops",
+    "loss",
+    "teacher_loss",
+    "teacher_params",
+    "teacher_tokens",
+    "status",
+    "teacher_run",
+    "n_layers",
+    "d_model",
+    "wall_seconds",
+    "flops_training",
+    "flops_teacher_inference",
+    "flops_logit_cache",
+)
+CURVE_COLUMNS = ("run", "step", "tokens", "train_loss", "val_loss", "lr")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyResult:
+    """What :func:`run_study` did.
+
+    Parameters
+    ----------
+    study_dir : Path
+        The study directory.
+    runs : int
+        Training runs in the study (teachers, students, baselines).
+    done, failed : int
+        Runs finished, runs failed for good (caches excluded).
+    trained : int
+        Tasks that trained (or built a cache) in this session.
+    failures : dict
+        Run label -> failure reason.
+    ledger : FlopsLedger
+        FLOPs of the finished runs and caches by phase (operations).
+    planned : FlopsLedger
+        FLOPs of the whole study by phase (operations).
+    wall_seconds : float
+        Wall-clock seconds of this session.
+    """
+
+    study_dir: Path
+    runs: int
+    done: int
+    failed: int
+    trained: int
+    failures: dict[str, str] = field(default_factory=dict)
+    ledger: FlopsLedger = FlopsLedger()
+    planned: FlopsLedger = FlopsLedger()
+    wall_seconds: float = 0.0
+
+
+def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path]:
+    """Load the spec, create the study directory and write ``study.yaml`` and ``spec.json``.
+
+    Raises
+    ------
+    InputError
+        An invalid spec, or an output path that exists and is not a directory.
+    """
+    text = None
+    if not isinstance(spec, StudySpec):
+        path = Path(spec)
+        spec = load_spec(path)
+        text = path.read_text(encoding="utf-8")
+    study_dir = Path(out).expanduser().resolve()
+    if study_dir.exists() and not study_dir.is_dir():
+        raise InputError(f"--out {out}: exists and is not a directory; give a directory path")
+    try:
+        (study_dir / "runs").mkdir(parents=True, exist_ok=True)
+        (study_dir / "caches").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create the study directory: {exc}") from None
+    normal = spec.model_dump(mode="json")
+    if text is None:
+        text = yaml.safe_dump(normal, sort_keys=False)
+    (study_dir / "study.yaml").write_text(text, encoding="utf-8")
+    write_json_atomic(study_dir / "spec.json", normal)
+    return spec, study_dir
+
+
+def open_study_store(spec: StudySpec, study_dir: Path) -> Store:
+    """Open the spec's store, by default ``DIR/store.sqlite``."""
+    url = spec.store or f"sqlite:///{study_dir / 'store.sqlite'}"
+    return open_store(url)
+
+
+def _register(store: Store, spec: StudySpec, graph: StudyGraph) -> None:
+    records = []
+    for node in graph.nodes():
+        if isinstance(node, RunNode):
+            shape = node.config.shape
+            record = RunSpecRecord(
+                run_id=node.run_id,
+                kind=node.kind,
+                config=node.config.canonical_json(),
+                study=spec.name,
+                n_layers=shape.n_layers,
+                d_model=shape.d_model,
+                n_heads=shape.n_heads,
+                vocab_size=shape.vocab_size,
+                seq_len=shape.seq_len,
+                params=node.params,
+                params_total=count_params(shape).total,
+                tokens=node.tokens,
+                flops=node.ledger,
+                teacher_run_id=node.teacher_run,
+            )
+        else:
+            config = json.dumps(
+                {"teacher": node.teacher_run, "tokens": node.tokens, "top_k": node.top_k},
+                sort_keys=True,
+            )
+            record = RunSpecRecord(
+                run_id=node.cache_id,
+                kind="cache",
+                config=config,
+                study=spec.name,
+                tokens=node.tokens,
+                flops=node.ledger,
+                teacher_run_id=node.teacher_run,
+            )
+        records.append(record)
+    store.register_many(records)
+
+
+class _Scheduler:
+    """The driver loop (see module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        spec: StudySpec,
+        graph: StudyGraph,
+        study_dir: Path,
+        store: Store,
+        executor: Executor,
+        progress: StudyProgress,
+    ) -> None:
+        self.spec = spec
+        self.graph = graph
+        self.study_dir = study_dir
+        self.store = store
+        self.executor = executor
+        self.progress = progress
+        self.nodes = graph.by_id()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = spec.executor.lease_seconds
+        self.done: set[str] = set()
+        self.failed: dict[str, str] = {}
+        self.running: dict[str, float] = {}  # node id -> last heartbeat (monotonic)
+        self.curves: dict[str, list[CurveRow]] = {}
+        self.trained = 0
+        self.fatal: str | None = None
+
+    def label(self, node_id: str) -> str:
+        node = self.nodes[node_id]
+        if isinstance(node, CacheNode):
+            teacher = self.nodes[node.teacher_run]
+            return f"cache<{teacher.label if isinstance(teacher, RunNode) else node.teacher_run}"
+        return f"{node.kind} {node.label}"
+
+    def initial_state(self) -> None:
+        for node_id, node in self.nodes.items():
+            record: RunRecord | None = self.store.get(node_id)
+            if record is None:
+                continue
+            if record.status == "done":
+                self.done.add(node_id)
+                self.progress.skipped(self.label(node_id), node.ledger.total)
+            elif record.status == "failed" and not self._retryable(record):
+                self.failed[node_id] = record.failure_reason or "failed"
+                self.progress.finished(node_id, ok=False, detail=self.failed[node_id])
+
+    def _retryable(self, record: RunRecord) -> bool:
+        reason = record.failure_reason or ""
+        return record.attempts < self.spec.executor.max_attempts and not reason.startswith(
+            "diverged"
+        )
+
+    def blocked(self, node_id: str) -> str | None:
+        """The failed dependency that blocks a node, if any."""
+        node = self.nodes[node_id]
+        for dep in node.depends:
+            if dep in self.failed:
+                return dep
+            why = self.blocked(dep)
+            if why is not None:
+                return why
+        return None
+
+    def ready(self) -> list[str]:
+        out = []
+        for node_id, node in self.nodes.items():
+            if node_id in self.done or node_id in self.failed or node_id in self.running:
+                continue
+            if all(dep in self.done for dep in node.depends):
+                out.append(node_id)
+        return out
+
+    def loop(self) -> None:
+        held_since: dict[str, float] = {}
+        while True:
+            for node_id in list(self.nodes):
+                dep = self.blocked(node_id) if node_id not in self.failed else None
+                if dep is not None and node_id not in self.done:
+                    reason = f"not run: its dependency {self.label(dep)} failed"
+                    self.failed[node_id] = reason
+                    self.progress.finished(node_id, ok=False, detail=reason)
+            ready = self.ready()
+            for node_id in ready:
+                if self.executor.free <= 0 or self.fatal:
+                    break
+                if self.store.claim(
+                    node_id,
+                    self.worker_id,
+                    self.lease,
+                    max_attempts=self.spec.executor.max_attempts,
+                ):
+                    held_since.pop(node_id, None)
+                    self._submit(node_id)
+                else:
+                    held_since.setdefault(node_id, time.monotonic())
+            if not self.running:
+                waiting = [n for n in ready if n in held_since]
+                if not waiting or self.fatal:
+                    break
+                # runs claimed by another (possibly dead) driver: wait for their lease to end
+                time.sleep(min(1.0, self.lease / 4))
+                self._refresh_held(waiting)
+                continue
+            for event in self.executor.poll(0.5):
+                if isinstance(event, Progress):
+                    self._on_progress(event)
+                elif isinstance(event, Finished):
+                    self._on_finished(event.outcome)
+            self._heartbeat()
+            if self.fatal and not self.running:
+                break
+
+    def _refresh_held(self, waiting: list[str]) -> None:
+        for node_id in waiting:
+            record = self.store.get(node_id)
+            if record is not None and record.status == "done":
+                self.done.add(node_id)
+                self.progress.skipped(self.label(node_id), self.nodes[node_id].ledger.total)
+
+    def _submit(self, node_id: str) -> None:
+        node = self.nodes[node_id]
+        record = self.store.get(node_id)
+        attempt = record.attempts if record is not None else 1
+        if isinstance(node, CacheNode):
+            teacher = self.nodes[node.teacher_run]
+            assert isinstance(teacher, RunNode)
+            task = Task(
+                node_id=node_id,
+                kind="cache",
+                config=teacher.config,
+                study_dir=str(self.study_dir),
+                workdir="caches",
+                cache_path=node.path,
+                cache_tokens=node.tokens,
+                top_k=node.top_k,
+                threads=self.spec.executor.threads,
+                attempt=attempt,
+            )
+        else:
+            task = Task(
+                node_id=node_id,
+                kind=node.kind,
+                config=node.config,
+                study_dir=str(self.study_dir),
+                workdir=f"runs/{node_id}",
+                threads=self.spec.executor.threads,
+                attempt=attempt,
+            )
+        self.executor.submit(task)
+        self.running[node_id] = time.monotonic()
+        self.progress.started(node_id, self.label(node_id), node.ledger.total, attempt)
+
+    def _on_progress(self, event: Progress) -> None:
+        e = event.event
+        self.progress.step(event.node_id, e)
+
+    def _heartbeat(self) -> None:
+        now = time.monotonic()
+        for node_id, last in list(self.running.items()):
+            if now - last >= self.lease / 3:
+                self.store.heartbeat(node_id, self.worker_id, self.lease)
+                self.running[node_id] = now
+
+    def _on_finished(self, outcome: Outcome) -> None:
+        node_id = outcome.node_id
+        self.running.pop(node_id, None)
+        node = self.nodes[node_id]
+        if outcome.trained:
+            self.trained += 1
+        if outcome.ok:
+            self.store.complete(node_id, self.worker_id, self._run_outcome(node, outcome))
+            if outcome.result is not None and outcome.result.curve:
+                self.store.append_curve(node_id, [_curve_row(p) for p in outcome.result.curve])
+            self.done.add(node_id)
+            loss = outcome.result.loss if outcome.result is not None else None
+            detail = f"loss {loss:.4f} nats" if loss is not None else "cached"
+            self.progress.finished(node_id, ok=True, detail=detail)
+            write_tables(self.store, self.spec, self.graph, self.study_dir)
+            return
+        reason = outcome.reason or "failed"
+        if not outcome.retry and not outcome.fatal and not reason.startswith("diverged"):
+            reason = f"diverged: {reason}"
+        self.store.fail(node_id, self.worker_id, reason)
+        record = self.store.get(node_id)
+        attempts = record.attempts if record is not None else self.spec.executor.max_attempts
+        final = outcome.fatal or not outcome.retry or attempts >= self.spec.executor.max_attempts
+        if outcome.fatal:
+            self.fatal = f"{self.label(node_id)}: {reason}"
+        if final:
+            self.failed[node_id] = reason
+        self.progress.finished(node_id, ok=False, detail=reason, final=final)
+
+    def _run_outcome(self, node: RunNode | CacheNode, outcome: Outcome) -> RunOutcome:
+        if outcome.cache is not None:
+            info = outcome.cache
+            return RunOutcome(
+                loss=None,
+                tokens=info.tokens,
+                flops=FlopsLedger(logit_cache=info.flops),
+                checkpoint_path=os.path.relpath(info.path, self.study_dir)
+                if os.path.isabs(info.path)
+                else info.path,
+            )
+        result = outcome.result
+        assert result is not None and isinstance(node, RunNode)
+        teacher_loss = None
+        if node.teacher_run is not None:
+            teacher = self.store.get(node.teacher_run)
+            teacher_loss = teacher.loss if teacher is not None else None
+        return RunOutcome(
+            loss=result.loss,
+            tokens=result.tokens,
+            flops=_phase_ledger(node, result.flops),
+            teacher_loss=teacher_loss,
+            wall_seconds=result.wall_seconds,
+            tokens_per_second=result.tokens_per_second,
+            checkpoint_path=f"runs/{node.run_id}",
+        )
+
+    def release(self, reason: str) -> None:
+        """Record the runs still running as interrupted (their claims end now)."""
+        for node_id in list(self.running):
+            try:
+                self.store.fail(node_id, self.worker_id, f"interrupted: {reason}")
+            except Exception:  # noqa: BLE001  best effort on the way out
+                log.debug("could not release %s", node_id, exc_info=True)
+        self.running.clear()
+
+
+def _phase_ledger(node: RunNode, measured: FlopsLedger) -> FlopsLedger:
+    """Put a trainer's training FLOPs in the run's own phase (teacher/student/supervised)."""
+    training = measured.student_training + measured.teacher_training
+    training += measured.supervised_training
+    if node.kind == "teacher":
+        return FlopsLedger(teacher_training=training)
+    if node.kind == "baseline":
+        return FlopsLedger(supervised_training=training)
+    return FlopsLedger(student_training=training, teacher_inference=measured.teacher_inference)
+
+
+def _curve_row(point: tuple[int, int, float, float | None, float]) -> CurveRow:
+    step, tokens, train_loss, val_loss, lr = point
+    return CurveRow(step=step, tokens=tokens, train_loss=train_loss, val_loss=val_loss, lr=lr)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def write_tables(
+    store: Store, spec: StudySpec, graph: StudyGraph, study_dir: Path
+) -> list[dict[str, Any]]:
+    """Write ``runs.csv``, ``curves.csv`` and ``ledger.json`` atomically; return the run rows.
+
+    Rows cover this study's graph only (a store may hold other studies' runs).
+    """
+    records = {n: store.get(n) for n in graph.by_id()}
+    rows: list[dict[str, Any]] = []
+    actual = FlopsLedger()
+    for node in graph.nodes():
+        node_id = graph.node_id(node)
+        rec = records[node_id]
+        if rec is not None and rec.status == "done":
+            actual = actual + _record_ledger(node, rec)
+        if not isinstance(node, RunNode):
+            continue
+        teacher = graph.by_id().get(node.teacher_run) if node.teacher_run else None
+        status = rec.status if rec is not None else "pending"
+        row = {
+            "run": node.run_id,
+            "kind": node.kind,
+            "params": node.params,
+            "tokens": rec.tokens if rec is not None and rec.tokens else node.tokens,
+            "flops": (rec.flops_training if rec is not None and rec.flops_training else None)
+            or node.ledger.total - node.ledger.teacher_inference,
+            "loss": _finite(rec.loss) if rec is not None and status == "done" else None,
+            "teacher_loss": _finite(rec.teacher_loss) if rec is not None else None,
+            "teacher_params": teacher.params if isinstance(teacher, RunNode) else None,
+            "teacher_tokens": teacher.tokens if isinstance(teacher, RunNode) else None,
+            "status": status,
+            "teacher_run": node.teacher_run,
+            "n_layers": node.config.shape.n_layers,
+            "d_model": node.config.shape.d_model,
+            "wall_seconds": rec.wall_seconds if rec is not None else None,
+            "flops_training": rec.flops_training if rec is not None else None,
+            "flops_teacher_inference": rec.flops_teacher_inference if rec is not None else None,
+            "flops_logit_cache": rec.flops_logit_cache if rec is not None else None,
+        }
+        rows.append(row)
+    _write_csv(study_dir / "runs.csv", RUN_COLUMNS, rows)
+    curve_rows = []
+    for row in rows:
+        if row["status"] != "done":
+            continue
+        for point in store.curve(row["run"]):
+            curve_rows.append(
+                {
+                    "run": row["run"],
+                    "step": point.step,
+                    "tokens": point.tokens,
+                    "train_loss": point.train_loss,
+                    "val_loss": point.val_loss,
+                    "lr": point.lr,
+                }
+            )
+    _write_csv(study_dir / "curves.csv", CURVE_COLUMNS, curve_rows)
+    ledger = actual.as_dict()
+    ledger["planned"] = graph.ledger.as_dict()
+    write_json_atomic(study_dir / "ledger.json", ledger)
+    return rows
+
+
+def _record_ledger(node: RunNode | CacheNode, rec: RunRecord) -> FlopsLedger:
+    if isinstance(node, CacheNode):
+        return FlopsLedger(logit_cache=rec.flops_logit_cache or 0.0)
+    training = rec.flops_training or 0.0
+    if node.kind == "teacher":
+        return FlopsLedger(teacher_training=training)
+    if node.kind == "baseline":
+        return FlopsLedger(supervised_training=training)
+    return FlopsLedger(
+        student_training=training, teacher_inference=rec.flops_teacher_inference or 0.0
+    )
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def make_executor(spec: StudySpec, run_fn: RunFn) -> Executor:
+    """The executor the spec asks for (Ray is imported only for ``kind: ray``)."""
+    e = spec.executor
+    if e.kind == "ray":
+        from distillscale.study.executors.ray import RayExecutor
+
+        return RayExecutor(
+            address=e.address,
+            workers=e.workers,
+            cpus_per_run=e.cpus_per_run,
+            gpus_per_run=e.gpus_per_run,
+            run_fn=run_fn,
+        )
+    from distillscale.study.executors.local import LocalExecutor
+
+    return LocalExecutor(workers=e.workers, threads=e.threads, run_fn=run_fn)
+
+
+def run_study(
+    spec: StudySpec | str | Path,
+    out: str | Path,
+    *,
+    console: Console | None = None,
+    run_fn: RunFn = run_task,
+    finish: bool = True,
+) -> StudyResult:
+    """Run (or resume) a study into ``out`` and, when all runs are settled, fit and plan.
+
+    Parameters
+    ----------
+    spec : StudySpec, str or Path
+        A spec or the path of a study YAML file.
+    out : str or Path
+        The study directory (created if missing; reused to resume).
+    console : Console or None
+        Where progress is rendered (default: stderr).
+    run_fn : RunFn
+        The run function executors call (default: train with :mod:`distillscale.train`).
+    finish : bool
+        Fit the laws, plan and build the report at the end.
+
+    Returns
+    -------
+    StudyResult
+        Counts, failures and FLOPs.
+
+    Raises
+    ------
+    InputError
+        Invalid spec, unreachable executor, or a fatal run error (disk full, bad corpus);
+        everything finished before it stays in the store.
+    """
+    start = time.monotonic()
+    spec, study_dir = prepare_study(spec, out)
+    graph = build_graph(spec)
+    store = open_study_store(spec, study_dir)
+    _register(store, spec, graph)
+    console = console or Console(stderr=True)
+    total = len(graph.runs) + len(graph.caches)
+    executor = make_executor(spec, run_fn)
+    progress = StudyProgress(console=console, total_runs=total, total_flops=graph.ledger.total)
+    scheduler = _Scheduler(
+        spec=spec,
+        graph=graph,
+        study_dir=study_dir,
+        store=store,
+        executor=executor,
+        progress=progress,
+    )
+    try:
+        with progress:
+            scheduler.initial_state()
+            scheduler.loop()
+    except BaseException:
+        scheduler.release("the study was stopped")
+        raise
+    finally:
+        executor.close()
+    rows = write_tables(store, spec, graph, study_dir)
+    if scheduler.fatal:
+        raise InputError(
+            f"study stopped: {scheduler.fatal} (finished runs are kept in the store; rerun the "
+            "same command to resume)"
+        )
+    failures = {
+        scheduler.label(n): r for n, r in scheduler.failed.items() if isinstance(
+            scheduler.nodes[n], RunNode
+        )
+    }  # fmt: skip
+    result = StudyResult(
+        study_dir=study_dir,
+        runs=len(graph.runs),
+        done=sum(1 for r in rows if r["status"] == "done"),
+        failed=sum(1 for r in rows if r["status"] == "failed"),
+        trained=scheduler.trained,
+        failures=failures,
+        ledger=_done_ledger(study_dir),
+        planned=graph.ledger,
+        wall_seconds=time.monotonic() - start,
+    )
+    log.info("study %s: %d/%d runs done", spec.name, result.done, result.runs)
+    if finish:
+        from distillscale.study.finish import finish_study
+
+        finish_study(spec, graph, study_dir, rows, console=console)
+    console.print(
+        f"study {spec.name}: {result.done}/{result.runs} runs done, {result.failed} failed, "
+        f"{result.trained} trained this session, {format_flops(result.ledger.total)} FLOPs, "
+        f"{result.wall_seconds:.0f} s",
+        highlight=False,
+    )
+    return result
+
+
+def _done_ledger(study_dir: Path) -> FlopsLedger:
+    doc = json.loads((study_dir / "ledger.json").read_text(encoding="utf-8"))
+    return FlopsLedger(**{k: v for k, v in doc.items() if k not in ("total", "planned")})

@@ -1,0 +1,294 @@
+"""The one run function every executor calls: train a run, or build a logit cache, in a workdir.
+
+Executors only schedule; :func:`run_task` does the work and reports back. It is the only place
+in ``study`` that imports ``distillscale.train``'s torch modules, lazily, so that planning a
+study (``--dry-run``) never loads torch.
+
+Crash safety lives here and in the trainer: a run's workdir holds its checkpoints and, once it
+finishes, ``result.json`` (written atomically). A task whose ``result.json`` exists returns it
+without training again; otherwise the trainer resumes from the last checkpoint. Every start of
+training appends one line to ``attempts.log`` in the workdir, so tests (and users) can count them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import logging
+import math
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distillscale.errors import InputError
+from distillscale.flops import FlopsLedger
+from distillscale.train.config import RunConfig
+from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
+
+__all__ = [
+    "Outcome",
+    "RunFn",
+    "Task",
+    "read_result",
+    "run_task",
+    "run_task_with",
+    "write_json_atomic",
+]
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+ATTEMPTS_FILE = "attempts.log"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """One unit of work handed to an executor.
+
+    Parameters
+    ----------
+    node_id : str
+        Run id or cache id.
+    kind : str
+        ``"teacher"``, ``"student"``, ``"baseline"`` or ``"cache"``.
+    config : RunConfig
+        The run's configuration; for a cache, the teacher's.
+    study_dir : str
+        Absolute path of the study directory; relative paths in configs resolve against it.
+    workdir : str
+        Relative to ``study_dir``: ``runs/<run_id>`` or ``caches``.
+    cache_path : str or None
+        For a cache: ``caches/<cache_id>.logits``.
+    cache_tokens : int
+        For a cache: token positions to cover (count).
+    top_k : int
+        For a cache: log-probabilities kept per position.
+    threads : int
+        Torch intra-op threads for this task.
+    attempt : int
+        1 for the first attempt, then 2, ...
+    """
+
+    node_id: str
+    kind: str
+    config: RunConfig
+    study_dir: str
+    workdir: str
+    cache_path: str | None = None
+    cache_tokens: int = 0
+    top_k: int = 0
+    threads: int = 1
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What a task produced.
+
+    Parameters
+    ----------
+    node_id : str
+        The task's id.
+    ok : bool
+        Finished with a result.
+    reason : str or None
+        Why it failed (one line).
+    retry : bool
+        A failure worth retrying (crash, transient error); False for a diverged (NaN) run,
+        which would diverge again.
+    fatal : bool
+        Stop the study (bad input, disk full): retrying cannot help until the user acts.
+    result : RunResult or None
+        A finished run's result.
+    cache : CacheInfo or None
+        A finished cache.
+    trained : bool
+        Training (or cache building) ran in this attempt; False when ``result.json`` existed.
+    """
+
+    node_id: str
+    ok: bool
+    reason: str | None = None
+    retry: bool = False
+    fatal: bool = False
+    result: RunResult | None = None
+    cache: CacheInfo | None = None
+    trained: bool = True
+
+
+#: The run function's signature: task and a progress callback in, outcome out.
+RunFn = Callable[[Task, Callable[[ProgressEvent], None]], Outcome]
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Write JSON to ``path`` through a temporary file, fsync and rename (never half-written)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, indent=1, sort_keys=True, allow_nan=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _result_to_json(result: RunResult) -> dict[str, Any]:
+    doc = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    doc["flops"] = result.flops.as_dict()
+    doc["curve"] = [list(p) for p in result.curve]
+    doc["loss"] = result.loss if result.loss is not None and math.isfinite(result.loss) else None
+    doc["curve"] = [[v if not isinstance(v, float) or math.isfinite(v) else None for v in p]
+                    for p in doc["curve"]]  # fmt: skip
+    return doc
+
+
+def read_result(path: Path) -> RunResult | None:
+    """Read a ``result.json`` written by :func:`run_task`; None if absent or unreadable."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        flops = {k: v for k, v in doc["flops"].items() if k != "total"}
+        doc["flops"] = FlopsLedger(**flops)
+        doc["curve"] = [tuple(p) for p in doc["curve"]]
+        return RunResult(**doc)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _cache_info_path(task: Task) -> Path:
+    return Path(task.study_dir) / f"{task.cache_path}.json"
+
+
+def run_task(task: Task, progress: Callable[[ProgressEvent], None]) -> Outcome:
+    """Do one task with :func:`distillscale.train.train_run` / ``build_logit_cache``.
+
+    Parameters
+    ----------
+    task : Task
+        What to do.
+    progress : callable
+        Receives a :class:`~distillscale.train.ProgressEvent` after every optimiser step.
+
+    Returns
+    -------
+    Outcome
+        ``ok`` with the result, or the failure's reason and whether to retry or stop; run
+        failures never raise.
+    """
+    return run_task_with(task, progress, trainer=None, cache_builder=None)
+
+
+def run_task_with(
+    task: Task,
+    progress: Callable[[ProgressEvent], None],
+    *,
+    trainer: Callable[..., RunResult] | None,
+    cache_builder: Callable[..., CacheInfo] | None,
+) -> Outcome:
+    """:func:`run_task` with the training and cache functions given (None: the real ones).
+
+    ``trainer(config, workdir, progress=...) -> RunResult`` and
+    ``cache_builder(config, checkpoint, path, tokens=..., top_k=...) -> CacheInfo`` have the
+    signatures of :func:`distillscale.train.train_run` and ``build_logit_cache``; tests pass
+    fast stand-ins (with :func:`functools.partial`) to exercise scheduling and crash safety.
+    """
+    try:
+        if task.kind == "cache":
+            return _build_cache(task, cache_builder)
+        return _train(task, progress, trainer)
+    except InputError as exc:
+        return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            reason = (
+                f"{exc.strerror or exc} writing {exc.filename or task.workdir}: free disk "
+                "space (or move the study) and rerun the same command to resume"
+            )
+            return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
+        return _crash(task, exc)
+    except Exception as exc:  # noqa: BLE001  a crash of this attempt: the driver retries
+        return _crash(task, exc)
+
+
+def _crash(task: Task, exc: BaseException) -> Outcome:
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+    log.debug("task %s failed", task.node_id, exc_info=exc)
+    return Outcome(
+        node_id=task.node_id, ok=False, reason=f"{type(exc).__name__}: {exc}{at}", retry=True
+    )
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _train(
+    task: Task,
+    progress: Callable[[ProgressEvent], None],
+    trainer: Callable[..., RunResult] | None,
+) -> Outcome:
+    study = Path(task.study_dir)
+    workdir = study / task.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = read_result(workdir / RESULT_FILE)
+    if done is not None:
+        return _from_result(task, done, trained=False)
+    if trainer is None:
+        from distillscale.train import train_run as trainer
+
+        _set_threads(task.threads)
+    with open(workdir / ATTEMPTS_FILE, "a", encoding="utf-8") as fh:
+        fh.write(f"start attempt={task.attempt} pid={os.getpid()} time={time.time():.3f}\n")
+    os.chdir(study)  # configs name teacher checkpoints and caches relative to the study
+    result = trainer(task.config, workdir, progress=progress)
+    if result.status == "done" and result.loss is not None and math.isfinite(result.loss):
+        write_json_atomic(workdir / RESULT_FILE, _result_to_json(result))
+    return _from_result(task, result, trained=True)
+
+
+def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
+    if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
+        reason = result.failure_reason or f"final loss {result.loss} is not finite (diverged)"
+        return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=False)
+    return Outcome(node_id=task.node_id, ok=True, result=result, trained=trained)
+
+
+def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcome:
+    study = Path(task.study_dir)
+    info_path = _cache_info_path(task)
+    if info_path.exists():
+        try:
+            info = CacheInfo(**json.loads(info_path.read_text(encoding="utf-8")))
+            return Outcome(node_id=task.node_id, ok=True, cache=info, trained=False)
+        except (OSError, ValueError, TypeError):
+            info_path.unlink(missing_ok=True)
+    if builder is None:
+        from distillscale.train import build_logit_cache as builder
+
+        _set_threads(task.threads)
+    (study / "caches").mkdir(parents=True, exist_ok=True)
+    os.chdir(study)
+    assert task.cache_path is not None
+    info = builder(
+        task.config,
+        _teacher_checkpoint(task),
+        study / task.cache_path,
+        tokens=task.cache_tokens,
+        top_k=task.top_k,
+    )
+    write_json_atomic(info_path, dataclasses.asdict(info))
+    return Outcome(node_id=task.node_id, ok=True, cache=info, trained=True)
+
+
+def _teacher_checkpoint(task: Task) -> Path:
+    from distillscale.study.graph import TEACHER_CHECKPOINT
+
+    return Path(task.study_dir) / f"runs/{task.config.run_id()}" / TEACHER_CHECKPOINT

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from distillscale.study.graph import build_graph
+from distillscale.study.runner import run_study
+from distillscale.study.spec import parse_spec
+from distillscale.study.store import open_store
+
+from .fakes import NAN_MARKER, fast_run_fn, true_loss
+
+
+def _quiet() -> Console:
+    return Console(stderr=True, quiet=True)
+
+
+def _rows(study: Path) -> dict[str, dict[str, str]]:
+    with open(study / "runs.csv", newline="") as fh:
+        return {r["run"]: r for r in csv.DictReader(fh)}
+
+
+def test_study_runs_every_node_once_and_writes_tables(tmp_path, tiny_doc):
+    spec = parse_spec(tiny_doc)
+    graph = build_graph(spec)
+    result = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    assert result.runs == len(graph.runs) == result.done
+    assert result.failed == 0
+    assert result.trained == len(graph.runs) + len(graph.caches)
+    rows = _rows(tmp_path / "s")
+    assert set(rows) == {r.run_id for r in graph.runs}
+    teachers = {r.run_id: r for r in graph.runs if r.kind == "teacher"}
+    for node in graph.runs:
+        row = rows[node.run_id]
+        assert row["status"] == "done"
+        teacher_loss = None
+        if node.kind == "student":
+            teacher_loss = true_loss(teachers[node.teacher_run].config)
+            assert float(row["teacher_loss"]) == teacher_loss
+            assert int(row["teacher_params"]) == teachers[node.teacher_run].params
+        assert float(row["loss"]) == true_loss(node.config, teacher_loss)
+        attempts = (tmp_path / "s" / "runs" / node.run_id / "attempts.log").read_text()
+        assert attempts.count("start") == 1
+    ledger = json.loads((tmp_path / "s" / "ledger.json").read_text())
+    planned = graph.ledger.as_dict()
+    assert ledger["planned"] == planned
+    assert ledger["teacher_training"] == planned["teacher_training"]
+    assert ledger["logit_cache"] == 1e6 * len(graph.caches)
+    with open(tmp_path / "s" / "curves.csv") as fh:
+        curve = list(csv.DictReader(fh))
+    assert {r["run"] for r in curve} == set(rows)
+    assert json.loads((tmp_path / "s" / "spec.json").read_text())["name"] == "tiny"
+
+
+def test_rerun_skips_done_runs(tmp_path, tiny_doc):
+    spec = parse_spec(tiny_doc)
+    run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    before = (tmp_path / "s" / "runs.csv").read_text()
+    again = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    assert again.trained == 0
+    assert again.done == again.runs
+    assert (tmp_path / "s" / "runs.csv").read_text() == before
+
+
+def test_diverged_run_fails_without_retry_and_others_finish(tmp_path, tiny_doc, monkeypatch):
+    monkeypatch.setenv(NAN_MARKER, "1")  # baselines of depth 1 diverge
+    spec = parse_spec(tiny_doc)
+    graph = build_graph(spec)
+    result = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    baselines = [r for r in graph.runs if r.kind == "baseline"]
+    assert result.failed == len(baselines)
+    assert all("diverged" in reason for reason in result.failures.values())
+    store = open_store(f"sqlite:///{tmp_path / 's' / 'store.sqlite'}")
+    for b in baselines:
+        record = store.get(b.run_id)
+        assert record.status == "failed" and record.attempts == 1
+    rows = _rows(tmp_path / "s")
+    assert {r["status"] for r in rows.values() if r["kind"] != "baseline"} == {"done"}
