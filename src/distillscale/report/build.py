@@ -1,0 +1,79 @@
+"""Build ``DIR/report/index.html`` and its figures from a study directory.
+
+The page is self-contained (figures inlined as base64 PNG, no JavaScript, no network); each
+figure is also written beside it as PNG and SVG. Pieces of the study that are missing or
+unreadable are named in the summary and their sections say so; nothing missing stops the build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from distillscale.report import sections
+from distillscale.report.html import Section, page
+from distillscale.report.load import load_study
+from distillscale.report.plots import Rendered
+
+__all__ = ["build_report"]
+
+log = logging.getLogger(__name__)
+
+#: Permissions of the written files (``mkstemp`` creates them owner-only).
+_FILE_MODE = 0o644
+
+
+def build_report(study_dir: Path) -> Path:
+    """Write the study report and return the path of its ``index.html``.
+
+    Parameters
+    ----------
+    study_dir : Path
+        Directory written by ``distillscale run STUDY.yaml --out DIR``. Reads ``runs.csv``,
+        ``curves.csv``, ``ledger.json``, ``fits/*.json`` and ``plan.json``; any may be missing.
+
+    Returns
+    -------
+    Path
+        ``study_dir/report/index.html``. Figures are written beside it as ``<name>.png`` and
+        ``<name>.svg``. All files are written atomically (temporary file, then rename).
+
+    Raises
+    ------
+    InputError
+        When ``study_dir`` is not a directory.
+    """
+    data = load_study(Path(study_dir))
+    figures: dict[str, Rendered] = {}
+    body: list[Section] = sections.build_sections(data, figures)
+    out_dir = data.study_dir / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, rendered in figures.items():
+        _write_atomic(out_dir / f"{name}.png", rendered.png)
+        _write_atomic(out_dir / f"{name}.svg", rendered.svg.encode("utf-8"))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = page(
+        title=f"distillscale study report: {data.study_dir.resolve().name}",
+        subtitle=f"study directory {data.study_dir.resolve()}; built {stamp}",
+        sections=body,
+    )
+    index = out_dir / "index.html"
+    _write_atomic(index, text.encode("utf-8"))
+    log.info("report: wrote %s with %d figures", index, len(figures))
+    return index
+
+
+def _write_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in the same directory."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

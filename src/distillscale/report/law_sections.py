@@ -1,0 +1,361 @@
+"""Report sections about the fitted laws: supervised, distillation, residuals, held-out check.
+
+Curves and residuals come from ``Fit.predict``; the held-out table is the fit artifact's own
+``holdout`` list. Losses are nats per token, sizes non-embedding parameters, compute FLOPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from distillscale.fitting.result import Fit
+from distillscale.report import plots
+from distillscale.report.fitted import has_bands, predict
+from distillscale.report.html import (
+    Cell,
+    Section,
+    esc,
+    figure_html,
+    fmt_count,
+    fmt_loss,
+    fmt_pct,
+    paragraph,
+    table,
+)
+from distillscale.report.load import StudyData, student_runs, supervised_runs
+
+__all__ = [
+    "distillation_section",
+    "holdout_section",
+    "residuals_section",
+    "supervised_section",
+]
+
+_GRID = 60
+
+
+def _missing(text: str) -> str:
+    return paragraph(text, "missing")
+
+
+def supervised_section(
+    data: StudyData, fit: Fit | None, figures: dict[str, plots.Rendered]
+) -> Section:
+    """Supervised runs (teachers, baselines) with the fitted supervised law per model size."""
+    title = "Supervised law: loss vs data and compute"
+    runs = supervised_runs(data.runs) if data.runs is not None else None
+    if runs is None or runs.empty:
+        why = "runs.csv is missing" if runs is None else "no finished teacher or baseline runs"
+        return Section(anchor="supervised", title=title, body=_missing(f"No data: {why}."))
+    sizes = sorted(runs["params"].unique())
+    by_tokens, by_flops, curves_d, curves_c, rows = [], [], [], [], []
+    d_grid = np.geomspace(runs["tokens"].min() / 2, runs["tokens"].max() * 2, _GRID)
+    for n in sizes:
+        group = runs[runs["params"] == n].sort_values("tokens")
+        label = f"N = {fmt_count(n)}"
+        by_tokens.append(_points(label, n, group["tokens"], group["loss"]))
+        with_c = group[group["flops"].notna() & (group["flops"] > 0)]
+        by_flops.append(_points(label, n, with_c["flops"], with_c["loss"]))
+        rows.append(
+            [
+                fmt_count(n),
+                len(group),
+                fmt_count(group["tokens"].min()),
+                fmt_count(group["tokens"].max()),
+                fmt_loss(group["loss"].min()),
+            ]
+        )
+        if fit is None:
+            continue
+        pred = predict(fit, params=n, tokens=d_grid, interval=has_bands(fit))
+        curves_d.append(
+            plots.Band(label=label, value=n, x=d_grid, y=pred.loss, lo=pred.lo, hi=pred.hi)
+        )
+        if not with_c.empty:
+            per_token = float(np.median(with_c["flops"] / with_c["tokens"]))
+            curves_c.append(
+                plots.Band(
+                    label=label, value=n, x=d_grid * per_token, y=pred.loss, lo=pred.lo, hi=pred.hi
+                )
+            )
+    figures["supervised"] = plots.supervised_figure(by_tokens, by_flops, curves_d, curves_c)
+    parts = []
+    if fit is None:
+        parts.append(_missing("fits/supervised.json is missing: data only, no fitted curves."))
+    else:
+        band = "with bootstrap bands" if has_bands(fit) else "no bootstrap samples, so no bands"
+        parts.append(
+            paragraph(
+                f"Points: finished runs. Lines: the fitted {fit.law} law ({band});"
+                " the compute curves use each size's observed FLOPs per token."
+            )
+        )
+    parts.append(figure_html("supervised", figures["supervised"], "Supervised runs and fit"))
+    parts.append(
+        table(
+            [
+                "N (non-embedding params)",
+                "runs",
+                "min D (tokens)",
+                "max D (tokens)",
+                "best loss (nats/token)",
+            ],
+            rows,
+        )
+    )
+    return Section(anchor="supervised", title=title, body="".join(parts))
+
+
+def _points(label: str, value: float, x: Any, y: Any) -> plots.SeriesPoints:
+    return plots.SeriesPoints(
+        label=label,
+        value=float(value),
+        x=np.asarray(x, dtype=float),
+        y=np.asarray(y, dtype=float),
+    )
+
+
+def distillation_section(
+    data: StudyData, fit: Fit | None, figures: dict[str, plots.Rendered]
+) -> Section:
+    """Student loss against teacher loss per student size, with the fitted law over L_T."""
+    title = "Distillation law: student loss vs teacher loss (capacity gap)"
+    runs = student_runs(data.runs) if data.runs is not None else None
+    if runs is None or runs.empty:
+        why = "runs.csv is missing" if runs is None else "no finished distilled students"
+        return Section(anchor="distillation", title=title, body=_missing(f"No data: {why}."))
+    points, curves, rows, sup_lines = [], [], [], []
+    lt = runs["teacher_loss"]
+    lt_grid = np.linspace(lt.min() * 0.8, lt.max() * 1.08, 2 * _GRID)
+    for (n, d), group in runs.groupby(["params", "tokens"], sort=True):
+        group = group.sort_values("teacher_loss")
+        label = f"N_S = {fmt_count(n)}, D_S = {fmt_count(d)}"
+        points.append(_points(label, n, group["teacher_loss"], group["loss"]))
+        best = group.loc[group["loss"].idxmin()]
+        row: list[Cell] = [
+            fmt_count(n),
+            fmt_count(d),
+            len(group),
+            str(best["teacher_run"]),
+            fmt_loss(best["teacher_loss"]),
+            fmt_loss(best["loss"]),
+        ]
+        if fit is not None:
+            band, fitted_cells, sup_loss = _student_curve(fit, n, d, lt_grid, label)
+            curves.append(band)
+            row += fitted_cells
+            if sup_loss is not None:
+                sup_lines.append((float(n), sup_loss))
+        rows.append(row)
+    figures["distillation"] = plots.distillation_figure(points, curves, sup_lines)
+    headers = [
+        "N_S (non-embedding params)",
+        "D_S (tokens)",
+        "students",
+        "best teacher run",
+        "its L_T (nats/token)",
+        "student loss (nats/token)",
+    ]
+    parts = []
+    if fit is None:
+        parts.append(_missing("fits/distillation.json is missing: data only, no fitted curves."))
+    else:
+        headers += ["fitted best L_T in range", "fitted L_S there", "supervised L (nats/token)"]
+        parts.append(
+            paragraph(
+                "Points: distilled students. Lines: the fitted distillation law "
+                "over teacher loss at each student's N_S and D_S. Below the "
+                "dashed line the student beats its teacher; below its dotted line it beats "
+                "supervised training on the same data (the fit's supervised law)."
+            )
+        )
+    parts.append(figure_html("distillation", figures["distillation"], "Capacity gap"))
+    parts.append(table(headers, rows))
+    return Section(anchor="distillation", title=title, body="".join(parts))
+
+
+def _student_curve(
+    fit: Fit, n: float, d: float, lt_grid: NDArray[np.float64], label: str
+) -> tuple[plots.Band, list[Cell], float | None]:
+    """The fitted law over ``lt_grid`` at one student size; its best L_T and supervised loss."""
+    pred = predict(fit, params=n, tokens=d, teacher_loss=lt_grid, interval=has_bands(fit))
+    band = plots.Band(label=label, value=n, x=lt_grid, y=pred.loss, lo=pred.lo, hi=pred.hi)
+    i = int(np.argmin(pred.loss))
+    edge = " (range edge)" if i in (0, len(lt_grid) - 1) else ""
+    sup = None
+    if fit.supervised is not None:
+        sup = float(predict(fit.supervised, params=n, tokens=d).loss)
+    return band, [fmt_loss(lt_grid[i]) + edge, fmt_loss(pred.loss[i]), fmt_loss(sup)], sup
+
+
+def _residual_rows(data: StudyData, fits: Mapping[str, Fit]) -> list[tuple[str, pd.DataFrame]]:
+    """(fit name, runs with a ``predicted`` column) for each fit that has runs to compare."""
+    out: list[tuple[str, pd.DataFrame]] = []
+    if data.runs is None:
+        return out
+    if "supervised" in fits:
+        sup = supervised_runs(data.runs).copy()
+        if not sup.empty:
+            sup["predicted"] = predict(
+                fits["supervised"], params=sup["params"].to_numpy(), tokens=sup["tokens"].to_numpy()
+            ).loss
+            out.append(("supervised", sup))
+    if "distillation" in fits:
+        stu = student_runs(data.runs).copy()
+        if not stu.empty:
+            stu["predicted"] = predict(
+                fits["distillation"],
+                params=stu["params"].to_numpy(),
+                tokens=stu["tokens"].to_numpy(),
+                teacher_loss=stu["teacher_loss"].to_numpy(),
+            ).loss
+            out.append(("distillation", stu))
+    return out
+
+
+def residuals_section(
+    data: StudyData, fits: Mapping[str, Fit], figures: dict[str, plots.Rendered]
+) -> Section:
+    """Observed against predicted loss for every finished run, and relative residuals."""
+    title = "Residuals"
+    groups = _residual_rows(data, fits)
+    if not groups:
+        why = "no fits" if not fits else "no finished runs to compare with the fits"
+        return Section(anchor="residuals", title=title, body=_missing(f"No residuals: {why}."))
+    summary: list[list[Cell]] = []
+    worst: list[list[Cell]] = []
+    fig_groups = []
+    for name, frame in groups:
+        obs = frame["loss"].to_numpy(dtype=float)
+        pred = frame["predicted"].to_numpy(dtype=float)
+        rel = (pred - obs) / obs
+        log_res = np.log(pred) - np.log(obs)
+        summary.append(
+            [
+                name,
+                len(frame),
+                fmt_pct(float(np.mean(np.abs(rel)))),
+                fmt_pct(float(np.max(np.abs(rel)))),
+                f"{float(np.sqrt(np.mean(log_res**2))):.5f}",
+            ]
+        )
+        order = np.argsort(-np.abs(rel))[:5]
+        for i in order:
+            row = frame.iloc[int(i)]
+            worst.append(
+                [
+                    name,
+                    str(row["run"]),
+                    fmt_count(row["params"]),
+                    fmt_count(row["tokens"]),
+                    fmt_loss(obs[i]),
+                    fmt_loss(pred[i]),
+                    fmt_pct(rel[i]),
+                ]
+            )
+        fig_groups.append((name, frame["params"].to_numpy(dtype=float), obs, pred))
+    figures["residuals"] = plots.residuals_figure(fig_groups)
+    body = "".join(
+        [
+            paragraph(
+                "Relative residual = (predicted - observed) / observed, over the "
+                "finished runs of each law (fitted and held-out runs alike)."
+            ),
+            figure_html("residuals", figures["residuals"], "Residuals of the fits"),
+            table(
+                ["fit", "runs", "mean |rel. residual|", "max |rel. residual|", "RMS log residual"],
+                summary,
+            ),
+            "<h3>Largest residuals</h3>",
+            table(
+                [
+                    "fit",
+                    "run",
+                    "N",
+                    "D (tokens)",
+                    "observed (nats/token)",
+                    "predicted (nats/token)",
+                    "rel. residual",
+                ],
+                worst,
+            ),
+        ]
+    )
+    return Section(anchor="residuals", title=title, body=body)
+
+
+def _holdout_frame(doc: Mapping[str, Any]) -> pd.DataFrame | None:
+    entries = doc.get("holdout")
+    if not isinstance(entries, list) or not entries:
+        return None
+    rows = [e for e in entries if isinstance(e, dict)]
+    frame = pd.DataFrame(rows, columns=["run", "observed", "predicted", "rel_error"])
+    for column in ("observed", "predicted", "rel_error"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Section:
+    """The fit artifacts' held-out runs: table and observed-vs-predicted plot."""
+    title = "Held-out check"
+    parts: list[str] = [
+        paragraph(
+            "Each law is fitted on the higher-loss runs and predicts the lowest-loss ones; "
+            "rel. error = (predicted - observed) / observed."
+        )
+    ]
+    groups: list[tuple[str, NDArray[np.float64], NDArray[np.float64]]] = []
+    info = data.runs.set_index("run") if data.runs is not None else None
+    for name, doc in data.fit_docs.items():
+        frame = _holdout_frame(doc)
+        if frame is None:
+            parts.append(_missing(f"fits/{name}.json has no held-out runs."))
+            continue
+        rows: list[list[Cell]] = []
+        for _, r in frame.iterrows():
+            known = info is not None and r["run"] in info.index
+            run = info.loc[r["run"]] if known else None
+            n = run["params"] if run is not None and not isinstance(run, pd.DataFrame) else None
+            d = run["tokens"] if run is not None and not isinstance(run, pd.DataFrame) else None
+            rows.append(
+                [
+                    str(r["run"]),
+                    fmt_count(n),
+                    fmt_count(d),
+                    fmt_loss(r["observed"]),
+                    fmt_loss(r["predicted"]),
+                    fmt_pct(r["rel_error"]),
+                ]
+            )
+        mean_abs = float(np.nanmean(np.abs(frame["rel_error"].to_numpy(dtype=float))))
+        parts.append(f"<h3>{esc(name)} law</h3>")
+        parts.append(
+            paragraph(
+                f"{len(frame)} held-out runs; mean |rel. error| {fmt_pct(mean_abs).lstrip('+')}."
+            )
+        )
+        parts.append(
+            table(
+                [
+                    "run",
+                    "N",
+                    "D (tokens)",
+                    "observed (nats/token)",
+                    "predicted (nats/token)",
+                    "rel. error",
+                ],
+                rows,
+            )
+        )
+        groups.append((name, frame["observed"].to_numpy(float), frame["predicted"].to_numpy(float)))
+    if not data.fit_docs:
+        return Section(anchor="holdout", title=title, body=_missing("No fits: fits/ is missing."))
+    if groups:
+        figures["holdout"] = plots.holdout_figure(groups)
+        parts.insert(1, figure_html("holdout", figures["holdout"], "Held-out runs"))
+    return Section(anchor="holdout", title=title, body="".join(parts))

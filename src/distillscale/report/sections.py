@@ -1,0 +1,325 @@
+"""Report sections about the study itself, and :func:`build_sections`, which assembles all.
+
+The study sections are the summary, the FLOPs ledger, loss curves, fitted parameters, the plan
+and the spec; the law sections live in :mod:`distillscale.report.law_sections`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from distillscale.report import plots
+from distillscale.report.fitted import load_fits
+from distillscale.report.html import (
+    Cell,
+    Section,
+    esc,
+    figure_html,
+    fmt_count,
+    fmt_loss,
+    fmt_value,
+    paragraph,
+    table,
+)
+from distillscale.report.law_sections import (
+    distillation_section,
+    holdout_section,
+    residuals_section,
+    supervised_section,
+)
+from distillscale.report.load import FIT_NAMES, StudyData, done_mask, failed_mask
+
+__all__ = ["LEDGER_PHASES", "build_sections"]
+
+#: Ledger phases in report order (``ledger.json`` keys); other numeric keys follow them.
+LEDGER_PHASES: tuple[str, ...] = (
+    "student_training",
+    "teacher_training",
+    "supervised_training",
+    "teacher_inference",
+    "logit_cache",
+)
+
+
+def build_sections(data: StudyData, figures: dict[str, plots.Rendered]) -> list[Section]:
+    """All report sections in order; rendered figures are added to ``figures`` by name."""
+    fits, fit_problems = load_fits(data.study_dir, FIT_NAMES)
+    problems = [*data.problems, *fit_problems]
+    return [
+        summary_section(data, problems),
+        supervised_section(data, fits.get("supervised"), figures),
+        distillation_section(data, fits.get("distillation"), figures),
+        residuals_section(data, fits, figures),
+        holdout_section(data, figures),
+        ledger_section(data, figures),
+        curves_section(data, figures),
+        parameters_section(data),
+        plan_section(data),
+        spec_section(data),
+    ]
+
+
+def _missing(text: str) -> str:
+    return paragraph(text, "missing")
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "—"
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s ({seconds:.0f} s)"
+
+
+def _ledger_total(ledger: Mapping[str, Any] | None) -> float | None:
+    if ledger is None:
+        return None
+    total = ledger.get("total")
+    return float(total) if isinstance(total, int | float) else None
+
+
+def summary_section(data: StudyData, problems: list[str]) -> Section:
+    """Runs done and failed, total FLOPs, wall time, and what is missing."""
+    parts: list[str] = []
+    rows: list[list[Cell]] = []
+    runs = data.runs
+    if runs is None:
+        parts.append(_missing("runs.csv is missing: no run counts."))
+    else:
+        done = int(done_mask(runs).sum())
+        failed = int(failed_mask(runs).sum())
+        rows.append(["runs in runs.csv", str(len(runs))])
+        rows.append(["done", str(done)])
+        rows.append(["failed", str(failed)])
+        rows.append(["other (pending, running, ...)", str(len(runs) - done - failed)])
+        wall = float(runs["wall_seconds"].sum(min_count=1))
+        rows.append(["wall time, summed over runs", _duration(wall)])
+    total = _ledger_total(data.ledger)
+    if total is not None:
+        rows.append(["total FLOPs (ledger.json)", fmt_count(total)])
+    elif runs is not None and runs["flops"].notna().any():
+        rows.append(["total FLOPs (sum of runs.csv flops)", fmt_count(runs["flops"].sum())])
+    if rows:
+        parts.append(table(["", "value"], rows))
+    if runs is not None and len(runs):
+        parts.append(_kind_status_table(runs))
+        failed_names = runs.loc[failed_mask(runs), "run"].tolist()
+        if failed_names:
+            parts.append(paragraph("Failed runs: " + ", ".join(map(str, failed_names)), "warning"))
+    if problems:
+        items = "".join(f"<li>{esc(p)}</li>" for p in problems)
+        parts.append(f'<div class="missing"><b>Missing or unreadable:</b><ul>{items}</ul></div>')
+    else:
+        parts.append(paragraph("All study files were found."))
+    return Section(anchor="summary", title="Summary", body="".join(parts))
+
+
+def _kind_status_table(runs: Any) -> str:
+    counts = runs.assign(
+        kind=runs["kind"].replace("", "(none)"), status=runs["status"].replace("", "(none)")
+    ).pivot_table(index="kind", columns="status", values="run", aggfunc="count", fill_value=0)
+    statuses = [str(s) for s in counts.columns]
+    rows: list[list[Cell]] = [
+        [str(kind), *[str(int(v)) for v in counts.loc[kind].tolist()]] for kind in counts.index
+    ]
+    return table(["kind", *statuses], rows, caption="runs by kind and status")
+
+
+def ledger_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Section:
+    """FLOPs by phase: table (spent, planned, share) and bar chart."""
+    title = "FLOPs ledger"
+    ledger = data.ledger
+    if ledger is None:
+        return Section(anchor="ledger", title=title, body=_missing("ledger.json is missing."))
+    planned_raw = ledger.get("planned")
+    planned = planned_raw if isinstance(planned_raw, dict) else None
+    extra = [k for k, v in ledger.items() if isinstance(v, int | float) and k != "total"]
+    phases = [
+        *[p for p in LEDGER_PHASES if p in ledger or (planned and p in planned)],
+        *[k for k in extra if k not in LEDGER_PHASES],
+    ]
+    total = _ledger_total(ledger)
+    spent = [_num(ledger.get(p)) for p in phases]
+    plan = [_num(planned.get(p)) for p in phases] if planned else None
+    rows: list[list[Cell]] = []
+    for i, phase in enumerate(phases):
+        share = spent[i] / total if total and math.isfinite(spent[i]) else math.nan
+        row: list[Cell] = [phase, fmt_count(spent[i])]
+        if plan is not None:
+            row.append(fmt_count(plan[i]))
+        row.append(f"{100 * share:.1f}%" if math.isfinite(share) else "—")
+        rows.append(row)
+    total_row: list[Cell] = ["total", fmt_count(total)]
+    if plan is not None and planned is not None:
+        total_row.append(fmt_count(_num(planned.get("total"))))
+    rows.append([*total_row, "100.0%" if total else "—"])
+    headers = ["phase", "spent (FLOPs)", *(["planned (FLOPs)"] if plan else []), "share"]
+    parts = [table(headers, rows)]
+    if any(math.isfinite(v) and v > 0 for v in [*spent, *(plan or [])]):
+        figures["ledger"] = plots.ledger_figure(phases, spent, plan)
+        parts.insert(0, figure_html("ledger", figures["ledger"], "FLOPs by phase"))
+    return Section(anchor="ledger", title=title, body="".join(parts))
+
+
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan
+
+
+def curves_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Section:
+    """Validation and training loss against tokens seen, one line per run."""
+    title = "Loss curves"
+    curves = data.curves
+    if curves is None:
+        return Section(anchor="curves", title=title, body=_missing("curves.csv is missing."))
+    sizes: dict[str, float] = {}
+    if data.runs is not None:
+        pairs = zip(data.runs["run"], data.runs["params"], strict=True)
+        sizes = {str(r): float(n) for r, n in pairs}
+    val, train = [], []
+    for run, group in curves.groupby("run", sort=True):
+        group = group[group["tokens"] > 0].sort_values("tokens")
+        size = sizes.get(str(run), math.nan)
+        value = size if math.isfinite(size) else 0.0
+        label = f"{run} (N = {fmt_count(size)})" if math.isfinite(size) else str(run)
+        v = group[group["val_loss"].notna()]
+        t = group[group["train_loss"].notna()]
+        if not v.empty:
+            val.append(
+                plots.SeriesPoints(
+                    label=label,
+                    value=value,
+                    x=v["tokens"].to_numpy(float),
+                    y=v["val_loss"].to_numpy(float),
+                )
+            )
+        if not t.empty:
+            train.append(
+                plots.SeriesPoints(
+                    label=label,
+                    value=value,
+                    x=t["tokens"].to_numpy(float),
+                    y=t["train_loss"].to_numpy(float),
+                )
+            )
+    if not val and not train:
+        return Section(anchor="curves", title=title, body=_missing("curves.csv has no losses."))
+    figures["curves"] = plots.curves_figure(val, train)
+    body = paragraph(
+        f"{curves['run'].nunique()} runs, {len(curves)} logged steps; colour by model size."
+    ) + figure_html("curves", figures["curves"], "Loss curves")
+    return Section(anchor="curves", title=title, body=body)
+
+
+def _fit_table(doc: Mapping[str, Any]) -> str:
+    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
+    ci = doc.get("ci") if isinstance(doc.get("ci"), dict) else {}
+    level = doc.get("ci_level")
+    ci_name = f"{100 * level:.0f}% CI" if isinstance(level, int | float) else "CI"
+    rows: list[list[Cell]] = []
+    for name, value in params.items():
+        bounds = ci.get(name)
+        ok = isinstance(bounds, list | tuple) and len(bounds) == 2
+        lo, hi = (_num(bounds[0]), _num(bounds[1])) if ok else (math.nan, math.nan)
+        rows.append([str(name), fmt_value(_num(value)), fmt_value(lo), fmt_value(hi)])
+    meta = ", ".join(
+        f"{key} {fmt_value(doc[key]) if isinstance(doc[key], float) else doc[key]}"
+        for key in ("estimator", "n_points", "objective", "delta")
+        if key in doc
+    )
+    return paragraph(f"law {doc.get('law', '?')}; {meta}") + table(
+        ["parameter", "value", f"{ci_name} low", f"{ci_name} high"], rows
+    )
+
+
+def _diagnostics(doc: Mapping[str, Any]) -> str:
+    diag = doc.get("diagnostics")
+    if not isinstance(diag, dict):
+        return _missing("no diagnostics recorded")
+    converged = diag.get("converged")
+    parts = [
+        paragraph(
+            f"converged: {'yes' if converged else 'NO'}; at a bound: "
+            f"{', '.join(map(str, diag.get('at_bound') or [])) or 'none'}",
+            None if converged else "warning",
+        )
+    ]
+    for warning in diag.get("warnings") or []:
+        parts.append(paragraph(f"warning: {warning}", "warning"))
+    return "".join(parts)
+
+
+def parameters_section(data: StudyData) -> Section:
+    """Fitted parameters with confidence intervals, diagnostics and the fit notes."""
+    parts: list[str] = []
+    for name, doc in data.fit_docs.items():
+        parts.append(f"<h3>{esc(name)} fit</h3>{_fit_table(doc)}{_diagnostics(doc)}")
+        nested = doc.get("supervised")
+        if isinstance(nested, dict):
+            parts.append(f"<h3>{esc(name)} fit: its supervised law (for L~_S)</h3>")
+            parts.append(_fit_table(nested))
+    if not data.fit_docs:
+        parts.append(_missing("No fit artifacts in fits/."))
+    if data.notes is not None:
+        parts.append("<h3>Fit notes (fits/notes.json)</h3>" + _generic(data.notes))
+    return Section(anchor="parameters", title="Fitted parameters", body="".join(parts))
+
+
+def _generic(value: Any) -> str:
+    """Any JSON value as escaped nested lists (notes have no fixed schema beyond their keys)."""
+    if isinstance(value, dict):
+        if not value:
+            return "<i>none</i>"
+        items = "".join(f"<li><b>{esc(k)}</b>: {_generic(v)}</li>" for k, v in value.items())
+        return f"<ul>{items}</ul>"
+    if isinstance(value, list):
+        if not value:
+            return "<i>none</i>"
+        return "<ul>" + "".join(f"<li>{_generic(v)}</li>" for v in value) + "</ul>"
+    if isinstance(value, float):
+        return esc(fmt_value(value))
+    return esc(value)
+
+
+_PLAN_COLUMNS = (
+    ("student_params", "N_S (non-embedding params)", fmt_count),
+    ("verdict", "verdict", str),
+    ("best_teacher_run", "best teacher run", str),
+    ("best_teacher_loss", "its L_T (nats/token)", fmt_loss),
+    ("student_loss_distilled", "distilled L_S (nats/token)", fmt_loss),
+    ("student_loss_supervised", "supervised L (nats/token)", fmt_loss),
+    ("margin", "margin (nats/token)", fmt_loss),
+)
+
+
+def plan_section(data: StudyData) -> Section:
+    """The planner's verdict per student size, and its text."""
+    plan = data.plan
+    if plan is None:
+        return Section(anchor="plan", title="Plan", body=_missing("plan.json is missing."))
+    parts: list[str] = []
+    students = [s for s in plan.get("students") or [] if isinstance(s, dict)]
+    if students:
+        rows: list[list[Cell]] = []
+        for s in students:
+            rows.append(
+                [
+                    fn(_num(s.get(key))) if fn is not str else str(s.get(key, "—"))
+                    for key, _, fn in _PLAN_COLUMNS
+                ]
+            )
+        parts.append(table([h for _, h, _ in _PLAN_COLUMNS], rows))
+    text = plan.get("text")
+    if isinstance(text, str) and text.strip():
+        parts.append(f"<pre>{esc(text)}</pre>")
+    if not parts:
+        parts.append(_missing("plan.json has no students and no text."))
+    return Section(anchor="plan", title="Plan", body="".join(parts))
+
+
+def spec_section(data: StudyData) -> Section:
+    """The study spec (``study.yaml``) as written by the runner."""
+    if data.spec_text is None:
+        return Section(anchor="spec", title="Study spec", body=_missing("study.yaml is missing."))
+    return Section(anchor="spec", title="Study spec", body=f"<pre>{esc(data.spec_text)}</pre>")
