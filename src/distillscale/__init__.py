@@ -13,7 +13,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first use)
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "fit": "distillscale.fitting",
+    "Fit": "distillscale.fitting",
+    "load_fit": "distillscale.fitting",
+    "read_runs": "distillscale.table",
+    "plan": "distillscale.planning",
+    "Plan": "distillscale.planning",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,196 @@
+"""``distillscale.fit``: read a run table, pick an estimator, bootstrap, hold out, return a Fit.
+
+The distillation law needs the supervised law at each student's (N, D). Give a supervised fit
+(``supervised=`` a :class:`Fit`, a path or ``"@busbridge2025-supervised"``), or a table with a
+``kind`` column: then its ``teacher`` and ``baseline`` rows fit ``supervised_law`` first and its
+``student`` rows fit the distillation law with that fit, which the result nests as
+``supervised``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from distillscale.errors import InputError
+from distillscale.fitting.bootstrap import Bootstrap, Progress
+from distillscale.fitting.huber_grid import HuberGrid
+from distillscale.fitting.huber_mle import HuberMLE
+from distillscale.fitting.result import Fit, HoldoutRow
+from distillscale.fitting.setup import FixedSpec, resolve_law, run_ids
+from distillscale.laws.base import Law
+from distillscale.table import RunTable, read_runs
+
+__all__ = ["ESTIMATORS", "fit"]
+
+#: Estimator names accepted by :func:`fit` and ``distillscale fit --estimator``.
+ESTIMATORS = ("huber-grid", "huber-mle")
+
+DataSource = str | os.PathLike[str] | pd.DataFrame | RunTable
+_SUPERVISED_KINDS = "kind in ['teacher', 'baseline']"
+_STUDENT_KIND = "kind == 'student'"
+
+
+def _and(*exprs: str | None) -> str | None:
+    parts = [f"({e})" for e in exprs if e]
+    return " and ".join(parts) if parts else None
+
+
+def _read(
+    data: DataSource,
+    law: Law,
+    where: str | None,
+    columns: Mapping[str, str] | None,
+    drop_invalid: bool,
+) -> RunTable:
+    source = data.frame if isinstance(data, RunTable) else data
+    required = (*law.inputs, law.output)
+    table = read_runs(
+        source, columns=columns, where=where, drop_invalid=drop_invalid, required=required
+    )
+    if len(table) == 0:
+        raise InputError(
+            f"{table.source}: no runs left for law {law.name!r} after --where {where!r}; "
+            "loosen the filter"
+        )
+    return table
+
+
+def _has_kind(data: DataSource, columns: Mapping[str, str] | None) -> bool:
+    if isinstance(data, RunTable | pd.DataFrame):
+        frame = data.frame if isinstance(data, RunTable) else data
+        return "kind" in frame.columns or "kind" in (columns or {})
+    return "kind" in read_runs(data, columns=columns).frame.columns
+
+
+def _make_estimator(
+    estimator: str,
+    law: Law,
+    delta: float | None,
+    fixed: FixedSpec | None,
+    supervised: Fit | str | None,
+) -> HuberGrid | HuberMLE:
+    if estimator == "huber-grid":
+        return HuberGrid(law, delta=delta, fixed=fixed, supervised=supervised)
+    if estimator == "huber-mle":
+        return HuberMLE(law, delta=delta, fixed=fixed, supervised=supervised)
+    raise InputError(f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}")
+
+
+def _holdout(result: Fit, table: RunTable) -> tuple[HoldoutRow, ...]:
+    law = result.law_obj
+    inputs = {k: table.column(k) for k in law.inputs}
+    predicted = np.asarray(result.predict(**inputs))
+    observed = table.column(law.output)
+    return tuple(
+        HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))
+        for r, o, p in zip(run_ids(table), observed, predicted, strict=True)
+    )
+
+
+def fit(
+    data: DataSource,
+    law: str | Law = "chinchilla",
+    *,
+    estimator: Literal["huber-grid", "huber-mle"] | str = "huber-grid",
+    delta: float | None = None,
+    bootstrap: int = 0,
+    ci: float = 0.9,
+    seed: int | None = None,
+    where: str | None = None,
+    train_where: str | None = None,
+    test_where: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    fixed: FixedSpec | None = None,
+    supervised: Fit | str | None = None,
+    supervised_law: str = "chinchilla-gamma",
+    drop_invalid: bool = False,
+    progress: Progress | None = None,
+) -> Fit:
+    """Fit a scaling law to a run table.
+
+    Parameters
+    ----------
+    data : path, DataFrame or RunTable
+        The runs (CSV/TSV/Parquet/JSON Lines; canonical columns of CONVENTIONS.md: ``params``
+        and ``tokens`` counts, ``loss`` nats per token, ...).
+    law : str or Law
+        Law name (``"chinchilla"``, ``"chinchilla-gamma"``, ``"distillation"``, ...).
+    estimator : {"huber-grid", "huber-mle"}
+        Grid of L-BFGS-B-equivalent starts, or the Huber likelihood with a fitted scale.
+    delta : float, optional
+        Huber threshold on log residuals (law default: 1e-3 supervised, 1e-4 distillation).
+    bootstrap : int
+        K resamples for percentile intervals (0: none).
+    ci : float
+        Interval coverage (0.9 = 5th to 95th percentile).
+    seed : int, optional
+        Bootstrap seed (``np.random.default_rng(seed)``).
+    where : str, optional
+        pandas query selecting the runs (``"outlier == 0"``).
+    train_where, test_where : str, optional
+        Fit on the runs matching ``train_where``; report observed, predicted and relative error
+        on those matching ``test_where`` (``holdout``). Give both or neither.
+    columns : mapping, optional
+        Canonical name -> your column name (``{"params": "n_params"}``).
+    fixed : mapping, optional
+        Parameters held fixed: ``{"c1": 522.6, "f1": "@busbridge2025"}``.
+    supervised : Fit, str, optional
+        Supervised fit (or path or ``"@name"``) for the distillation law.
+    supervised_law : str
+        Law fitted to ``teacher``/``baseline`` rows when the distillation law is fitted from a
+        table with a ``kind`` column and no ``supervised`` fit.
+    drop_invalid : bool
+        Drop invalid rows with a warning instead of failing.
+    progress : callable, optional
+        ``progress(done, total)`` during the bootstrap.
+
+    Returns
+    -------
+    Fit
+    """
+    law_obj = resolve_law(law)
+    if estimator not in ESTIMATORS:
+        raise InputError(
+            f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}"
+        )
+    if (train_where is None) != (test_where is None):
+        raise InputError("--train-where and --test-where go together; give both or neither")
+    if int(bootstrap) < 0:
+        raise InputError(f"--bootstrap {bootstrap}: must be >= 0 resamples")
+    needs_sup = "supervised_loss" in law_obj.derived_inputs
+    student_filter = None
+    if needs_sup and supervised is None and _has_kind(data, columns):
+        sup_law = resolve_law(supervised_law)
+        supervised = fit(
+            data,
+            sup_law,
+            estimator=estimator,
+            bootstrap=bootstrap,
+            ci=ci,
+            seed=seed,
+            where=_and(where, _SUPERVISED_KINDS),
+            train_where=train_where,
+            test_where=test_where,
+            columns=columns,
+            drop_invalid=drop_invalid,
+            progress=progress,
+        )
+        student_filter = _STUDENT_KIND
+    base_where = _and(where, student_filter)
+    train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid)
+    est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised)
+    if bootstrap:
+        boot = Bootstrap(est, n_resamples=int(bootstrap), ci=ci, seed=seed, progress=progress)
+        result = boot.fit(train).result_
+    else:
+        result = est.fit(train).result_
+    if test_where is not None:
+        test = _read(data, law_obj, _and(base_where, test_where), columns, drop_invalid)
+        result = replace(result, holdout=_holdout(result, test))
+    return result

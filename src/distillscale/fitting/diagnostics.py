@@ -1,0 +1,187 @@
+"""Diagnostics of a fit: bounds, conditioning, covariance, poorly determined parameters.
+
+The curvature is the Gauss-Newton matrix H = J^T J of the log residuals over the free
+parameters in fitting space. Scaled to unit diagonal it is the inverse of a correlation matrix,
+so its condition number measures how entangled the parameters are, not their units. The
+asymptotic covariance is s^2 H^-1 with s^2 = sum r^2 / (n - p) (least-squares approximation,
+lmfit's ``covar``), mapped to natural values by the delta method (d A / d log A = A).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from distillscale.fitting.objective import Problem, residuals_jac
+from distillscale.fitting.result import Diagnostics
+
+__all__ = ["diagnose"]
+
+#: Condition number of the scaled curvature above which a fit is called ill-conditioned.
+ILL_CONDITIONED = 1e8
+#: Relative eigenvalue below which a curvature direction counts as flat.
+FLAT_DIRECTION = 1e-10
+#: Relative standard error (or relative bootstrap interval width) that makes a parameter
+#: poorly determined.
+POORLY_DETERMINED = 1.0
+#: |correlation| above which a pair is reported.
+STRONG_CORRELATION = 0.999
+
+
+def diagnose(
+    problem: Problem,
+    theta: NDArray[np.float64],
+    *,
+    free: NDArray[np.bool_],
+    converged: bool,
+    samples: NDArray[np.float64] | None = None,
+    ci_level: float = 0.9,
+) -> tuple[Diagnostics, NDArray[np.float64] | None]:
+    """Diagnostics and the natural-space covariance at a fitting-space optimum.
+
+    Parameters
+    ----------
+    problem : Problem
+        The fitted problem.
+    theta : ndarray, shape (P,)
+        Optimum in fitting space.
+    free : ndarray of bool, shape (P,)
+        Fitted parameters.
+    converged : bool
+        The optimiser's verdict.
+    samples : ndarray, shape (K, P), optional
+        Bootstrap optima in natural values.
+    ci_level : float
+        Coverage used to judge the bootstrap spread.
+
+    Returns
+    -------
+    diagnostics : Diagnostics
+    covariance : ndarray, shape (P, P), or None
+        Natural-space covariance (zero rows and columns for fixed parameters); None when the
+        curvature is singular.
+    """
+    law = problem.law
+    names = law.param_names
+    lower, upper = law.lower, law.upper
+    tol = 1e-6 * np.maximum(1.0, np.abs(theta))
+    at_bound = tuple(
+        n
+        for i, n in enumerate(names)
+        if free[i] and (theta[i] - lower[i] <= tol[i] or upper[i] - theta[i] <= tol[i])
+    )
+    warnings: list[str] = []
+    if not converged:
+        warnings.append(
+            "the optimiser did not meet its tolerance; the optimum may be inexact: check the "
+            "data or hold poorly determined parameters with --fix"
+        )
+    for n in at_bound:
+        i = names.index(n)
+        side = "lower" if theta[i] - lower[i] <= tol[i] else "upper"
+        bound = lower[i] if side == "lower" else upper[i]
+        shown = float(np.exp(bound)) if law.log_mask[i] else float(bound)
+        warnings.append(
+            f"{n} fitted at its {side} bound {shown:.4g}; its interval is unreliable: "
+            f"widen the bound or fix {n} (--fix {n}=VALUE)"
+        )
+    cond, cov, poor = _curvature(problem, theta, free, names, warnings)
+    if samples is not None and samples.shape[0] > 1:
+        values = np.where(law.log_mask, np.exp(theta), theta)
+        a = 50 * (1 - ci_level)
+        lo, hi = np.nanpercentile(samples, [a, 100 - a], axis=0)
+        width = (hi - lo) / np.maximum(np.abs(values), 1e-300)
+        for i, n in enumerate(names):
+            if free[i] and width[i] > POORLY_DETERMINED and n not in poor:
+                poor.append(n)
+                warnings.append(
+                    f"{n} is poorly determined: its {100 * ci_level:g}% bootstrap interval "
+                    f"[{lo[i]:.4g}, {hi[i]:.4g}] is wider than its value {values[i]:.4g}; "
+                    "trust predictions inside the data's range, not this coefficient alone"
+                )
+    diag = Diagnostics(
+        converged=converged,
+        at_bound=at_bound,
+        warnings=tuple(warnings),
+        condition_number=cond,
+        poorly_determined=tuple(n for n in names if n in poor),
+    )
+    return diag, cov
+
+
+def _curvature(
+    problem: Problem,
+    theta: NDArray[np.float64],
+    free: NDArray[np.bool_],
+    names: tuple[str, ...],
+    warnings: list[str],
+) -> tuple[float | None, NDArray[np.float64] | None, list[str]]:
+    """Condition number, covariance and flat-direction parameters from J^T J."""
+    poor: list[str] = []
+    idx = np.flatnonzero(free)
+    if idx.size == 0:
+        return None, None, poor
+    r, jac = residuals_jac(problem, theta[None, :])
+    j = jac[0][:, idx]  # (n, p)
+    if not np.all(np.isfinite(j)):
+        warnings.append("the Jacobian is not finite at the optimum; no covariance")
+        return None, None, poor
+    h = j.T @ j  # (p, p)
+    d = np.sqrt(np.diag(h))
+    dead = [names[idx[k]] for k in range(idx.size) if d[k] <= 1e-300]
+    for n in dead:
+        poor.append(n)
+        warnings.append(
+            f"{n} has no effect on the fitted runs (zero curvature); fix it (--fix {n}=VALUE)"
+        )
+    live = d > 1e-300
+    if live.sum() == 0:
+        return None, None, poor
+    hs = h[np.ix_(live, live)] / np.outer(d[live], d[live])
+    eig, vec = np.linalg.eigh(hs)
+    cond = float(eig[-1] / max(eig[0], 1e-300))
+    live_names = [names[idx[k]] for k in np.flatnonzero(live)]
+    if cond > ILL_CONDITIONED:
+        warnings.append(
+            f"ill-conditioned: condition number {cond:.3g} of the scaled curvature; some "
+            "combination of parameters is barely constrained by these runs"
+        )
+    flat = eig < FLAT_DIRECTION * eig[-1]
+    for k in np.flatnonzero(flat):
+        for m in np.flatnonzero(np.abs(vec[:, k]) > 0.3):
+            if live_names[m] not in poor:
+                poor.append(live_names[m])
+                warnings.append(
+                    f"{live_names[m]} is poorly determined: it lies in a nearly flat direction "
+                    "of the objective; fix it or add runs that vary what it controls"
+                )
+    n_dof = max(1, problem.n_points - idx.size)
+    s2 = float(np.sum(r[0] ** 2) / n_dof)
+    if cond > 1e14 or dead:
+        return cond, None, poor
+    cov_live = np.linalg.inv(hs) / np.outer(d[live], d[live]) * s2
+    corr = cov_live / np.sqrt(np.outer(np.diag(cov_live), np.diag(cov_live)))
+    for a in range(len(live_names)):
+        for b in range(a + 1, len(live_names)):
+            if abs(corr[a, b]) > STRONG_CORRELATION:
+                warnings.append(
+                    f"{live_names[a]} and {live_names[b]} are almost perfectly correlated "
+                    f"(r = {corr[a, b]:+.4f}): the runs constrain a combination of them"
+                )
+    law = problem.law
+    se = np.sqrt(np.diag(cov_live))
+    for m, n in enumerate(live_names):
+        i = names.index(n)
+        rel = se[m] if law.log_mask[i] else se[m] / max(abs(theta[i]), 1e-300)
+        if rel > POORLY_DETERMINED and n not in poor:
+            poor.append(n)
+            warnings.append(
+                f"{n} is poorly determined: relative standard error {rel:.3g}; "
+                f"fix it (--fix {n}=VALUE) or add runs"
+            )
+    p = len(names)
+    cov_fit = np.zeros((p, p))
+    full = idx[np.flatnonzero(live)]
+    cov_fit[np.ix_(full, full)] = cov_live
+    jac_nat = np.where(law.log_mask, np.exp(theta), 1.0)  # d natural / d fitting
+    return cond, cov_fit * np.outer(jac_nat, jac_nat), poor

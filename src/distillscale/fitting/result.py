@@ -1,0 +1,572 @@
+"""The fit result :class:`Fit`: parameters, intervals, diagnostics, prediction, JSON artifact.
+
+The artifact is CONVENTIONS.md's ``distillscale.fit/1`` document; :meth:`Fit.to_json` writes
+exactly its keys plus ``param_names``, ``covariance``, ``fixed``, ``source``, ``scale`` and
+``bootstrap_samples`` (natural parameter values, one row per resample, in ``param_names`` order).
+Published coefficient sets load as a :class:`Fit` with ``estimator="published"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from distillscale.errors import InputError
+from distillscale.laws import get_law
+from distillscale.laws.base import Law
+
+__all__ = ["SCHEMA", "Diagnostics", "Fit", "HoldoutRow", "Prediction", "load_fit"]
+
+SCHEMA = "distillscale.fit/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnostics:
+    """What to trust in a fit.
+
+    Parameters
+    ----------
+    converged : bool
+        The optimiser met its tolerance at the reported optimum.
+    at_bound : tuple of str
+        Free parameters that ended on a bound of the law's fitting space.
+    warnings : tuple of str
+        Plain-language advice (parameters at a bound, ill-conditioning, poorly determined
+        parameters, strong correlations).
+    condition_number : float or None
+        Condition number of the Gauss-Newton curvature J^T J over the free parameters in fitting
+        space, scaled to unit diagonal (so it measures correlation, not units).
+    poorly_determined : tuple of str
+        Parameters the data barely constrain (near-flat directions of the objective, relative
+        standard error above 100%, or a bootstrap interval wider than the value).
+    """
+
+    converged: bool
+    at_bound: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    condition_number: float | None = None
+    poorly_determined: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data."""
+        return {
+            "converged": self.converged,
+            "at_bound": list(self.at_bound),
+            "warnings": list(self.warnings),
+            "condition_number": self.condition_number,
+            "poorly_determined": list(self.poorly_determined),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Diagnostics:
+        """Inverse of :meth:`to_dict` (missing optional keys take their defaults)."""
+        cond = raw.get("condition_number")
+        return cls(
+            converged=bool(raw["converged"]),
+            at_bound=tuple(raw.get("at_bound", ())),
+            warnings=tuple(raw.get("warnings", ())),
+            condition_number=None if cond is None else float(cond),
+            poorly_determined=tuple(raw.get("poorly_determined", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoldoutRow:
+    """One held-out run: observed and predicted output and the relative error.
+
+    ``rel_error = (predicted - observed) / observed``, a fraction; losses in nats per token.
+    """
+
+    run: str
+    observed: float
+    predicted: float
+    rel_error: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prediction:
+    """Predictions with a bootstrap percentile interval.
+
+    Parameters
+    ----------
+    value : ndarray
+        Point prediction (loss in nats per token, or error fraction).
+    lower, upper : ndarray
+        Percentile interval at ``level`` over the bootstrap resamples.
+    level : float
+        Coverage of the interval (0.9 for 5th to 95th percentile).
+    """
+
+    value: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    level: float
+
+
+def _version() -> str:
+    from distillscale import __version__
+
+    return f"distillscale {__version__}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fit:
+    """A fitted (or published) scaling law.
+
+    Parameters
+    ----------
+    law : str
+        Law name (CONVENTIONS.md).
+    params : dict of str to float
+        Natural parameter values (not logs), fitted and fixed.
+    ci : dict of str to (float, float), or None
+        Percentile interval per parameter at ``ci_level`` (bootstrap), or the paper's interval
+        for a published set; None without either.
+    ci_level : float or None
+        Coverage of ``ci`` (0.9 = 5th to 95th percentile).
+    estimator : str
+        ``"huber-grid"``, ``"huber-mle"`` or ``"published"``.
+    delta : float
+        Huber threshold on log residuals.
+    objective : float or None
+        Summed Huber loss of log residuals at ``params`` (None for published sets).
+    n_points : int or None
+        Runs fitted.
+    diagnostics : Diagnostics
+        Convergence, bounds, conditioning and warnings.
+    supervised : Fit or None
+        The supervised fit that gives ``supervised_loss`` (distillation law only).
+    holdout : tuple of HoldoutRow, or None
+        Held-out evaluation, when asked for.
+    data_sha256 : str or None
+        Hash of the fitted table.
+    version : str
+        ``"distillscale x.y.z"`` that produced the fit.
+    bootstrap_samples : ndarray, shape (K, P), or None
+        Natural parameter values of every bootstrap resample, ``param_names`` order.
+    param_names : tuple of str
+        The law's parameter order.
+    covariance : ndarray, shape (P, P), or None
+        Asymptotic covariance of the natural parameters (Gauss-Newton, delta method); zero rows
+        for fixed parameters; None when singular.
+    fixed : dict of str to float
+        Parameters held at given values instead of fitted.
+    source : str or None
+        ``"@name"`` of a published set, or the path the fit was loaded from.
+    scale : float or None
+        Fitted Huber scale s (``huber-mle`` only; s = exp(sigma), log-residual units).
+    """
+
+    law: str
+    params: dict[str, float]
+    ci: dict[str, tuple[float, float]] | None
+    ci_level: float | None
+    estimator: str
+    delta: float
+    objective: float | None
+    n_points: int | None
+    diagnostics: Diagnostics
+    supervised: Fit | None = None
+    holdout: tuple[HoldoutRow, ...] | None = None
+    data_sha256: str | None = None
+    version: str = ""
+    bootstrap_samples: NDArray[np.float64] | None = None
+    param_names: tuple[str, ...] = ()
+    covariance: NDArray[np.float64] | None = None
+    fixed: dict[str, float] | None = None
+    source: str | None = None
+    scale: float | None = None
+
+    # --- prediction -------------------------------------------------------------------------
+    @property
+    def law_obj(self) -> Law:
+        """The :class:`~distillscale.laws.base.Law` this fit belongs to."""
+        return get_law(self.law)
+
+    def _inputs(self, given: Mapping[str, ArrayLike | None]) -> dict[str, NDArray[np.float64]]:
+        law = self.law_obj
+        missing = [k for k in law.inputs if given.get(k) is None]
+        if missing:
+            flags = ", ".join("--" + k.replace("_", "-") for k in missing)
+            raise InputError(
+                f"law {law.name!r} predicts from {', '.join(law.inputs)}; missing {flags}"
+            )
+        arrays = np.broadcast_arrays(*[np.asarray(given[k], dtype=float) for k in law.inputs])
+        out = {k: a for k, a in zip(law.inputs, arrays, strict=True)}
+        for k, a in out.items():
+            if not np.all(np.isfinite(a)) or np.any(a <= 0):
+                raise InputError(f"predict: {k} must be finite and > 0, got {a.ravel()[:5]}")
+        if "supervised_loss" in law.derived_inputs:
+            if self.supervised is None:
+                raise InputError(
+                    f"fit of law {law.name!r} has no supervised fit to give supervised_loss"
+                )
+            out["supervised_loss"] = self.supervised.predict(
+                params=out["params"], tokens=out["tokens"]
+            )
+        return out
+
+    def _predict_with(
+        self, theta: NDArray[np.float64], x: Mapping[str, NDArray[np.float64]]
+    ) -> NDArray[np.float64]:
+        """Predictions for S fitting-space parameter sets at flattened inputs, shape (S, n)."""
+        return np.exp(self.law_obj.log_predict(theta, x))
+
+    @overload
+    def predict(
+        self,
+        *,
+        params: ArrayLike | None = ...,
+        tokens: ArrayLike | None = ...,
+        teacher_loss: ArrayLike | None = ...,
+        loss: ArrayLike | None = ...,
+        interval: Literal[False] = ...,
+        level: float | None = ...,
+    ) -> NDArray[np.float64]: ...
+
+    @overload
+    def predict(
+        self,
+        *,
+        params: ArrayLike | None = ...,
+        tokens: ArrayLike | None = ...,
+        teacher_loss: ArrayLike | None = ...,
+        loss: ArrayLike | None = ...,
+        interval: Literal[True],
+        level: float | None = ...,
+    ) -> Prediction: ...
+
+    def predict(
+        self,
+        *,
+        params: ArrayLike | None = None,
+        tokens: ArrayLike | None = None,
+        teacher_loss: ArrayLike | None = None,
+        loss: ArrayLike | None = None,
+        interval: bool = False,
+        level: float | None = None,
+    ) -> NDArray[np.float64] | Prediction:
+        """Predicted loss (nats per token) or error at broadcast inputs, vectorised.
+
+        Parameters
+        ----------
+        params : array_like, optional
+            Model parameters N (count; the convention the fit was made with).
+        tokens : array_like, optional
+            Training (or distillation) tokens D, count.
+        teacher_loss : array_like, optional
+            Teacher cross-entropy L_T, nats per token (distillation law).
+        loss : array_like, optional
+            Validation loss, nats per token (downstream law).
+        interval : bool
+            Also return the bootstrap percentile interval (needs ``bootstrap_samples``).
+        level : float, optional
+            Interval coverage; defaults to ``ci_level`` (else 0.9).
+
+        Returns
+        -------
+        ndarray or Prediction
+            Same shape as the broadcast inputs; a :class:`Prediction` when ``interval``.
+        """
+        given = {"params": params, "tokens": tokens, "teacher_loss": teacher_loss, "loss": loss}
+        x = self._inputs(given)
+        shape = next(iter(x.values())).shape
+        flat = {k: v.ravel() for k, v in x.items()}
+        law = self.law_obj
+        value = self._predict_with(law.to_fitting(self.params)[None, :], flat)[0].reshape(shape)
+        if not interval:
+            return value
+        if self.bootstrap_samples is None:
+            raise InputError(
+                f"fit of law {self.law!r} has no bootstrap samples for an interval; "
+                "refit with --bootstrap K (Python: bootstrap=K)"
+            )
+        lvl = float(level if level is not None else (self.ci_level or 0.9))
+        if not 0.0 < lvl < 1.0:
+            raise InputError(f"interval level must be in (0, 1), got {lvl}")
+        theta = _samples_to_fitting(law, self.bootstrap_samples)
+        pred = self._predict_with(theta, flat)  # (K, n)
+        if law.derived_inputs and self.supervised is not None:
+            pred = self._paired_supervised(theta, flat, pred)
+        lo, hi = np.nanpercentile(pred, [50 * (1 - lvl), 50 * (1 + lvl)], axis=0)
+        return Prediction(value=value, lower=lo.reshape(shape), upper=hi.reshape(shape), level=lvl)
+
+    def _paired_supervised(
+        self,
+        theta: NDArray[np.float64],
+        flat: dict[str, NDArray[np.float64]],
+        pred: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """Use the supervised fit's k-th resample with the student's k-th (same count only)."""
+        sup = self.supervised
+        if sup is None or sup.bootstrap_samples is None:
+            return pred
+        if sup.bootstrap_samples.shape[0] != theta.shape[0]:
+            return pred
+        sup_law = sup.law_obj
+        sup_theta = _samples_to_fitting(sup_law, sup.bootstrap_samples)
+        sx = {"params": flat["params"], "tokens": flat["tokens"]}
+        sup_pred = np.exp(sup_law.log_predict(sup_theta, sx))  # (K, n)
+        out = np.empty_like(pred)
+        law = self.law_obj
+        for k in range(theta.shape[0]):
+            xk = dict(flat, supervised_loss=sup_pred[k])
+            out[k] = np.exp(law.log_predict(theta[k : k + 1], xk))[0]
+        return out
+
+    # --- serialisation ------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The ``distillscale.fit/1`` document as plain JSON data."""
+        doc: dict[str, Any] = {
+            "schema": SCHEMA,
+            "law": self.law,
+            "params": dict(self.params),
+            "ci": None if self.ci is None else {k: list(v) for k, v in self.ci.items()},
+            "ci_level": self.ci_level,
+            "estimator": self.estimator,
+            "delta": self.delta,
+            "objective": self.objective,
+            "n_points": self.n_points,
+        }
+        if self.supervised is not None:
+            doc["supervised"] = self.supervised.to_json()
+        if self.holdout is not None:
+            doc["holdout"] = [
+                {
+                    "run": h.run,
+                    "observed": h.observed,
+                    "predicted": h.predicted,
+                    "rel_error": h.rel_error,
+                }
+                for h in self.holdout
+            ]
+        doc["diagnostics"] = self.diagnostics.to_dict()
+        doc["data_sha256"] = self.data_sha256
+        doc["version"] = self.version
+        doc["param_names"] = list(self.param_names)
+        doc["fixed"] = dict(self.fixed or {})
+        doc["source"] = self.source
+        doc["scale"] = self.scale
+        doc["covariance"] = None if self.covariance is None else self.covariance.tolist()
+        doc["bootstrap_samples"] = (
+            None if self.bootstrap_samples is None else self.bootstrap_samples.tolist()
+        )
+        return _finite(doc)
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any], where: str = "fit document") -> Fit:
+        """Build a :class:`Fit` from a ``distillscale.fit/1`` document.
+
+        Raises
+        ------
+        InputError
+            When the schema, a key or a value is wrong; the message names ``where`` and the key.
+        """
+        if not isinstance(doc, Mapping):
+            raise InputError(f"{where}: expected a JSON object, got {type(doc).__name__}")
+        if doc.get("schema") != SCHEMA:
+            raise InputError(
+                f"{where}: key 'schema' is {doc.get('schema')!r}; expected {SCHEMA!r} "
+                "(write it with `distillscale fit -o FIT.json`)"
+            )
+        try:
+            law = get_law(str(doc["law"]))
+            params = {str(k): float(v) for k, v in doc["params"].items()}
+            if set(params) != set(law.param_names):
+                raise InputError(
+                    f"{where}: key 'params' has {sorted(params)}; law {law.name!r} needs "
+                    f"{', '.join(law.param_names)}"
+                )
+            ci_raw = doc.get("ci")
+            ci = (
+                None
+                if ci_raw is None
+                else {k: (float(v[0]), float(v[1])) for k, v in ci_raw.items()}
+            )
+            sup = doc.get("supervised")
+            hold = doc.get("holdout")
+            samples = doc.get("bootstrap_samples")
+            cov = doc.get("covariance")
+            return cls(
+                law=law.name,
+                params=params,
+                ci=ci,
+                ci_level=None if doc.get("ci_level") is None else float(doc["ci_level"]),
+                estimator=str(doc["estimator"]),
+                delta=float(doc["delta"]),
+                objective=None if doc.get("objective") is None else float(doc["objective"]),
+                n_points=None if doc.get("n_points") is None else int(doc["n_points"]),
+                diagnostics=Diagnostics.from_dict(doc["diagnostics"]),
+                supervised=None if sup is None else cls.from_json(sup, f"{where} (supervised)"),
+                holdout=None if hold is None else tuple(HoldoutRow(**h) for h in hold),
+                data_sha256=doc.get("data_sha256"),
+                version=str(doc.get("version", "")),
+                bootstrap_samples=None if samples is None else np.asarray(samples, dtype=float),
+                param_names=tuple(doc.get("param_names") or law.param_names),
+                covariance=None if cov is None else np.asarray(cov, dtype=float),
+                fixed={str(k): float(v) for k, v in (doc.get("fixed") or {}).items()},
+                source=doc.get("source"),
+                scale=None if doc.get("scale") is None else float(doc["scale"]),
+            )
+        except KeyError as exc:
+            raise InputError(f"{where}: missing key {exc.args[0]!r}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"{where}: malformed value ({exc})") from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the JSON artifact atomically (temporary file, then ``os.replace``)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.to_json(), fh, indent=2)
+                fh.write("\n")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def with_source(self, source: str) -> Fit:
+        """A copy with ``source`` set."""
+        return replace(self, source=source)
+
+    # --- text ------------------------------------------------------------------------------
+    def summary(self) -> str:
+        """Plain-text summary: law, estimator, parameters with intervals, diagnostics."""
+        law = self.law_obj
+        head = f"Fit of {law.name} ({law.form}) by {self.estimator}"
+        lines = [head]
+        obj = "-" if self.objective is None else f"{self.objective:.10g}"
+        pts = "-" if self.n_points is None else str(self.n_points)
+        lines.append(f"  delta {_g(self.delta)}, points {pts}, objective {obj}")
+        if self.source:
+            lines.append(f"  source {self.source}")
+        level = "" if self.ci_level is None else f"{round(100 * self.ci_level, 1):g}% "
+        lines.append(f"  {'param':<8} {'value':>12}   {level + 'interval':<28} note")
+        for name in law.param_names:
+            value = self.params[name]
+            interval = "-"
+            if self.ci is not None and name in self.ci:
+                lo, hi = self.ci[name]
+                interval = f"[{_g(lo)}, {_g(hi)}]"
+            note = []
+            if self.fixed and name in self.fixed:
+                note.append("fixed")
+            if name in self.diagnostics.at_bound:
+                note.append("at bound")
+            if name in self.diagnostics.poorly_determined:
+                note.append("poorly determined")
+            lines.append(f"  {name:<8} {_g(value):>12}   {interval:<28} {', '.join(note)}".rstrip())
+        d = self.diagnostics
+        state = "converged" if d.converged else "NOT converged"
+        cond = "" if d.condition_number is None else f", condition number {d.condition_number:.3g}"
+        lines.append(f"  diagnostics: {state}{cond}")
+        lines.extend(f"  warning: {w}" for w in d.warnings)
+        if self.holdout:
+            errs = np.abs([h.rel_error for h in self.holdout])
+            lines.append(
+                f"  holdout: {len(self.holdout)} runs, mean |rel error| {errs.mean():.3%}, "
+                f"max {errs.max():.3%}"
+            )
+        if self.supervised is not None:
+            sub = self.supervised.summary().splitlines()
+            lines.append("  supervised:")
+            lines.extend("    " + s for s in sub)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def _g(value: float) -> str:
+    """Six significant digits, for reprs that are stable across platforms."""
+    return f"{value:.6g}"
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _samples_to_fitting(law: Law, samples: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Natural-valued samples (K, P) -> fitting space (K, P)."""
+    s = np.asarray(samples, dtype=float)
+    if s.ndim != 2 or s.shape[1] != len(law.param_names):
+        raise InputError(
+            f"bootstrap_samples has shape {s.shape}; law {law.name!r} needs (K, "
+            f"{len(law.param_names)})"
+        )
+    with np.errstate(all="ignore"):
+        return np.where(law.log_mask, np.log(np.where(law.log_mask, s, 1.0)), s)
+
+
+def _from_published(name: str) -> Fit:
+    from distillscale.laws.published import load_published
+
+    ps = load_published(name)
+    law = get_law(ps.law)
+    return Fit(
+        law=ps.law,
+        params=dict(ps.params),
+        ci=None if ps.ci is None else dict(ps.ci),
+        ci_level=ps.ci_level,
+        estimator="published",
+        delta=law.default_delta,
+        objective=None,
+        n_points=ps.n_points,
+        diagnostics=Diagnostics(converged=True),
+        supervised=None if ps.supervised is None else _from_published(ps.supervised.name),
+        version=_version(),
+        param_names=law.param_names,
+        source="@" + ps.name,
+    )
+
+
+def load_fit(path_or_name: str | os.PathLike[str]) -> Fit:
+    """Load a fit artifact from a JSON file, or a published set as ``"@name"``.
+
+    Parameters
+    ----------
+    path_or_name : str or path
+        ``FIT.json`` written by ``distillscale fit -o``, or ``"@busbridge2025"`` etc.
+
+    Returns
+    -------
+    Fit
+        ``source`` is the path or ``"@name"``; published sets have ``estimator="published"``
+        and the paper's intervals as ``ci``.
+    """
+    text = str(path_or_name)
+    if text.startswith("@"):
+        return _from_published(text)
+    path = Path(text)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read fit file ({exc.strerror or exc}); give a FIT.json written by "
+            "`distillscale fit -o` or a published set such as @hoffmann2022"
+        ) from None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    return Fit.from_json(doc, str(path)).with_source(str(path))

@@ -1,0 +1,203 @@
+"""From a run table and an estimator's arguments to a ready :class:`~.objective.Problem`.
+
+Shared by every estimator and the bootstrap: resolves the law, delta, fixed parameters
+(``{"c1": 522.6, "f1": "@busbridge2025"}``) and the supervised fit that supplies the
+distillation law's ``supervised_loss``; checks that there are at least as many runs as free
+parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from distillscale.errors import InputError
+from distillscale.fitting.objective import Problem
+from distillscale.fitting.result import Fit, load_fit
+from distillscale.laws import get_law
+from distillscale.laws.base import Law
+
+__all__ = ["Prepared", "RunTableLike", "prepare", "resolve_fixed", "resolve_law", "run_ids"]
+
+FixedSpec = Mapping[str, float | str]
+
+
+class RunTableLike(Protocol):
+    """What the fitter reads from :class:`distillscale.table.RunTable`."""
+
+    @property
+    def source(self) -> str:
+        """Where the table came from (path or ``"DataFrame"``)."""
+        ...
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the table's content."""
+        ...
+
+    def column(self, name: str) -> NDArray[np.float64]:
+        """A numeric column as float64, shape (n,)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """Everything an estimator needs to minimise.
+
+    Parameters
+    ----------
+    problem : Problem
+        Law, inputs, log observations and delta.
+    free : ndarray of bool, shape (P,)
+        Fitted (True) or held fixed (False).
+    base : ndarray, shape (P,)
+        Fitting-space vector holding the fixed values (free entries are placeholders).
+    fixed : dict of str to float
+        Fixed parameters, natural values.
+    supervised : Fit or None
+        Fit giving ``supervised_loss`` (distillation law).
+    data_sha256 : str
+        Hash of the fitted table.
+    """
+
+    problem: Problem
+    free: NDArray[np.bool_]
+    base: NDArray[np.float64]
+    fixed: dict[str, float]
+    supervised: Fit | None
+    data_sha256: str
+
+    @property
+    def law(self) -> Law:
+        """The law being fitted."""
+        return self.problem.law
+
+
+def resolve_law(law: str | Law) -> Law:
+    """A :class:`Law` from its name or itself."""
+    return law if isinstance(law, Law) else get_law(str(law))
+
+
+def resolve_fixed(law: Law, fixed: FixedSpec | None) -> dict[str, float]:
+    """Natural values of fixed parameters; ``"@name"`` takes the value from a published set.
+
+    Raises
+    ------
+    InputError
+        Unknown parameter, a value that is not a number, or a set without that parameter.
+    """
+    out: dict[str, float] = {}
+    for name, value in (fixed or {}).items():
+        if name not in law.param_names:
+            raise InputError(
+                f"--fix {name}=...: law {law.name!r} has no parameter {name!r}; "
+                f"its parameters are {', '.join(law.param_names)}"
+            )
+        if isinstance(value, str) and value.strip().startswith("@"):
+            source = load_fit(value.strip())
+            if source.law != law.name or name not in source.params:
+                raise InputError(
+                    f"--fix {name}={value}: that set is for law {source.law!r}, "
+                    f"not {law.name!r}; give a number or a set of law {law.name!r}"
+                )
+            out[name] = float(source.params[name])
+            continue
+        try:
+            out[name] = float(value)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"--fix {name}={value!r}: not a number; give a value (--fix {name}=0.5) "
+                f"or a published set (--fix {name}=@busbridge2025)"
+            ) from None
+        if not np.isfinite(out[name]):
+            raise InputError(f"--fix {name}={value!r}: must be finite")
+    return out
+
+
+def run_ids(table: RunTableLike) -> list[str]:
+    """Run identifiers: the ``run`` column when present, else ``row <index>``."""
+    frame = getattr(table, "frame", None)
+    if frame is not None and "run" in frame.columns:
+        return [str(v) for v in frame["run"].tolist()]
+    return [f"row {i}" for i in range(len(table))]
+
+
+def prepare(
+    table: RunTableLike,
+    *,
+    law: str | Law,
+    delta: float | None,
+    fixed: FixedSpec | None,
+    supervised: Fit | str | None,
+) -> Prepared:
+    """Build the problem an estimator minimises.
+
+    Raises
+    ------
+    InputError
+        A bad delta, fixed parameter or supervised fit, or fewer runs than free parameters.
+    """
+    law_obj = resolve_law(law)
+    d = law_obj.default_delta if delta is None else float(delta)
+    if not (np.isfinite(d) and d > 0):
+        raise InputError(f"--delta {delta}: must be a positive number (Huber threshold)")
+    fixed_values = resolve_fixed(law_obj, fixed)
+    sup = _supervised(law_obj, supervised)
+    x = {k: np.asarray(table.column(k), dtype=float) for k in law_obj.inputs}
+    if sup is not None:
+        x["supervised_loss"] = sup.predict(params=x["params"], tokens=x["tokens"])
+    y = np.asarray(table.column(law_obj.output), dtype=float)
+    problem = Problem(law=law_obj, x=x, log_y=np.log(y), delta=d)
+    free = np.array([n not in fixed_values for n in law_obj.param_names])
+    base = np.zeros(len(free))
+    for i, name in enumerate(law_obj.param_names):
+        if name in fixed_values:
+            v = fixed_values[name]
+            if law_obj.log_mask[i]:
+                if v <= 0:
+                    raise InputError(f"--fix {name}={v}: {name} must be > 0")
+                v = float(np.log(v))
+            base[i] = v
+    n_free = int(free.sum())
+    if problem.n_points < n_free:
+        raise InputError(
+            f"{table.source}: {problem.n_points} runs but law {law_obj.name!r} has {n_free} free "
+            f"parameters; fit needs at least as many runs as free parameters "
+            "(add runs, widen --where, or hold parameters with --fix)"
+        )
+    return Prepared(
+        problem=problem,
+        free=free,
+        base=base,
+        fixed=fixed_values,
+        supervised=sup,
+        data_sha256=table.sha256,
+    )
+
+
+def _supervised(law: Law, supervised: Fit | str | None) -> Fit | None:
+    if "supervised_loss" not in law.derived_inputs:
+        if supervised is not None:
+            raise InputError(
+                f"--supervised is only for the distillation law, not {law.name!r}; drop it"
+            )
+        return None
+    if supervised is None:
+        raise InputError(
+            f"law {law.name!r} needs the supervised law at the student's size and tokens: give "
+            "--supervised FIT.json|@busbridge2025-supervised, or a table with a 'kind' column "
+            "whose teacher/baseline rows fit the supervised law"
+        )
+    fit = supervised if isinstance(supervised, Fit) else load_fit(supervised)
+    if fit.law_obj.derived_inputs:
+        raise InputError(
+            f"--supervised {fit.source or fit.law}: law {fit.law!r} is not a supervised law; "
+            "give a chinchilla or chinchilla-gamma fit"
+        )
+    return fit
