@@ -18,9 +18,19 @@ from distillscale.report.html import Section, page
 from distillscale.report.load import load_study
 from distillscale.report.plots import Rendered
 
-__all__ = ["build_report"]
+__all__ = ["FIGURE_NAMES", "build_report"]
 
 log = logging.getLogger(__name__)
+
+#: Every figure the report can draw; files of ones not drawn this time are removed as stale.
+FIGURE_NAMES: tuple[str, ...] = (
+    "supervised",
+    "distillation",
+    "residuals",
+    "holdout",
+    "ledger",
+    "curves",
+)
 
 #: Permissions of the written files (``mkstemp`` creates them owner-only).
 _FILE_MODE = 0o644
@@ -54,6 +64,9 @@ def build_report(study_dir: Path) -> Path:
     for name, rendered in figures.items():
         _write_atomic(out_dir / f"{name}.png", rendered.png)
         _write_atomic(out_dir / f"{name}.svg", rendered.svg.encode("utf-8"))
+    for name in set(FIGURE_NAMES) - set(figures):
+        for suffix in (".png", ".svg"):
+            (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = page(
         title=f"distillscale study report: {data.study_dir.resolve().name}",
