@@ -1,0 +1,132 @@
+"""Deterministic global minimisers on boxes in log space: a dense grid, then zoomed grids.
+
+The planner's objectives are cheap, vectorised and sometimes flat or multi-modal, so a dense
+grid followed by shrinking grids around the best few cells is both robust and reproducible (no
+random starts). One dimension polishes with bounded Brent inside the best grid bracket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+
+__all__ = ["LOG_MAX", "LOG_MIN", "bisect_increasing", "minimize_1d", "minimize_2d"]
+
+Array = NDArray[np.float64]
+
+#: Bounds on N_T, D_S, D_T (and every size or token count the planner searches), as natural
+#: logs: 1e6 .. 1e17, Busbridge et al. 2025 Sec. 5.3 (LAWS.md §1.6).
+LOG_MIN = float(np.log(1e6))
+LOG_MAX = float(np.log(1e17))
+
+
+def _clean(values: Array) -> Array:
+    return np.where(np.isfinite(values), values, np.inf)
+
+
+def minimize_1d(
+    f: Callable[[Array], Array], lo: float, hi: float, n: int = 257
+) -> tuple[float, float]:
+    """Minimise a vectorised ``f`` on ``[lo, hi]``: grid of ``n`` points, then bounded Brent.
+
+    Returns
+    -------
+    x, fx : float
+        The minimiser and its value; ``fx`` is ``inf`` when ``f`` is infinite everywhere.
+    """
+    xs = np.linspace(lo, hi, n)
+    ys = _clean(f(xs))
+    i = int(np.argmin(ys))
+    if not np.isfinite(ys[i]):
+        return float(xs[i]), float("inf")
+    a, b = xs[max(i - 1, 0)], xs[min(i + 1, n - 1)]
+    res = minimize_scalar(
+        lambda x: float(_clean(f(np.array([x])))[0]),
+        bounds=(a, b),
+        method="bounded",
+        options={"xatol": 1e-10 * max(1.0, abs(hi - lo))},
+    )
+    if np.isfinite(res.fun) and res.fun <= ys[i]:
+        return float(res.x), float(res.fun)
+    return float(xs[i]), float(ys[i])
+
+
+def _candidates(values: Array, keep: int, sep: int) -> list[tuple[int, int]]:
+    """Indices of up to ``keep`` best cells, at least ``sep`` cells apart (Chebyshev)."""
+    order = np.argsort(values, axis=None)
+    chosen: list[tuple[int, int]] = []
+    for flat in order:
+        if not np.isfinite(values.flat[flat]) or len(chosen) == keep:
+            break
+        i, j = np.unravel_index(flat, values.shape)
+        if all(max(abs(i - a), abs(j - b)) > sep for a, b in chosen):
+            chosen.append((int(i), int(j)))
+    return chosen
+
+
+def minimize_2d(
+    f: Callable[[Array, Array], Array],
+    lo: tuple[float, float],
+    hi: tuple[float, float],
+    *,
+    n: int = 65,
+    zoom_points: int = 21,
+    rounds: int = 9,
+    keep: int = 3,
+) -> tuple[float, float, float]:
+    """Minimise a vectorised ``f(u, v)`` on a box: dense grid, then zoom around the best cells.
+
+    Each zoom round lays a ``zoom_points`` square grid over +-3 current cells around the
+    incumbent (clipped to the box), so the cell shrinks by 0.3 per round; the ``keep`` best
+    well-separated coarse cells are each refined and the best result wins.
+
+    Returns
+    -------
+    u, v, fuv : float
+        The minimiser and its value (``inf`` when ``f`` is infinite everywhere).
+    """
+    lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    axes = [np.linspace(lo_a[k], hi_a[k], n) for k in range(2)]
+    uu, vv = np.meshgrid(*axes, indexing="ij")
+    values = _clean(f(uu, vv))
+    starts = _candidates(values, keep, sep=3)
+    if not starts:
+        return float(uu.flat[0]), float(vv.flat[0]), float("inf")
+    step0 = (hi_a - lo_a) / (n - 1)
+    best = (float("inf"), 0.0, 0.0)
+    for i, j in starts:
+        centre = np.array([axes[0][i], axes[1][j]])
+        fc = float(values[i, j])
+        step = step0.copy()
+        for _ in range(rounds):
+            a = np.clip(centre - 3 * step, lo_a, hi_a)
+            b = np.clip(centre + 3 * step, lo_a, hi_a)
+            zu, zv = np.meshgrid(
+                np.linspace(a[0], b[0], zoom_points),
+                np.linspace(a[1], b[1], zoom_points),
+                indexing="ij",
+            )
+            zf = _clean(f(zu, zv))
+            k = int(np.argmin(zf))
+            if zf.flat[k] <= fc:
+                centre, fc = np.array([zu.flat[k], zv.flat[k]]), float(zf.flat[k])
+            step = step * 6 / (zoom_points - 1)
+        if fc < best[0]:
+            best = (fc, float(centre[0]), float(centre[1]))
+    return best[1], best[2], best[0]
+
+
+def bisect_increasing(
+    g: Callable[[float], float], lo: float, hi: float, iterations: int = 60
+) -> float:
+    """Root of ``g`` on ``[lo, hi]`` by bisection, given ``g(lo) <= 0 < g(hi)``."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        if g(mid) <= 0:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)

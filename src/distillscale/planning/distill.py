@@ -1,0 +1,476 @@
+"""Compute-optimal distillation recipes, their verdict, threshold and compute for a target.
+
+Recipes are compared with supervised training of the same student; the threshold is the budget
+below which distillation wins; the reverse question is the compute needed to reach a loss.
+
+Problem (Busbridge et al. 2025 Sec. 5.3, LAWS.md §1.6): for a student of ``N_S`` parameters and a
+per-student budget ``C``, choose ``D_S, N_T, D_T`` in ``[1e6, 1e17]`` to minimise
+``L_S(N_S, D_S, L_T = L(N_T, D_T))`` subject to Eq. 9,
+
+``C = 3 F(N_S) D_S + F(N_T) (delta_Lgt D_S + delta_Pre 3 D_T / K)``,
+
+with the scenario switches of :func:`distillscale.flops.scenario_flops` and ``K`` students
+sharing one teacher (the teacher's pretraining is split evenly between them; each student still
+pays inference on its own tokens). Rather than SLSQP on the constraint, the budget is eliminated:
+``D_S`` follows from ``(N_T, D_T)``, and ``(log N_T, log D_T)`` is searched by a dense grid with
+zoomed refinement (:func:`~distillscale.planning._search.minimize_2d`): deterministic and robust
+across 1e17..1e27 FLOPs. When the teacher costs nothing (``teacher-free``) only ``L_T`` matters:
+it is optimised directly and the compute-optimal teacher reaching it is reported.
+
+The supervised baseline trains the same student on the whole budget, ``D = C / (3 F(N_S))``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from distillscale.errors import InputError
+from distillscale.flops import SCENARIOS, FlopsLedger, scenario_flops
+from distillscale.planning._search import (
+    LOG_MAX,
+    LOG_MIN,
+    bisect_increasing,
+    minimize_1d,
+    minimize_2d,
+)
+from distillscale.planning.supervised import (
+    cheapest_for_loss,
+    check_compute,
+    check_target,
+    tokens_for_loss,
+)
+from distillscale.planning.surfaces import DistillationSurface
+from distillscale.planning.teacher import optimal_teacher_loss
+
+__all__ = [
+    "SCENARIOS",
+    "Recipe",
+    "TeacherSpec",
+    "Threshold",
+    "check_student",
+    "compute_for_loss",
+    "distillation_threshold",
+    "optimal_recipe",
+    "switches",
+]
+
+Array = NDArray[np.float64]
+_BOUND_TOL = 1e-3  # in log units: within 0.1% of a bound counts as "at the bound"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeacherSpec:
+    """An existing teacher: its loss, or its size and tokens (from which the loss follows).
+
+    Parameters
+    ----------
+    loss : float, optional
+        Teacher cross-entropy against the data, nats per token.
+    params : float, optional
+        Teacher parameters (non-embedding for Busbridge sets); needed to price inference.
+    tokens : float, optional
+        Teacher pretraining tokens; needed to price pretraining.
+    """
+
+    loss: float | None = None
+    params: float | None = None
+    tokens: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    """A distillation recipe for one student and its supervised comparison.
+
+    All FLOPs are per student (operations); losses are nats per token; sizes are parameters as
+    the fit counts them; tokens are counts.
+    """
+
+    scenario: str
+    compute: float
+    students: int
+    student_params: float
+    student_tokens: float
+    teacher_params: float
+    teacher_tokens: float
+    teacher_loss: float
+    student_loss: float
+    supervised_tokens: float
+    supervised_loss: float
+    flops: FlopsLedger
+    teacher_given: bool
+    at_bound: tuple[str, ...] = ()
+
+    @property
+    def margin(self) -> float:
+        """``L_sup - L_S`` (nats per token): positive when distillation wins."""
+        return self.supervised_loss - self.student_loss
+
+    @property
+    def verdict(self) -> str:
+        """``"distill"`` when the distilled student is better, else ``"supervised"``."""
+        return "distill" if self.margin > 0 else "supervised"
+
+
+def switches(scenario: str) -> tuple[float, float]:
+    """``(delta_Lgt, delta_Pre)`` of a scenario, read off the accountant's Eq. 9 ledger."""
+    if scenario not in SCENARIOS:
+        raise InputError(
+            f"--scenario: {scenario!r} is not known; use one of {', '.join(SCENARIOS)}"
+        )
+    unit = scenario_flops(1.0, 1.0, 1.0, 1.0, scenario)
+    return float(unit.teacher_inference), float(unit.teacher_training) / 3.0
+
+
+def check_student(student_params: float) -> float:
+    """Validate a student size (parameters): finite, in ``[1e6, 1e14]``."""
+    n = float(student_params)
+    if not math.isfinite(n) or not 1e6 <= n <= 1e14:
+        raise InputError(
+            f"--student-params: {student_params!r} is outside 1e6..1e14 parameters "
+            "(non-embedding for @busbridge2025), e.g. 546e6"
+        )
+    return n
+
+
+def _positive(value: float | None, flag: str, what: str) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"{flag}: {value!r} must be a positive {what}")
+    return v
+
+
+def _bounds_hit(**log_values: float) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, v in log_values.items()
+        if abs(v - LOG_MIN) < _BOUND_TOL or abs(v - LOG_MAX) < _BOUND_TOL
+    )
+
+
+def optimal_recipe(
+    surface: DistillationSurface,
+    *,
+    student_params: float,
+    compute: float,
+    scenario: str,
+    students: int = 1,
+    teacher: TeacherSpec | None = None,
+) -> Recipe:
+    """The compute-optimal distillation recipe (or the given teacher's) for one student.
+
+    Parameters
+    ----------
+    surface : DistillationSurface
+        Student law, supervised law and FLOPs convention.
+    student_params : float
+        Student size N_S (parameters).
+    compute : float
+        Per-student budget (FLOPs, operations), Eq. 9.
+    scenario : str
+        One of :data:`SCENARIOS`.
+    students : int
+        Students sharing one teacher, K >= 1: teacher pretraining is charged ``1/K`` per student.
+    teacher : TeacherSpec, optional
+        An existing teacher; without it the teacher is optimised too.
+    """
+    n_s = check_student(student_params)
+    compute = check_compute(compute)
+    if int(students) < 1:
+        raise InputError(f"--students: {students!r} must be an integer >= 1")
+    k = int(students)
+    lgt, pre = switches(scenario)
+    sup = surface.supervised
+    flops = surface.flops
+    train_s = float(flops.train(n_s))
+    d_sup = min(compute / train_s, 1e17)
+    l_sup = float(sup.loss(n_s, d_sup))
+
+    if teacher is not None:
+        n_t, d_t, l_t = _given_teacher(surface, teacher, lgt, pre)
+        f_t = float(flops.forward(n_t)) if n_t > 0 else 0.0
+        d_s = (compute - pre * 3.0 * f_t * d_t / k) / (train_s + lgt * f_t)
+        if d_s < 1e6:
+            raise InputError(
+                f"--compute: {compute:.3g} FLOPs leaves {max(d_s, 0):.3g} student tokens after the "
+                f"teacher's costs in scenario {scenario}; at least 1e6 are needed: raise --compute"
+            )
+        d_s = min(d_s, 1e17)
+        at_bound: tuple[str, ...] = ("student_tokens",) if d_s >= 1e17 else ()
+        l_s = float(surface.student_loss(n_s, d_s, l_t))
+        given = True
+    elif lgt == 0 and pre == 0:
+        d_s = d_sup
+        log_lt, l_s = optimal_teacher_loss(surface, n_s, d_s)
+        l_t = math.exp(log_lt)
+        opt = cheapest_for_loss(sup, l_t)
+        n_t, d_t = opt.params, opt.tokens
+        at_bound = ("student_tokens",) if d_s >= 1e17 else ()
+        given = False
+    else:
+        n_t, d_t, d_s, l_s = _search_teacher(surface, n_s, compute, lgt, pre / k)
+        l_t = float(sup.loss(n_t, d_t))
+        at_bound = _bounds_hit(
+            teacher_params=math.log(n_t), teacher_tokens=math.log(d_t), student_tokens=math.log(d_s)
+        )
+        given = False
+
+    ledger = scenario_flops(train_s / 3.0, float(flops.forward(n_t)), d_s, d_t, scenario)
+    ledger = FlopsLedger(
+        student_training=ledger.student_training,
+        teacher_inference=ledger.teacher_inference,
+        teacher_training=ledger.teacher_training / k,
+    )
+    return Recipe(
+        scenario=scenario,
+        compute=compute,
+        students=k,
+        student_params=n_s,
+        student_tokens=d_s,
+        teacher_params=n_t,
+        teacher_tokens=d_t,
+        teacher_loss=l_t,
+        student_loss=l_s,
+        supervised_tokens=d_sup,
+        supervised_loss=l_sup,
+        flops=ledger,
+        teacher_given=given,
+        at_bound=at_bound,
+    )
+
+
+def _given_teacher(
+    surface: DistillationSurface, teacher: TeacherSpec, lgt: float, pre: float
+) -> tuple[float, float, float]:
+    """``(N_T, D_T, L_T)`` of an existing teacher, checking the scenario can price it."""
+    n_t = _positive(teacher.params, "--teacher-params", "parameter count")
+    d_t = _positive(teacher.tokens, "--teacher-tokens", "token count")
+    l_t = _positive(teacher.loss, "--teacher-loss", "loss (nats per token)")
+    if l_t is None:
+        if n_t is None or d_t is None:
+            raise InputError(
+                "teacher: give --teacher-loss, or both --teacher-params and --teacher-tokens"
+            )
+        l_t = float(surface.supervised.loss(n_t, d_t))
+    if lgt and n_t is None:
+        raise InputError(
+            "--teacher-params: the scenario charges teacher inference, which needs the teacher's "
+            "size; give --teacher-params or use --scenario teacher-free"
+        )
+    if pre and (n_t is None or d_t is None):
+        raise InputError(
+            "--teacher-tokens: the scenario charges teacher pretraining, which needs "
+            "--teacher-params and --teacher-tokens; an existing teacher is usually "
+            "--scenario teacher-inference"
+        )
+    return n_t or 0.0, d_t or 0.0, l_t
+
+
+def _search_teacher(
+    surface: DistillationSurface, n_s: float, compute: float, lgt: float, pre: float
+) -> tuple[float, float, float, float]:
+    """Optimise ``(log N_T, log D_T)`` with ``D_S`` eliminated by the budget."""
+    sup = surface.supervised
+    flops = surface.flops
+    train_s = float(flops.train(n_s))
+
+    def student_tokens(log_nt: Array, log_dt: Array) -> Array:
+        f_t = flops.forward(np.exp(log_nt))
+        return (compute - pre * 3.0 * f_t * np.exp(log_dt)) / (train_s + lgt * f_t)
+
+    def objective(log_nt: Array, log_dt: Array) -> Array:
+        d_s = student_tokens(log_nt, log_dt)
+        ok = d_s >= 1e6
+        l_t = sup.loss(np.exp(log_nt), np.exp(log_dt))
+        l_s = surface.student_loss(n_s, np.clip(d_s, 1e6, 1e17), l_t)
+        return np.where(ok, l_s, np.inf)
+
+    u, v, best = minimize_2d(objective, (LOG_MIN, LOG_MIN), (LOG_MAX, LOG_MAX))
+    if not math.isfinite(best):
+        raise InputError(
+            f"--compute: {compute:.3g} FLOPs cannot train a teacher and 1e6 student tokens in "
+            "this scenario; raise --compute"
+        )
+    if pre == 0:
+        # Teacher tokens are free: for any teacher loss the smallest (cheapest to run) teacher
+        # reaching it is trained on the most tokens, so D_T sits at its 1e17 bound unless an
+        # even weaker teacher is wanted. The 2D search is flat along D_T; pin it and polish N_T.
+        pinned_u, pinned = minimize_1d(
+            lambda x: objective(x, np.full_like(x, LOG_MAX)), LOG_MIN, LOG_MAX, n=257
+        )
+        if pinned <= best + 1e-9:
+            u, v, best = pinned_u, LOG_MAX, min(pinned, best)
+    elif lgt == 0:
+        # Teacher pretraining only: among teachers of the loss found, the cheapest to train
+        # leaves the most compute to the student, so it is at least as good (and removes the
+        # search's flat direction along the iso-loss curve).
+        cheap = cheapest_for_loss(sup, float(sup.loss(math.exp(u), math.exp(v))))
+        cu, cv = math.log(cheap.params), math.log(cheap.tokens)
+        value = float(objective(np.array(cu), np.array(cv)))
+        if value <= best + 1e-9:
+            u, v, best = cu, cv, min(value, best)
+    d_s = float(student_tokens(np.array(u), np.array(v)))
+    return math.exp(u), math.exp(v), min(d_s, 1e17), best
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold:
+    """Where distillation stops beating supervised training for one student and scenario.
+
+    Parameters
+    ----------
+    compute : float or None
+        Per-student FLOPs at the crossover (operations); None when there is none in the range.
+    kind : str
+        ``"crossover"`` (distillation wins below ``compute``), ``"always-distill"`` or
+        ``"always-supervised"`` over the searched range.
+    low, high : float
+        The searched range (FLOPs).
+    """
+
+    compute: float | None
+    kind: str
+    low: float
+    high: float
+
+
+def distillation_threshold(
+    surface: DistillationSurface,
+    *,
+    student_params: float,
+    scenario: str,
+    students: int = 1,
+    teacher: TeacherSpec | None = None,
+    low: float = 1e17,
+    high: float = 1e27,
+    points: int = 21,
+) -> Threshold:
+    """The budget below which distillation beats supervised training (bisection on log C).
+
+    Scans ``points`` log-spaced budgets in ``[low, high]`` for the first sign change of the
+    margin ``L_sup - L_S`` from positive to not positive, then bisects it to 1e-6 in log C.
+    """
+
+    def margin(log_c: float) -> float:
+        r = optimal_recipe(
+            surface,
+            student_params=student_params,
+            compute=math.exp(log_c),
+            scenario=scenario,
+            students=students,
+            teacher=teacher,
+        )
+        return r.margin
+
+    grid = np.linspace(math.log(low), math.log(high), points)
+    margins = np.array([margin(float(x)) for x in grid])
+    wins = margins > 0
+    if wins.all():
+        return Threshold(compute=None, kind="always-distill", low=low, high=high)
+    if not wins[0]:
+        return Threshold(compute=None, kind="always-supervised", low=low, high=high)
+    i = int(np.argmin(wins))  # first budget where supervised wins
+    root = bisect_increasing(lambda x: -margin(x), float(grid[i - 1]), float(grid[i]), 16)
+    return Threshold(compute=math.exp(root), kind="crossover", low=low, high=high)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComputeForLoss:
+    """Per-student FLOPs to reach a target loss with and without distillation.
+
+    ``distillation`` / ``supervised`` are None when the target is out of reach that way within
+    1e6..1e17 tokens (supervised) or ``high`` FLOPs (distillation).
+    """
+
+    target: float
+    student_params: float
+    scenario: str
+    supervised: float | None
+    supervised_tokens: float | None
+    distillation: float | None
+    recipe: Recipe | None
+
+    @property
+    def ratio(self) -> float | None:
+        """Distillation compute / supervised compute (< 1: distillation is cheaper)."""
+        if self.supervised is None or self.distillation is None:
+            return None
+        return self.distillation / self.supervised
+
+
+def compute_for_loss(
+    surface: DistillationSurface,
+    *,
+    student_params: float,
+    target: float,
+    scenario: str,
+    students: int = 1,
+    teacher: TeacherSpec | None = None,
+    low: float = 1e15,
+    high: float = 1e30,
+) -> ComputeForLoss:
+    """The least per-student compute that reaches ``target`` loss, distilled and supervised.
+
+    Supervised: ``D`` solves ``L(N_S, D) = target`` and ``C = 3 F(N_S) D``. Distilled: bisection
+    on ``log C`` of the optimal recipe's student loss (non-increasing in C).
+
+    Raises
+    ------
+    InputError
+        When the target is at or below the supervised law's floor ``E``, at or below the lowest
+        reachable teacher loss (``L_S > L_T`` always), or out of reach both ways.
+    """
+    n_s = check_student(student_params)
+    sup = surface.supervised
+    check_target(sup, target)
+    flops = surface.flops
+    d = float(tokens_for_loss(sup, np.array([n_s]), target)[0])
+    c_sup = float(flops.train(n_s)) * d if math.isfinite(d) else None
+
+    def loss_at(log_c: float) -> float:
+        return optimal_recipe(
+            surface,
+            student_params=n_s,
+            compute=math.exp(log_c),
+            scenario=scenario,
+            students=students,
+            teacher=teacher,
+        ).student_loss
+
+    lo, hi = math.log(low), math.log(high)
+    c_dist: float | None = None
+    recipe: Recipe | None = None
+    if loss_at(hi) <= target:
+        if loss_at(lo) <= target:
+            root = lo
+        else:
+            root = bisect_increasing(lambda x: target - loss_at(x), lo, hi, 40)
+            root = min(root + 1e-9, hi)
+        c_dist = math.exp(root)
+        recipe = optimal_recipe(
+            surface,
+            student_params=n_s,
+            compute=c_dist,
+            scenario=scenario,
+            students=students,
+            teacher=teacher,
+        )
+    if c_sup is None and c_dist is None:
+        raise InputError(
+            f"--target-loss: {target:.4g} nats/token is out of reach for a {n_s:.3g}-parameter "
+            "student, supervised or distilled; raise the target or the student size"
+        )
+    return ComputeForLoss(
+        target=float(target),
+        student_params=n_s,
+        scenario=scenario,
+        supervised=c_sup,
+        supervised_tokens=d if c_sup is not None else None,
+        distillation=c_dist,
+        recipe=recipe,
+    )

@@ -1,0 +1,573 @@
+"""``distillscale.plan(...)``: one entry point for every planning question.
+
+It returns a :class:`Plan` whose ``to_json()`` is CONVENTIONS.md's ``plan --json`` document.
+
+* No student size: a supervised plan (compute-optimal N*, D* for a budget; or the cheapest model
+  reaching ``target_loss``, optionally with lifetime inference tokens).
+* A student size: a distillation recipe per scenario (or the compute needed to reach
+  ``target_loss`` with and without distillation), with the teacher choice and, on request, the
+  compute threshold below which distillation wins.
+* A fit with bootstrap resamples: every planned number gets a percentile interval and the
+  verdict the probability that distillation wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from distillscale.errors import InputError
+from distillscale.fitting.result import Fit
+from distillscale.flops import SCENARIOS
+from distillscale.planning.cost import Cost, Hardware, cost_of
+from distillscale.planning.distill import (
+    ComputeForLoss,
+    Recipe,
+    TeacherSpec,
+    Threshold,
+    compute_for_loss,
+    distillation_threshold,
+    optimal_recipe,
+)
+from distillscale.planning.fits import FitSurfaces, resolve_fit, surfaces
+from distillscale.planning.supervised import (
+    SupervisedOptimum,
+    cheapest_for_loss,
+    compute_optimal,
+)
+from distillscale.planning.surfaces import DistillationSurface, SupervisedSurface
+from distillscale.planning.teacher import (
+    TeacherChoice,
+    capacity_gap,
+    choose_teacher,
+    optimal_teacher_loss,
+    teacher_loss_range,
+)
+
+__all__ = [
+    "CompareToLoss",
+    "DistillationPlan",
+    "Plan",
+    "ScenarioTable",
+    "SupervisedPlan",
+    "plan",
+]
+
+Interval = dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """Base of every plan: where the numbers came from and what they cost.
+
+    Parameters
+    ----------
+    mode : str
+        ``"supervised"``, ``"distillation"``, ``"compute-for-loss"`` or ``"scenarios"``.
+    fit : str
+        ``"@name"`` or the fit file's path.
+    flops_convention : str
+        ``"6nd"`` or ``"busbridge"``.
+    cost : Cost or None
+        Device-hours and price of the plan's FLOPs, when hardware was given.
+    """
+
+    mode: str
+    fit: str
+    flops_convention: str
+    cost: Cost | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``plan --json`` document (CONVENTIONS.md), plain JSON data."""
+        return {
+            "mode": self.mode,
+            "fit": self.fit,
+            "flops_convention": self.flops_convention,
+            "cost": None if self.cost is None else self.cost.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SupervisedPlan(Plan):
+    """A supervised training plan: size, tokens and predicted loss (with intervals)."""
+
+    compute: float
+    params: float
+    tokens: float
+    loss: float
+    objective: str
+    method: str
+    interval: Interval | None = None
+    target_loss: float | None = None
+    inference_tokens: float | None = None
+    inference_flops: float = 0.0
+
+    @property
+    def tokens_per_param(self) -> float:
+        """D*/N* (tokens per parameter)."""
+        return self.tokens / self.params
+
+    def to_json(self) -> dict[str, Any]:
+        """Keys ``mode compute params tokens tokens_per_param loss interval`` and more."""
+        doc = {
+            "mode": self.mode,
+            "compute": self.compute,
+            "params": self.params,
+            "tokens": self.tokens,
+            "tokens_per_param": self.tokens_per_param,
+            "loss": self.loss,
+            "interval": _interval_json(self.interval),
+            "objective": self.objective,
+            "method": self.method,
+            "target_loss": self.target_loss,
+            "inference_tokens": self.inference_tokens,
+            "inference_flops": self.inference_flops,
+        }
+        return {**doc, **_tail(self)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistillationPlan(Plan):
+    """A distillation recipe for one student and scenario, its verdict and its teacher choice."""
+
+    recipe: Recipe
+    interval: Interval | None = None
+    p_distill_wins: float | None = None
+    optimal_teacher: SupervisedOptimum | None = None
+    optimal_teacher_student_loss: float | None = None
+    capacity_gap: tuple[tuple[float, float], ...] = ()
+    teacher_choice: TeacherChoice | None = None
+    threshold: Threshold | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """CONVENTIONS.md distillation keys, plus intervals, teacher choice and threshold."""
+        r = self.recipe
+        doc: dict[str, Any] = {
+            "mode": self.mode,
+            "scenario": r.scenario,
+            "compute": r.compute,
+            "students": r.students,
+            "student_params": r.student_params,
+            "student_tokens": r.student_tokens,
+            "teacher_params": r.teacher_params if r.teacher_params > 0 else None,
+            "teacher_tokens": r.teacher_tokens if r.teacher_tokens > 0 else None,
+            "teacher_loss": r.teacher_loss,
+            "student_loss": r.student_loss,
+            "supervised_loss": r.supervised_loss,
+            "verdict": r.verdict,
+            "margin": r.margin,
+            "p_distill_wins": self.p_distill_wins,
+            "flops": {
+                "student": r.flops.student_training,
+                "teacher_inference": r.flops.teacher_inference,
+                "teacher_pretraining": r.flops.teacher_training,
+            },
+            "supervised_tokens": r.supervised_tokens,
+            "teacher_given": r.teacher_given,
+            "at_bound": list(r.at_bound),
+            "interval": _interval_json(self.interval),
+        }
+        if self.optimal_teacher is not None:
+            t = self.optimal_teacher
+            doc["optimal_teacher"] = {
+                "teacher_loss": t.loss,
+                "student_loss": self.optimal_teacher_student_loss,
+                "params": t.params,
+                "tokens": t.tokens,
+                "compute": t.compute,
+            }
+        if self.capacity_gap:
+            doc["capacity_gap"] = [
+                {"teacher_loss": lt, "student_loss": ls} for lt, ls in self.capacity_gap
+            ]
+        if self.teacher_choice is not None:
+            c = self.teacher_choice
+            doc["teachers"] = {
+                "teacher_losses": list(c.teacher_losses),
+                "student_losses": list(c.student_losses),
+                "best": c.teacher_losses[c.best],
+            }
+        if self.threshold is not None:
+            doc["threshold"] = {
+                "compute": self.threshold.compute,
+                "kind": self.threshold.kind,
+                "range": [self.threshold.low, self.threshold.high],
+            }
+        return {**doc, **_tail(self)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompareToLoss(Plan):
+    """Per-student compute to reach a target loss with and without distillation."""
+
+    result: ComputeForLoss
+
+    def to_json(self) -> dict[str, Any]:
+        """Target, both computes (FLOPs, None when out of reach) and their ratio."""
+        r = self.result
+        doc: dict[str, Any] = {
+            "mode": self.mode,
+            "scenario": r.scenario,
+            "target_loss": r.target,
+            "student_params": r.student_params,
+            "supervised_compute": r.supervised,
+            "supervised_tokens": r.supervised_tokens,
+            "distillation_compute": r.distillation,
+            "ratio": r.ratio,
+        }
+        if r.recipe is not None:
+            doc["recipe"] = {
+                "student_tokens": r.recipe.student_tokens,
+                "teacher_params": r.recipe.teacher_params,
+                "teacher_tokens": r.recipe.teacher_tokens,
+                "teacher_loss": r.recipe.teacher_loss,
+                "student_loss": r.recipe.student_loss,
+            }
+        return {**doc, **_tail(self)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioTable(Plan):
+    """One plan per accounting scenario (``--scenario all``)."""
+
+    plans: tuple[Plan, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"mode": "scenarios", "plans": [...]}``."""
+        return {"mode": self.mode, "plans": [p.to_json() for p in self.plans], **_tail(self)}
+
+
+def _tail(p: Plan) -> dict[str, Any]:
+    return {
+        "fit": p.fit,
+        "flops_convention": p.flops_convention,
+        "cost": None if p.cost is None else p.cost.to_json(),
+    }
+
+
+def _interval_json(interval: Interval | None) -> dict[str, list[float]] | None:
+    if interval is None:
+        return None
+    return {k: [lo, hi] for k, (lo, hi) in interval.items()}
+
+
+def _percentiles(values: dict[str, list[float]], level: float) -> Interval | None:
+    if not values or not next(iter(values.values())):
+        return None
+    q = [50 * (1 - level), 50 * (1 + level)]
+    out: Interval = {}
+    for k, v in values.items():
+        lo, hi = np.nanpercentile(np.asarray(v, dtype=float), q)
+        out[k] = (float(lo), float(hi))
+    return out
+
+
+# --- supervised -----------------------------------------------------------------------------
+def _supervised(
+    fs: FitSurfaces,
+    compute: float | None,
+    target_loss: float | None,
+    inference_tokens: float | None,
+    device: Hardware | None,
+) -> SupervisedPlan:
+    if (compute is None) == (target_loss is None):
+        raise InputError(
+            "plan: give exactly one of --compute (a FLOPs budget) or --target-loss (a loss to "
+            "reach, nats per token)"
+        )
+    if inference_tokens is not None and target_loss is None:
+        raise InputError(
+            "--inference-tokens: the inference-aware optimum (Sardana et al. 2024) fixes a "
+            "target loss; add --target-loss L"
+        )
+    solve: Callable[[SupervisedSurface], SupervisedOptimum]
+    if compute is not None:
+        budget = compute
+
+        def solve(s: SupervisedSurface) -> SupervisedOptimum:
+            return compute_optimal(s, budget)
+
+        objective = "compute-optimal"
+    else:
+        assert target_loss is not None
+        target, d_inf = target_loss, inference_tokens or 0.0
+
+        def solve(s: SupervisedSurface) -> SupervisedOptimum:
+            return cheapest_for_loss(s, target, d_inf)
+
+        objective = "inference-aware" if inference_tokens else "target-loss"
+    best = solve(fs.supervised)
+    draws: dict[str, list[float]] = {"params": [], "tokens": [], "tokens_per_param": [], "loss": []}
+    for s in fs.samples:
+        assert isinstance(s, SupervisedSurface)
+        o = solve(s)
+        draws["params"].append(o.params)
+        draws["tokens"].append(o.tokens)
+        draws["tokens_per_param"].append(o.tokens_per_param)
+        draws["loss"].append(o.loss)
+        if compute is None:
+            draws.setdefault("compute", []).append(o.compute)
+    total = best.compute + best.inference_flops
+    return SupervisedPlan(
+        mode="supervised",
+        fit=fs.source,
+        flops_convention=fs.flops.name,
+        cost=None if device is None else cost_of(total, device),
+        compute=best.compute,
+        params=best.params,
+        tokens=best.tokens,
+        loss=best.loss,
+        objective=objective,
+        method=best.method,
+        interval=_percentiles(draws, fs.ci_level) if fs.samples else None,
+        target_loss=target_loss,
+        inference_tokens=inference_tokens,
+        inference_flops=best.inference_flops,
+    )
+
+
+# --- distillation ---------------------------------------------------------------------------
+_RECIPE_KEYS = (
+    "student_tokens",
+    "teacher_params",
+    "teacher_tokens",
+    "teacher_loss",
+    "student_loss",
+    "supervised_loss",
+    "margin",
+)
+
+
+def _distillation(
+    fs: FitSurfaces,
+    *,
+    student_params: float,
+    compute: float,
+    scenario: str,
+    students: int,
+    teacher: TeacherSpec | None,
+    teachers: Sequence[float] | None,
+    threshold: bool,
+    device: Hardware | None,
+) -> DistillationPlan:
+    surface = fs.distillation
+    assert surface is not None
+    choice: TeacherChoice | None = None
+    if teachers is not None:
+        d_s = min(compute / float(surface.flops.train(student_params)), 1e17)
+        choice = choose_teacher(surface, student_params, d_s, teachers)
+        teacher = TeacherSpec(loss=choice.teacher_losses[choice.best])
+
+    def solve(s: DistillationSurface) -> Recipe:
+        return optimal_recipe(
+            s,
+            student_params=student_params,
+            compute=compute,
+            scenario=scenario,
+            students=students,
+            teacher=teacher,
+        )
+
+    recipe = solve(surface)
+    draws: dict[str, list[float]] = {k: [] for k in _RECIPE_KEYS}
+    for s in fs.samples:
+        assert isinstance(s, DistillationSurface)
+        r = solve(s)
+        for k in _RECIPE_KEYS:
+            draws[k].append(float(getattr(r, k)))
+    p_win = float(np.mean(np.asarray(draws["margin"]) > 0)) if fs.samples else None
+
+    log_lt, ls_star = optimal_teacher_loss(surface, student_params, recipe.student_tokens)
+    best_teacher = cheapest_for_loss(surface.supervised, math.exp(log_lt))
+    lo, hi = teacher_loss_range(surface.supervised)
+    grid = np.exp(np.linspace(math.log(max(lo, 1.0001 * lo)), math.log(min(hi, 6.0)), 41))
+    curve = capacity_gap(surface, student_params, recipe.student_tokens, grid)
+    return DistillationPlan(
+        mode="distillation",
+        fit=fs.source,
+        flops_convention=fs.flops.name,
+        cost=None if device is None else cost_of(recipe.flops.total, device),
+        recipe=recipe,
+        interval=_percentiles(draws, fs.ci_level) if fs.samples else None,
+        p_distill_wins=p_win,
+        optimal_teacher=best_teacher,
+        optimal_teacher_student_loss=ls_star,
+        capacity_gap=tuple((float(a), float(b)) for a, b in zip(grid, curve, strict=True)),
+        teacher_choice=choice,
+        threshold=(
+            distillation_threshold(
+                surface,
+                student_params=student_params,
+                scenario=scenario,
+                students=students,
+                teacher=teacher,
+            )
+            if threshold
+            else None
+        ),
+    )
+
+
+def _check_scenario(scenario: str | None, teacher: TeacherSpec | None, teachers: bool) -> str:
+    if scenario is None:
+        if teachers or (teacher is not None and teacher.params is None):
+            return "teacher-free"
+        return "teacher-inference" if teacher is not None else "teacher-pretraining-inference"
+    if scenario != "all" and scenario not in SCENARIOS:
+        raise InputError(
+            f"--scenario: {scenario!r} is not known; use one of {', '.join(SCENARIOS)} or all"
+        )
+    return scenario
+
+
+def plan(
+    fit: str | Fit = "@busbridge2025",
+    *,
+    compute: float | None = None,
+    student_params: float | None = None,
+    scenario: str | None = None,
+    students: int = 1,
+    teacher_loss: float | None = None,
+    teacher_params: float | None = None,
+    teacher_tokens: float | None = None,
+    teachers: Sequence[float] | None = None,
+    target_loss: float | None = None,
+    inference_tokens: float | None = None,
+    flops: str | None = None,
+    hardware: Hardware | None = None,
+    threshold: bool = False,
+    max_samples: int = 100,
+) -> Plan:
+    """Plan supervised training or distillation with a fitted (or published) law.
+
+    Parameters
+    ----------
+    fit : str or Fit
+        A fit, a ``FIT.json`` path or a published set ``"@name"`` (default ``@busbridge2025``).
+    compute : float, optional
+        Training budget per model (per student for distillation), FLOPs (operations).
+    student_params : float, optional
+        Student size N_S (parameters, as the fit counts them). Without it: a supervised plan.
+    scenario : str, optional
+        ``teacher-free``, ``teacher-inference``, ``teacher-pretraining``,
+        ``teacher-pretraining-inference`` or ``all``. Default: ``teacher-pretraining-inference``
+        without a teacher, ``teacher-inference`` for a teacher with a size, ``teacher-free`` for a
+        teacher given only by its loss or for ``teachers``.
+    students : int
+        K students sharing one teacher (its pretraining is split K ways).
+    teacher_loss, teacher_params, teacher_tokens : float, optional
+        An existing teacher: loss (nats per token), size (parameters), pretraining tokens.
+    teachers : sequence of float, optional
+        Losses of existing teachers (nats per token) to choose from (teacher-free accounting).
+    target_loss : float, optional
+        Loss to reach (nats per token): supervised mode plans the cheapest model; distillation
+        mode the compute needed with and without distillation.
+    inference_tokens : float, optional
+        Lifetime inference tokens for the inference-aware supervised optimum (Sardana et al.
+        2024; its objective is UNVERIFIED, see ``docs/planning.md``).
+    flops : str, optional
+        ``"6nd"`` or ``"busbridge"``; defaults to the law's own convention.
+    hardware : Hardware, optional
+        Device assumptions for cost (:func:`distillscale.planning.cost.hardware`).
+    threshold : bool
+        Also find the compute below which distillation wins (distillation mode).
+    max_samples : int
+        Cap on bootstrap resamples re-planned for intervals.
+
+    Returns
+    -------
+    Plan
+        :class:`SupervisedPlan`, :class:`DistillationPlan`, :class:`CompareToLoss` or
+        :class:`ScenarioTable`.
+    """
+    f = resolve_fit(fit)
+    has_teacher = (
+        teacher_loss is not None or teacher_params is not None or teacher_tokens is not None
+    )
+    if student_params is None:
+        extra = [
+            flag
+            for flag, on in (
+                ("--scenario", scenario is not None),
+                ("--students", students != 1),
+                ("--teacher-loss/--teacher-params/--teacher-tokens", has_teacher),
+                ("--teachers", teachers is not None),
+                ("--threshold", threshold),
+            )
+            if on
+        ]
+        if extra:
+            raise InputError(
+                f"{', '.join(extra)}: only for distillation plans; add --student-params N_S"
+            )
+        fs = surfaces(f, distillation=False, flops=flops, max_samples=max_samples)
+        return _supervised(fs, compute, target_loss, inference_tokens, hardware)
+
+    if inference_tokens is not None:
+        raise InputError("--inference-tokens: only for supervised plans (drop --student-params)")
+    if has_teacher and teachers is not None:
+        raise InputError("--teachers: give either --teachers or one teacher, not both")
+    teacher = (
+        TeacherSpec(loss=teacher_loss, params=teacher_params, tokens=teacher_tokens)
+        if has_teacher
+        else None
+    )
+    chosen = _check_scenario(scenario, teacher, teachers is not None)
+    if teachers is not None and chosen not in ("teacher-free", "all"):
+        raise InputError(
+            "--teachers: teachers given by their losses alone are compared with teacher-free "
+            "accounting; drop --scenario or use --scenario teacher-free"
+        )
+    if (compute is None) == (target_loss is None):
+        raise InputError(
+            "plan: give exactly one of --compute (a FLOPs budget) or --target-loss (a loss to "
+            "reach, nats per token)"
+        )
+    fs = surfaces(f, distillation=True, flops=flops, max_samples=max_samples)
+    names = SCENARIOS if chosen == "all" else (chosen,)
+    plans: list[Plan] = []
+    for name in names:
+        if target_loss is not None:
+            assert fs.distillation is not None
+            result = compute_for_loss(
+                fs.distillation,
+                student_params=student_params,
+                target=target_loss,
+                scenario=name,
+                students=students,
+                teacher=teacher,
+            )
+            spent = result.distillation or result.supervised or 0.0
+            plans.append(
+                CompareToLoss(
+                    mode="compute-for-loss",
+                    fit=fs.source,
+                    flops_convention=fs.flops.name,
+                    cost=None if hardware is None else cost_of(spent, hardware),
+                    result=result,
+                )
+            )
+        else:
+            assert compute is not None
+            plans.append(
+                _distillation(
+                    fs,
+                    student_params=student_params,
+                    compute=compute,
+                    scenario=name,
+                    students=students,
+                    teacher=teacher,
+                    teachers=teachers,
+                    threshold=threshold,
+                    device=hardware,
+                )
+            )
+    if len(plans) == 1:
+        return plans[0]
+    return ScenarioTable(
+        mode="scenarios", fit=fs.source, flops_convention=fs.flops.name, plans=tuple(plans)
+    )

@@ -1,0 +1,118 @@
+"""Teacher choice: the capacity-gap curve, the optimal teacher loss, and which teacher to use.
+
+The student law depends on the teacher only through its loss ``L_T`` (Busbridge et al. 2025
+Eq. 8); ``L_S`` is U-shaped in ``L_T`` (the capacity gap, Sec. 5.2, LAWS.md §1.7). Teacher losses
+are searched between the best and worst plannable teachers, ``L(1e17, 1e17)`` and ``L(1e6, 1e6)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from distillscale.errors import InputError
+from distillscale.planning._search import minimize_1d
+from distillscale.planning.surfaces import DistillationSurface, SupervisedSurface
+
+__all__ = [
+    "TeacherChoice",
+    "capacity_gap",
+    "choose_teacher",
+    "optimal_teacher_loss",
+    "teacher_loss_range",
+]
+
+Array = NDArray[np.float64]
+
+
+def teacher_loss_range(supervised: SupervisedSurface) -> tuple[float, float]:
+    """Lowest and highest plannable teacher loss (nats per token): teachers in 1e6..1e17."""
+    return float(supervised.loss(1e17, 1e17)), float(supervised.loss(1e6, 1e6))
+
+
+def capacity_gap(
+    surface: DistillationSurface,
+    student_params: float,
+    student_tokens: float,
+    teacher_losses: ArrayLike,
+) -> Array:
+    """Student loss (nats per token) for each teacher loss: the capacity-gap curve.
+
+    Parameters
+    ----------
+    surface : DistillationSurface
+        Student and supervised laws.
+    student_params, student_tokens : float
+        Student size N_S (parameters) and distillation tokens D_S.
+    teacher_losses : array_like
+        Teacher losses L_T (nats per token).
+    """
+    return surface.student_loss(student_params, student_tokens, np.asarray(teacher_losses, float))
+
+
+def optimal_teacher_loss(
+    surface: DistillationSurface, student_params: float, student_tokens: float
+) -> tuple[float, float]:
+    """``argmin_{L_T} L_S(N_S, D_S, L_T)`` over plannable teachers.
+
+    Returns
+    -------
+    log_teacher_loss, student_loss : float
+        Natural log of the optimal teacher loss (nats per token) and the student loss it gives.
+    """
+    lo, hi = teacher_loss_range(surface.supervised)
+
+    def f(log_lt: Array) -> Array:
+        return capacity_gap(surface, student_params, student_tokens, np.exp(log_lt))
+
+    return minimize_1d(f, math.log(lo), math.log(hi), n=401)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TeacherChoice:
+    """Existing teachers ranked for one student.
+
+    Parameters
+    ----------
+    teacher_losses : tuple of float
+        The candidates' losses, nats per token, as given.
+    student_losses : tuple of float
+        The distilled student's loss with each, nats per token.
+    best : int
+        Index of the teacher giving the lowest student loss.
+    """
+
+    teacher_losses: tuple[float, ...]
+    student_losses: tuple[float, ...]
+    best: int
+
+
+def choose_teacher(
+    surface: DistillationSurface,
+    student_params: float,
+    student_tokens: float,
+    teacher_losses: Sequence[float],
+) -> TeacherChoice:
+    """Pick, among existing teachers given by their losses, the one that yields the best student.
+
+    Raises
+    ------
+    InputError
+        When the list is empty or a loss is not a positive finite number.
+    """
+    losses = tuple(float(x) for x in teacher_losses)
+    if not losses or any(not math.isfinite(x) or x <= 0 for x in losses):
+        raise InputError(
+            f"--teachers: {list(teacher_losses)!r} must be a comma-separated list of positive "
+            "teacher losses in nats per token, e.g. 2.1,2.3,2.5"
+        )
+    student = capacity_gap(surface, student_params, student_tokens, np.array(losses))
+    return TeacherChoice(
+        teacher_losses=losses,
+        student_losses=tuple(float(x) for x in student),
+        best=int(np.argmin(student)),
+    )
