@@ -18,6 +18,9 @@ _LAZY: dict[str, str] = {
     "Fit": "distillscale.fitting",
     "load_fit": "distillscale.fitting",
     "read_runs": "distillscale.table",
+    "RunTable": "distillscale.table",
+    "get_law": "distillscale.laws",
+    "load_published": "distillscale.laws",
     "plan": "distillscale.planning",
     "Plan": "distillscale.planning",
 }

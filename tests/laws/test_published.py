@@ -96,7 +96,7 @@ def test_every_set_loads_matches_its_law_and_cites_arxiv(name):
     assert "arXiv:" in s.citation
     if s.ci is not None:
         for k, (lo, hi) in s.ci.items():
-            assert lo <= s.params[k] <= hi or k == "E" and "rounded" in name
+            assert lo <= s.params[k] <= hi
 
 
 def test_gadre_overtrain_equals_chinchilla_with_tied_exponents():
