@@ -90,6 +90,11 @@ def _insert(dialect: str) -> Any:
     return pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
 
 
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in STATUSES:
+        raise InputError(f"status: {status!r} is not a run state; use one of {', '.join(STATUSES)}")
+
+
 def _check_lease(lease_seconds: float) -> float:
     lease = float(lease_seconds)
     if not lease >= 0 or lease == float("inf"):
@@ -447,14 +452,11 @@ class Store:
         status : str or None
             Only runs in this state (one of ``pending, running, done, failed``).
         """
+        _check_status(status)
         stmt = sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)
         if study is not None:
             stmt = stmt.where(runs.c.study == study)
         if status is not None:
-            if status not in STATUSES:
-                raise InputError(
-                    f"status: {status!r} is not a run state; use one of {', '.join(STATUSES)}"
-                )
             stmt = stmt.where(runs.c.status == status)
         with self._engine.connect() as conn:
             return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
@@ -482,6 +484,7 @@ class Store:
         """
         import pandas as pd
 
+        _check_status(status)
         r = runs.alias("r")
         t = runs.alias("t")
         stmt = (
