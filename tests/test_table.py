@@ -1,3 +1,4 @@
+import json
 import math
 import warnings
 
@@ -8,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distillscale.errors import DistillscaleWarning, InputError
-from distillscale.table import read_runs
+from distillscale.table import parse_column_map, read_runs
 
 CHINCHILLA = "/work/shared/datasets/chinchilla/chinchilla.csv"
 
@@ -280,12 +281,29 @@ def test_valid_tables_round_trip(tmp_path_factory, frame, fmt):
     if fmt == "csv":
         frame.to_csv(path, index=False, float_format="%.17g")
     elif fmt == "jsonl":
-        frame.to_json(path, orient="records", lines=True, double_precision=15)
+        records = frame.to_dict(orient="records")
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
     else:
         frame.to_parquet(path)
     table = read_runs(path, required=("params", "tokens", "loss"))
     for col in frame.columns:
-        np.testing.assert_allclose(table.column(col), frame[col].to_numpy(), rtol=1e-14)
+        np.testing.assert_allclose(table.column(col), frame[col].to_numpy(), rtol=1e-15)
     np.testing.assert_allclose(
         table.column("flops"), 6 * frame["params"] * frame["tokens"], rtol=1e-15
     )
+
+
+def test_parse_column_map():
+    assert parse_column_map(["params=n_params", " loss = val_loss "]) == {
+        "params": "n_params",
+        "loss": "val_loss",
+    }
+    assert parse_column_map([]) == {}
+    with pytest.raises(InputError, match="expected CANONICAL=YOUR_COLUMN"):
+        parse_column_map(["params"])
+    with pytest.raises(InputError, match="expected CANONICAL=YOUR_COLUMN"):
+        parse_column_map(["params="])
+    with pytest.raises(InputError, match="'size' is not a canonical column"):
+        parse_column_map(["size=n"])
+    with pytest.raises(InputError, match="given twice"):
+        parse_column_map(["loss=a", "loss=b"])

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from distillscale.errors import DistillscaleWarning, InputError, require
 
-__all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "read_runs"]
+__all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "parse_column_map", "read_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,33 @@ def read_runs(
     return RunTable(frame=frame, source=name, sha256=_digest(frame))
 
 
+def parse_column_map(items: Sequence[str]) -> dict[str, str]:
+    """Parse the CLI's repeated ``--map canonical=theirs`` options into ``read_runs(columns=)``.
+
+    Raises
+    ------
+    InputError
+        For an item without ``=``, an empty side, an unknown canonical name, or a canonical name
+        given twice.
+    """
+    mapping: dict[str, str] = {}
+    for item in items:
+        canonical, sep, theirs = (part.strip() for part in item.partition("="))
+        if not sep or not canonical or not theirs:
+            raise InputError(
+                f"--map {item!r}: expected CANONICAL=YOUR_COLUMN, e.g. --map params=n_params"
+            )
+        if canonical not in CANONICAL_COLUMNS:
+            raise InputError(
+                f"--map {item}: {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL_COLUMNS)}"
+            )
+        if canonical in mapping:
+            raise InputError(f"--map {canonical}= given twice ({mapping[canonical]}, {theirs})")
+        mapping[canonical] = theirs
+    return mapping
+
+
 # --- loading -------------------------------------------------------------------------------
 def _loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
     """Factor from the source's loss unit to nats per token."""
@@ -327,6 +354,7 @@ def _validate(
         if col not in frame.columns:
             continue
         raw = frame[col]
+        why: str | NDArray[np.str_]
         if domain == "text":
             bad, why = raw.isna().to_numpy() & (col in required), "is empty"
             converted = raw

@@ -61,6 +61,9 @@ class Law(abc.ABC):
     parameters: ClassVar[tuple[Param, ...]]
     default_delta: ClassVar[float] = 1e-3
 
+    def __repr__(self) -> str:
+        return f"<law {self.name!r}: {self.form}>"
+
     # --- names and spaces -------------------------------------------------------------
     @property
     def param_names(self) -> tuple[str, ...]:
