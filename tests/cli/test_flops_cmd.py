@@ -68,3 +68,12 @@ def test_bad_shapes_exit_2(capsys):
     assert main(["flops"]) == 2
     assert "--depth" in capsys.readouterr().err
     assert main(["flops", "--depth", "2", "--ffn", "moe"]) == 2
+
+
+def test_depth_with_overrides():
+    doc = run_json(["--depth", "4", "--kv-heads", "2", "--ffn-dim", "512", "--no-qk-norm"])
+    shape = TransformerShape(
+        n_layers=4, d_model=256, n_heads=4, n_kv_heads=2, ffn_dim=512, vocab_size=256, seq_len=256
+    )
+    assert doc["params"]["non_embedding"] == count_params(shape).non_embedding
+    assert doc["shape"]["qk_norm"] is False

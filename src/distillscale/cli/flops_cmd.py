@@ -45,14 +45,13 @@ def _shape(
                 "--d-model and --heads, or drop --depth"
             )
         shape = family_shape(depth, vocab_size=vocab, seq_len=seq_len, ffn=ffn.value)
-        changes: dict[str, object] = {"tied_embeddings": tied}
-        if kv_heads is not None:
-            changes["n_kv_heads"] = kv_heads
-        if ffn_dim is not None:
-            changes["ffn_dim"] = ffn_dim
-        if qk_norm is not None:
-            changes["qk_norm"] = qk_norm
-        return dataclasses.replace(shape, **changes)
+        return dataclasses.replace(
+            shape,
+            tied_embeddings=tied,
+            n_kv_heads=shape.n_kv_heads if kv_heads is None else kv_heads,
+            ffn_dim=shape.ffn_dim if ffn_dim is None else ffn_dim,
+            qk_norm=shape.qk_norm if qk_norm is None else qk_norm,
+        )
     if layers is None or d_model is None:
         raise InputError(
             "give the shape as --layers L --d-model D (optionally --heads H ...), "
