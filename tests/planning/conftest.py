@@ -51,12 +51,12 @@ def make_supervised(flops: FlopsConvention | None = None) -> SupervisedSurface:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def busbridge_sup() -> SupervisedSurface:
     return make_supervised()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def busbridge_dist() -> DistillationSurface:
     return DistillationSurface(supervised=make_supervised(), student_fn=student_loss)
 

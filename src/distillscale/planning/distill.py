@@ -44,7 +44,7 @@ from distillscale.planning.supervised import (
     tokens_for_loss,
 )
 from distillscale.planning.surfaces import DistillationSurface
-from distillscale.planning.teacher import optimal_teacher_loss
+from distillscale.planning.teacher import optimal_teacher_loss, teacher_for_loss
 
 __all__ = [
     "SCENARIOS",
@@ -208,9 +208,11 @@ def optimal_recipe(
         d_s = d_sup
         log_lt, l_s = optimal_teacher_loss(surface, n_s, d_s)
         l_t = math.exp(log_lt)
-        opt = cheapest_for_loss(sup, l_t)
+        opt = teacher_for_loss(sup, l_t)
         n_t, d_t = opt.params, opt.tokens
-        at_bound = ("student_tokens",) if d_s >= 1e17 else ()
+        at_bound = _bounds_hit(
+            teacher_params=math.log(n_t), teacher_tokens=math.log(d_t), student_tokens=math.log(d_s)
+        )
         given = False
     else:
         n_t, d_t, d_s, l_s = _search_teacher(surface, n_s, compute, lgt, pre / k)
@@ -290,30 +292,39 @@ def _search_teacher(
         l_s = surface.student_loss(n_s, np.clip(d_s, 1e6, 1e17), l_t)
         return np.where(ok, l_s, np.inf)
 
-    u, v, best = minimize_2d(objective, (LOG_MIN, LOG_MIN), (LOG_MAX, LOG_MAX))
-    if not math.isfinite(best):
-        raise InputError(
-            f"--compute: {compute:.3g} FLOPs cannot train a teacher and 1e6 student tokens in "
-            "this scenario; raise --compute"
-        )
+    def search_2d() -> tuple[float, float, float]:
+        u, v, best = minimize_2d(objective, (LOG_MIN, LOG_MIN), (LOG_MAX, LOG_MAX))
+        if not math.isfinite(best):
+            raise InputError(
+                f"--compute: {compute:.3g} FLOPs cannot train a teacher and 1e6 student tokens "
+                "in this scenario; raise --compute"
+            )
+        return u, v, best
+
     if pre == 0:
         # Teacher tokens are free: for any teacher loss the smallest (cheapest to run) teacher
-        # reaching it is trained on the most tokens, so D_T sits at its 1e17 bound unless an
-        # even weaker teacher is wanted. The 2D search is flat along D_T; pin it and polish N_T.
-        pinned_u, pinned = minimize_1d(
+        # reaching it is trained on the most tokens, so D_T sits at its 1e17 bound. Search N_T
+        # with D_T pinned there; only when that drives N_T to its lower bound (an even weaker
+        # teacher is wanted) can a shorter-trained teacher help, and the 2D search decides.
+        u, best = minimize_1d(
             lambda x: objective(x, np.full_like(x, LOG_MAX)), LOG_MIN, LOG_MAX, n=257
         )
-        if pinned <= best + 1e-9:
-            u, v, best = pinned_u, LOG_MAX, min(pinned, best)
-    elif lgt == 0:
-        # Teacher pretraining only: among teachers of the loss found, the cheapest to train
-        # leaves the most compute to the student, so it is at least as good (and removes the
-        # search's flat direction along the iso-loss curve).
-        cheap = cheapest_for_loss(sup, float(sup.loss(math.exp(u), math.exp(v))))
-        cu, cv = math.log(cheap.params), math.log(cheap.tokens)
-        value = float(objective(np.array(cu), np.array(cv)))
-        if value <= best + 1e-9:
-            u, v, best = cu, cv, min(value, best)
+        v = LOG_MAX
+        if abs(u - LOG_MIN) < _BOUND_TOL or not math.isfinite(best):
+            u2, v2, best2 = search_2d()
+            if best2 < best - 1e-9:
+                u, v, best = u2, v2, best2
+    else:
+        u, v, best = search_2d()
+        if lgt == 0:
+            # Teacher pretraining only: among teachers of the loss found, the cheapest to train
+            # leaves the most compute to the student, so it is at least as good (and removes
+            # the search's flat direction along the iso-loss curve).
+            cheap = cheapest_for_loss(sup, float(sup.loss(math.exp(u), math.exp(v))))
+            cu, cv = math.log(cheap.params), math.log(cheap.tokens)
+            value = float(objective(np.array(cu), np.array(cv)))
+            if value <= best + 1e-9:
+                u, v, best = cu, cv, min(value, best)
     d_s = float(student_tokens(np.array(u), np.array(v)))
     return math.exp(u), math.exp(v), min(d_s, 1e17), best
 
@@ -433,14 +444,17 @@ def compute_for_loss(
     c_sup = float(flops.train(n_s)) * d if math.isfinite(d) else None
 
     def loss_at(log_c: float) -> float:
-        return optimal_recipe(
-            surface,
-            student_params=n_s,
-            compute=math.exp(log_c),
-            scenario=scenario,
-            students=students,
-            teacher=teacher,
-        ).student_loss
+        try:
+            return optimal_recipe(
+                surface,
+                student_params=n_s,
+                compute=math.exp(log_c),
+                scenario=scenario,
+                students=students,
+                teacher=teacher,
+            ).student_loss
+        except InputError:  # budget too small for the teacher and 1e6 student tokens
+            return math.inf
 
     lo, hi = math.log(low), math.log(high)
     c_dist: float | None = None

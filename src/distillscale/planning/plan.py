@@ -45,6 +45,7 @@ from distillscale.planning.teacher import (
     capacity_gap,
     choose_teacher,
     optimal_teacher_loss,
+    teacher_for_loss,
     teacher_loss_range,
 )
 
@@ -382,7 +383,7 @@ def _distillation(
     p_win = float(np.mean(np.asarray(draws["margin"]) > 0)) if fs.samples else None
 
     log_lt, ls_star = optimal_teacher_loss(surface, student_params, recipe.student_tokens)
-    best_teacher = cheapest_for_loss(surface.supervised, math.exp(log_lt))
+    best_teacher = teacher_for_loss(surface.supervised, math.exp(log_lt))
     lo, hi = teacher_loss_range(surface.supervised)
     grid = np.exp(np.linspace(math.log(max(lo, 1.0001 * lo)), math.log(min(hi, 6.0)), 41))
     curve = capacity_gap(surface, student_params, recipe.student_tokens, grid)

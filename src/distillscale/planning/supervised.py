@@ -161,6 +161,8 @@ def tokens_for_loss(surface: SupervisedSurface, n: Array, target: float) -> Arra
     met already at 1e6 tokens.
     """
     n = np.asarray(n, dtype=float)
+    if surface.law in _CLOSED_FORM_LAWS:
+        return _tokens_closed_form(surface.params, n, target)
     lo = np.full(n.shape, LOG_MIN)
     hi = np.full(n.shape, LOG_MAX)
     reach = surface.loss(n, np.exp(hi)) <= target
@@ -170,6 +172,21 @@ def tokens_for_loss(surface: SupervisedSurface, n: Array, target: float) -> Arra
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
     return np.where(reach, np.exp(hi), np.inf)
+
+
+def _tokens_closed_form(params: Mapping[str, float], n: Array, target: float) -> Array:
+    """Invert ``E + (A/N^alpha + B/D^beta)^gamma = target`` for D (``gamma = 1``: Chinchilla).
+
+    Same conventions as :func:`tokens_for_loss`: ``inf`` when out of reach within 1e17 tokens,
+    clipped to 1e6 from below.
+    """
+    gamma = float(params.get("gamma", 1.0))
+    reducible = (target - float(params["E"])) ** (1.0 / gamma) if target > params["E"] else 0.0
+    room = reducible - float(params["A"]) * n ** -float(params["alpha"])  # B / D^beta
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(room > 0, (float(params["B"]) / room) ** (1.0 / float(params["beta"])), np.inf)
+    d = np.where(d > 1e17, np.inf, d)
+    return np.maximum(d, 1e6)
 
 
 def check_target(surface: SupervisedSurface, target: float, where: str = "--target-loss") -> None:

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.planning._search import minimize_1d
+from distillscale.planning.supervised import SupervisedOptimum, cheapest_for_loss
 from distillscale.planning.surfaces import DistillationSurface, SupervisedSurface
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "capacity_gap",
     "choose_teacher",
     "optimal_teacher_loss",
+    "teacher_for_loss",
     "teacher_loss_range",
 ]
 
@@ -116,3 +118,22 @@ def choose_teacher(
         student_losses=tuple(float(x) for x in student),
         best=int(np.argmin(student)),
     )
+
+
+def teacher_for_loss(supervised: SupervisedSurface, teacher_loss: float) -> SupervisedOptimum:
+    """The compute-optimal teacher reaching ``teacher_loss`` (nats per token).
+
+    At or below the best plannable teacher loss ``L(1e17, 1e17)`` that teacher itself is
+    returned (both at their 1e17 bounds).
+    """
+    best = float(supervised.loss(1e17, 1e17))
+    if teacher_loss <= best * (1 + 1e-9):
+        flops = supervised.flops
+        return SupervisedOptimum(
+            params=1e17,
+            tokens=1e17,
+            loss=best,
+            compute=float(flops.train(1e17)) * 1e17,
+            method="bound",
+        )
+    return cheapest_for_loss(supervised, teacher_loss)
