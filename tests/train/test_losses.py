@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from distillscale.errors import InputError
 from distillscale.train import KDConfig
 from distillscale.train.config import KD_LOSSES
 from distillscale.train.losses import distillation_loss, divergence, sparse_teacher
@@ -145,3 +146,18 @@ def test_gradients_are_finite(name, top_k):
     objective.backward()
     assert torch.isfinite(objective) and torch.isfinite(s.grad).all()
     assert s.grad.abs().sum() > 0
+
+
+def test_renormalized_cache_at_tau_1_is_exact_at_other_temperatures():
+    torch.manual_seed(6)
+    s, t = torch.randn(2, 3, 10, dtype=torch.float64), torch.randn(2, 3, 10, dtype=torch.float64)
+    y = torch.randint(0, 10, (2, 3))
+    kd = KDConfig(top_k=4, temperature=2.5)
+    _, _, online = distillation_loss(s, y, kd, teacher_logits=t)
+    cached = sparse_teacher(t, 4, 1.0)
+    _, _, from_cache = distillation_loss(s, y, kd, teacher_sparse=cached)
+    torch.testing.assert_close(online, from_cache)
+    with pytest.raises(InputError, match="top_k_mode"):
+        distillation_loss(
+            s, y, KDConfig(top_k=4, temperature=2.5, top_k_mode="bucket"), teacher_sparse=cached
+        )

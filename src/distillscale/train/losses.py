@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from distillscale.errors import InputError
 from distillscale.train.config import KDConfig
 
 __all__ = ["SparseTeacher", "distillation_loss", "divergence", "sparse_teacher"]
@@ -47,11 +48,14 @@ class SparseTeacher:
         Their token ids.
     log_rest : Tensor, (...)
         Log of the probability mass outside the kept set (nats).
+    temperature : float
+        The tau these log-probabilities were computed at (the logit cache stores tau = 1).
     """
 
     logp: torch.Tensor
     index: torch.Tensor
     log_rest: torch.Tensor
+    temperature: float = 1.0
 
 
 def _kl(logp: torch.Tensor, logr: torch.Tensor) -> torch.Tensor:
@@ -119,18 +123,28 @@ def sparse_teacher(teacher_logits: torch.Tensor, k: int, temperature: float) -> 
     logp = F.log_softmax(teacher_logits.float() / temperature, dim=-1)  # (..., V)
     top, index = logp.topk(k, dim=-1)  # (..., k)
     log_rest = torch.logsumexp(logp.scatter(-1, index, float("-inf")), dim=-1)  # (...)
-    return SparseTeacher(logp=top, index=index, log_rest=log_rest)
+    return SparseTeacher(logp=top, index=index, log_rest=log_rest, temperature=temperature)
 
 
 def _sparse_terms(
-    teacher: SparseTeacher, logq: torch.Tensor, mode: str
+    teacher: SparseTeacher, logq: torch.Tensor, mode: str, temperature: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher and student log-probabilities on the support the truncation mode defines."""
     top = teacher.logp.float()
     if mode == "renormalize":
+        # log p_v / tau differs from z_v / tau by a constant, so renormalising over the kept
+        # set gives softmax(z_K / tau) exactly, whatever tau the teacher was stored at
+        top = top * (teacher.temperature / temperature)
         kept = top - torch.logsumexp(top, dim=-1, keepdim=True)  # (..., k), sums to 1
         logp = torch.full_like(logq, float("-inf")).scatter(-1, teacher.index, kept)  # (..., V)
         return logp, logq
+    if teacher.temperature != temperature:
+        raise InputError(
+            f"kd.temperature: {temperature} but the truncated teacher (logit cache) holds "
+            f"tau={teacher.temperature} log-probabilities; its remaining mass at another tau is "
+            "unknown: use top_k_mode 'renormalize', temperature "
+            f"{teacher.temperature}, or an online teacher"
+        )
     log_rest = teacher.log_rest.float().clamp(min=LOG_REST_FLOOR).unsqueeze(-1)  # (..., 1)
     q_rest = torch.logsumexp(logq.scatter(-1, teacher.index, float("-inf")), -1, keepdim=True)
     logp = torch.cat([top, log_rest], dim=-1)  # (..., k + 1)
@@ -158,7 +172,7 @@ def distillation_loss(
     teacher_logits : Tensor, (B, T, V), optional
         Full teacher logits (online teacher); truncated here if ``kd.top_k``.
     teacher_sparse : SparseTeacher, optional
-        A truncated teacher already at temperature ``kd.temperature`` (the logit cache).
+        A truncated teacher (the logit cache, stored at tau = 1).
 
     Returns
     -------
@@ -175,7 +189,7 @@ def distillation_loss(
     if teacher_sparse is None and teacher_logits is not None and kd.top_k is not None:
         teacher_sparse = sparse_teacher(teacher_logits, kd.top_k, tau)
     if teacher_sparse is not None:
-        logp, logq = _sparse_terms(teacher_sparse, logq, kd.top_k_mode)
+        logp, logq = _sparse_terms(teacher_sparse, logq, kd.top_k_mode, tau)
     elif teacher_logits is not None:
         logp = F.log_softmax(teacher_logits.float() / tau, dim=-1)  # (B, T, V)
     else:

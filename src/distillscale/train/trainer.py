@@ -1,0 +1,569 @@
+"""The training loop: one run from a :class:`RunConfig` to a :class:`RunResult`.
+
+AdamW with a linear warm-up then cosine or WSD decay, gradient clipping, bf16 autocast on GPU,
+optional ``torch.compile``, periodic and final held-out loss (nats per token), atomic
+checkpoints with exact resume, and NaN/divergence detection that ends the run as failed.
+Batches are a pure function of ``(data.seed, step)`` and nothing else is random after the seeded
+initialisation, so a run resumed from ``checkpoint.pt`` logs the same curve as one that never
+stopped (bit-exact on CPU with the same thread count).
+
+Distillation uses a frozen teacher, online (a forward pass per batch, charged to
+``teacher_inference``) or through a teacher-logit cache (charged to the cache, not here).
+Data-parallel training (``nproc > 1``, or a ``torchrun`` launch) averages gradients over ranks
+with ``all_reduce``; each rank takes its slice of the same global batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import logging
+import math
+import os
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from distillscale.errors import InputError
+from distillscale.flops import (
+    FlopsLedger,
+    TransformerShape,
+    count_params,
+    forward_flops_per_token,
+    teacher_inference_flops,
+    training_flops,
+)
+from distillscale.train.config import RunConfig, TeacherRef, shape_from_dict
+from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
+from distillscale.train.logit_cache import LogitCache, open_logit_cache
+from distillscale.train.losses import distillation_loss
+from distillscale.train.model import GPT
+from distillscale.train.result import CurvePoint, ProgressEvent, RunResult
+
+__all__ = ["CHECKPOINT", "load_model", "load_teacher", "lr_at", "train_run"]
+
+log = logging.getLogger(__name__)
+
+#: Checkpoint file name inside a run's workdir (the final one doubles as the teacher weights).
+CHECKPOINT = "checkpoint.pt"
+#: Checkpoint format version, stored in the file.
+CHECKPOINT_VERSION = 1
+#: A training cross-entropy above this multiple of ln(V) (the uniform guess) is divergence.
+DIVERGENCE_FACTOR = 2.0
+#: AdamW betas (nanoGPT / Chinchilla practice for small GPTs).
+BETAS = (0.9, 0.95)
+
+
+class RunFailed(Exception):
+    """A run stopped for a reason recorded in its result (NaN, divergence, disk full)."""
+
+
+def lr_at(config: RunConfig, step: int) -> float:
+    """Learning rate at optimiser step ``step`` (0-based).
+
+    Linear warm-up from ``lr / warmup`` to ``lr`` over ``warmup`` steps; then ``cosine``:
+    ``min + (lr - min) (1 + cos(pi t)) / 2`` with t from 0 to 1 at the last step; or ``wsd``:
+    constant ``lr`` until the last ``decay_fraction`` of steps, then linear to ``min``
+    (Hu et al. 2024, MiniCPM). ``min = min_lr_ratio * lr``.
+    """
+    steps = config.steps
+    w = config.warmup_steps
+    warmup = min(steps - 1, int(round(w * steps)) if w < 1 else int(w))
+    peak, low = config.lr, config.lr * config.min_lr_ratio
+    if step < warmup:
+        return peak * (step + 1) / (warmup + 1)
+    if config.schedule == "cosine":
+        t = (step - warmup) / max(1, steps - 1 - warmup)
+        return low + (peak - low) * 0.5 * (1.0 + math.cos(math.pi * t))
+    decay_start = max(warmup, steps - max(1, int(round(config.decay_fraction * steps))))
+    if step < decay_start:
+        return peak
+    t = (step - decay_start + 1) / max(1, steps - decay_start)
+    return peak + (low - peak) * t
+
+
+def _device(config: RunConfig) -> torch.device:
+    if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise InputError("device: 'cuda' was asked for but no GPU is visible; use 'cpu'")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def _torch_load(path: Path) -> dict[str, Any]:
+    """Load a checkpoint safely (tensors and plain containers only, no code)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        # weights_only=True refuses anything but tensors and plain containers (no code runs)
+        raise InputError(
+            f"checkpoint {path}: cannot be read ({type(exc).__name__}: {exc}); give a "
+            "checkpoint.pt written by distillscale train"
+        ) from exc
+    if not isinstance(state, dict) or "model" not in state or "config" not in state:
+        raise InputError(f"checkpoint {path}: not a distillscale checkpoint (no model/config)")
+    return state
+
+
+def load_teacher(path: str | Path) -> TeacherRef:
+    """A :class:`TeacherRef` for a finished run's ``checkpoint.pt`` (shape and id read from it).
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint.
+
+    Returns
+    -------
+    TeacherRef
+        With the run's shape, id, final held-out loss (nats per token) and tokens.
+    """
+    state = _torch_load(Path(path))
+    config = RunConfig.from_dict(state["config"])
+    if state.get("result") is None:
+        raise InputError(
+            f"teacher checkpoint {path}: run {config.run_id()} has not finished "
+            f"(step {state['step']} of {config.steps}); finish it before distilling from it"
+        )
+    return TeacherRef(
+        checkpoint=str(path),
+        shape=config.shape,
+        run_id=config.run_id(),
+        loss=state["result"]["loss"],
+        tokens=state["result"]["tokens"],
+    )
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> GPT:
+    """The trained model of a checkpoint, in eval mode with gradients off."""
+    state = _torch_load(Path(path))
+    model = GPT(shape_from_dict(state["config"]["shape"]))
+    model.load_state_dict(state["model"])
+    model.requires_grad_(False)
+    return model.to(device).eval()
+
+
+@dataclass(slots=True)
+class _Teacher:
+    """The frozen teacher of a distillation run: a model or a cache, and its bookkeeping."""
+
+    model: GPT | None
+    cache: LogitCache | None
+    shape: TransformerShape
+
+
+def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _Teacher | None:
+    kd = config.kd
+    if kd is None:
+        return None
+    shape = config.shape
+    if config.teacher_cache is not None:
+        cache = open_logit_cache(
+            config.teacher_cache,
+            data_hash=corpus.data_hash,
+            vocab_size=shape.vocab_size,
+            seq_len=shape.seq_len,
+            seed=config.data.seed,
+            sequences=config.steps * config.batch_size,
+            top_k=kd.top_k,
+            teacher_run_id=None if config.teacher is None else config.teacher.run_id,
+        )
+        return _Teacher(model=None, cache=cache, shape=cache.teacher_shape)
+    assert config.teacher is not None  # RunConfig requires a teacher or a cache with kd
+    ref = config.teacher
+    if not Path(ref.checkpoint).exists():
+        raise InputError(
+            f"teacher: checkpoint {ref.checkpoint!r} does not exist; train the teacher first "
+            "or give the path of its checkpoint.pt"
+        )
+    t_shape = ref.shape
+    if t_shape.vocab_size != shape.vocab_size:
+        raise InputError(
+            f"teacher {ref.run_id}: vocabulary {t_shape.vocab_size} tokens, the student's is "
+            f"{shape.vocab_size}; distil from a teacher trained with the same tokenizer"
+        )
+    if t_shape.seq_len < shape.seq_len:
+        raise InputError(
+            f"teacher {ref.run_id}: context {t_shape.seq_len} tokens is shorter than the "
+            f"student's seq_len {shape.seq_len}; use --seq-len <= {t_shape.seq_len}"
+        )
+    model = load_model(ref.checkpoint, device)
+    if model.shape != t_shape:
+        raise InputError(
+            f"teacher {ref.run_id}: checkpoint {ref.checkpoint} holds shape {model.shape}, the "
+            f"reference says {t_shape}; point the teacher at the right checkpoint"
+        )
+    return _Teacher(
+        model=model, cache=None, shape=dataclasses.replace(t_shape, seq_len=shape.seq_len)
+    )
+
+
+def _optimizer(model: GPT, config: RunConfig, device: torch.device) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (norm gains are not decayed)."""
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=config.lr, betas=BETAS, eps=1e-8, fused=fused)
+
+
+def _save_atomic(state: dict[str, Any], path: Path) -> None:
+    """Write ``path`` through a temporary file and ``os.replace``: old or new, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(slots=True)
+class _Progress:
+    """Mutable state of a run that checkpoints carry."""
+
+    step: int = 0
+    curve: list[CurvePoint] = dataclasses.field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def _evaluate(model: torch.nn.Module, batches: list[Any], device: torch.device) -> float:
+    """Mean held-out cross-entropy over the validation windows, nats per token."""
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad(), _autocast(device):
+        for x, y in batches:
+            xt = torch.from_numpy(x).to(device)
+            yt = torch.from_numpy(y).to(device)
+            logits = model(xt)  # (b, T, V)
+            loss = torch.nn.functional.cross_entropy(
+                logits.float().reshape(-1, logits.size(-1)), yt.reshape(-1), reduction="sum"
+            )
+            total += loss.item()
+            count += yt.numel()
+    model.train()
+    return total / count
+
+
+def _autocast(device: torch.device) -> torch.autocast:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def train_run(
+    config: RunConfig,
+    workdir: str | Path,
+    *,
+    store: Any = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> RunResult:
+    """Train one run (teacher, student, baseline) to completion, resuming if interrupted.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run.
+    workdir : str or Path
+        Folder for ``checkpoint.pt``; an existing checkpoint of the same run is resumed
+        exactly, one of another run is an error.
+    store : Store, optional
+        A run store (``distillscale.study.store``) holding this run; the loss curve is appended
+        to it at each checkpoint and at the end. Registering, claiming and completing the run
+        is the caller's job (the study worker, or ``distillscale train --store``).
+    progress : callable, optional
+        Called with a :class:`ProgressEvent` after every step; an exception raised there stops
+        the run (the last checkpoint stays for a resume).
+
+    Returns
+    -------
+    RunResult
+        ``status="done"`` with the final held-out loss, or ``"failed"`` with the reason (NaN or
+        diverged loss, checkpoint write error).
+    """
+    if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
+        from distillscale.train.distributed import backend, spawn_train_run
+
+        if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # launched by torchrun
+            dist.init_process_group(backend())
+            try:
+                return _train(config, Path(workdir), store=store, progress=progress)
+            finally:
+                dist.destroy_process_group()
+        return spawn_train_run(config, Path(workdir), store=store, progress=progress)
+    return _train(config, Path(workdir), store=store, progress=progress)
+
+
+def _train(
+    config: RunConfig,
+    workdir: Path,
+    *,
+    store: Any,
+    progress: Callable[[ProgressEvent], None] | None,
+) -> RunResult:
+    rank, world = _rank_world()
+    if world != config.nproc:
+        raise InputError(
+            f"nproc: the run asks for {config.nproc} processes but {world} are running; launch "
+            f"with torchrun --nproc-per-node {config.nproc} or set nproc={world}"
+        )
+    run_id = config.run_id()
+    shape = config.shape
+    device = _device(config)
+    corpus = load_corpus(config.data)
+    if corpus.vocab_size != shape.vocab_size:
+        raise InputError(
+            f"vocab_size: the shape has {shape.vocab_size} tokens but data {config.data.corpus!r} "
+            f"with tokenizer {config.data.tokenizer!r} has {corpus.vocab_size}; use "
+            f"--vocab {corpus.vocab_size}"
+        )
+    teacher = _open_teacher(config, corpus, device)
+    val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / CHECKPOINT
+
+    torch.manual_seed(config.seed)
+    model = GPT(shape).to(device)  # init_weights ran under the seed
+    optimizer = _optimizer(model, config, device)
+    state = _Progress()
+    finished: dict[str, Any] | None = None
+    if path.exists():
+        state, finished = _resume(path, config, model, optimizer)
+        log.info("run %s: resuming at step %d of %d", run_id, state.step, config.steps)
+    net: torch.nn.Module = torch.compile(model) if config.compile else model
+
+    counts = count_params(shape)
+    f_train = 3.0 * forward_flops_per_token(shape)
+    f_teacher = forward_flops_per_token(teacher.shape) if teacher and teacher.model else 0.0
+    tokens_per_step = config.tokens_per_step
+    failure: str | None = None
+    step_tokens = 0
+    step_seconds = 0.0
+    started = time.perf_counter()
+    wall_before = state.wall_seconds
+    stored_upto = 0
+
+    def flush_curve() -> None:
+        nonlocal stored_upto
+        if store is not None and rank == 0:
+            store.append_curve(run_id, [_curve_row(p) for p in state.curve[stored_upto:]])
+            stored_upto = len(state.curve)
+
+    def checkpoint(result: dict[str, Any] | None = None) -> None:
+        state.wall_seconds = wall_before + time.perf_counter() - started
+        if rank == 0:
+            _save_atomic(_state_dict(config, model, optimizer, state, result), path)
+        flush_curve()
+
+    try:
+        while finished is None and state.step < config.steps:
+            step = state.step
+            t0 = time.perf_counter()
+            lr = lr_at(config, step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            x_np, y_np = train_batch(
+                corpus, config.data.seed, step, config.batch_size, shape.seq_len,
+                rank=rank, world=world,
+            )  # fmt: skip
+            x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
+            with _autocast(device):
+                logits = net(x)  # (b, T, V)
+                teacher_logits, sparse = None, None
+                if teacher is not None and teacher.model is not None:
+                    with torch.no_grad():
+                        teacher_logits = teacher.model(x)  # (b, T, V)
+                elif teacher is not None and teacher.cache is not None:
+                    first = step * config.batch_size + rank * (config.batch_size // world)
+                    sparse = teacher.cache.read(first, config.batch_size // world, device)
+            objective, ce, _ = distillation_loss(
+                logits, y, config.kd, teacher_logits=teacher_logits, teacher_sparse=sparse
+            )
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            if world > 1:
+                _average_gradients(model, world)
+                ce = ce.detach().clone()
+                dist.all_reduce(ce)
+                ce /= world
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            train_loss = ce.item()
+            state.step = step + 1
+            step_seconds += time.perf_counter() - t0
+            step_tokens += tokens_per_step
+            failure = _check_loss(train_loss, objective.item(), state.step, shape.vocab_size)
+            last = state.step == config.steps
+            val_loss = None
+            if failure is None and (
+                last or (config.eval_every and state.step % config.eval_every == 0)
+            ):
+                val_loss = _evaluate(net, val, device)
+            state.curve.append((state.step, state.step * tokens_per_step, train_loss, val_loss, lr))
+            if failure is not None:
+                break
+            if last:
+                finished = {"loss": val_loss, "tokens": state.step * tokens_per_step}
+                checkpoint(finished)
+            elif config.checkpoint_every and state.step % config.checkpoint_every == 0:
+                checkpoint()
+            if progress is not None and rank == 0:
+                progress(
+                    ProgressEvent(
+                        run_id=run_id,
+                        step=state.step,
+                        steps=config.steps,
+                        tokens=state.step * tokens_per_step,
+                        train_loss=train_loss,
+                        val_loss=val_loss,
+                        lr=lr,
+                        tokens_per_second=step_tokens / max(step_seconds, 1e-9),
+                        flops=(f_train + f_teacher) * state.step * tokens_per_step,
+                    )
+                )
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            raise
+        failure = (
+            f"writing checkpoint {path} failed at step {state.step}: {exc.strerror or exc}; "
+            "the previous checkpoint is intact: free space or fix permissions and rerun to resume"
+        )
+    if failure is None:
+        flush_curve()
+    else:
+        log.warning("run %s failed: %s", run_id, failure)
+    tokens = state.step * tokens_per_step
+    tps = step_tokens / step_seconds if step_seconds > 0 else 0.0
+    flops_rate = (f_train + f_teacher) * tps
+    return RunResult(
+        run_id=run_id,
+        status="failed" if failure else "done",
+        failure_reason=failure,
+        loss=None if failure or finished is None else finished["loss"],
+        params=counts.non_embedding,
+        params_total=counts.total,
+        tokens=tokens,
+        flops=_ledger(config, teacher, tokens),
+        curve=list(state.curve),
+        tokens_per_second=tps,
+        mfu=None if config.peak_flops is None or tps == 0 else flops_rate / config.peak_flops,
+        wall_seconds=wall_before + time.perf_counter() - started,
+        checkpoint=None if failure else str(path),
+    )
+
+
+def _check_loss(ce: float, objective: float, step: int, vocab: int) -> str | None:
+    """The reason a run must stop after this step, or None."""
+    if not (math.isfinite(ce) and math.isfinite(objective)):
+        return (
+            f"loss is not finite at step {step} (train cross-entropy {ce}, objective {objective})"
+        )
+    limit = DIVERGENCE_FACTOR * math.log(vocab)
+    if ce > limit:
+        return (
+            f"diverged at step {step}: train cross-entropy {ce:.3f} nats/token exceeds "
+            f"{DIVERGENCE_FACTOR:g} x ln(V) = {limit:.3f}; lower the learning rate"
+        )
+    return None
+
+
+def _average_gradients(model: torch.nn.Module, world: int) -> None:
+    """Mean of every gradient over the ranks (each rank's loss is its local-batch mean).
+
+    One flat buffer, one ``all_reduce``: far fewer messages than one per parameter.
+    """
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def _ledger(config: RunConfig, teacher: _Teacher | None, tokens: int) -> FlopsLedger:
+    """FLOPs by phase: this run's training under its kind, plus online teacher inference."""
+    train = training_flops(config.shape, tokens)
+    phase = {"teacher": "teacher_training", "student": "student_training"}.get(
+        config.kind, "supervised_training"
+    )
+    online = 0.0
+    if teacher is not None and teacher.model is not None:
+        online = teacher_inference_flops(teacher.shape, tokens)
+    return FlopsLedger(**{phase: train}, teacher_inference=online)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CurveRow:
+    """A curve point with the attribute names of the store's ``CurveRow``."""
+
+    step: int
+    tokens: int
+    train_loss: float
+    val_loss: float | None
+    lr: float
+
+
+def _curve_row(point: CurvePoint) -> _CurveRow:
+    step, tokens, train_loss, val_loss, lr = point
+    return _CurveRow(step=step, tokens=tokens, train_loss=train_loss, val_loss=val_loss, lr=lr)
+
+
+def _state_dict(
+    config: RunConfig,
+    model: GPT,
+    optimizer: torch.optim.Optimizer,
+    state: _Progress,
+    result: dict[str, Any] | None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "version": CHECKPOINT_VERSION,
+        "run_id": config.run_id(),
+        "config": config.to_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": state.step,
+        "curve": [list(p) for p in state.curve],
+        "wall_seconds": state.wall_seconds,
+        "torch_rng": torch.get_rng_state(),
+        "result": result,
+    }
+    if torch.cuda.is_available():
+        out["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return out
+
+
+def _resume(
+    path: Path, config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer
+) -> tuple[_Progress, dict[str, Any] | None]:
+    state = _torch_load(path)
+    if state.get("run_id") != config.run_id():
+        raise InputError(
+            f"workdir {path.parent}: {CHECKPOINT} belongs to run {state.get('run_id')}, not "
+            f"{config.run_id()}; use another --workdir or delete that checkpoint"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    curve = [
+        (int(s), int(t), float(tr), None if v is None else float(v), float(lr))
+        for s, t, tr, v, lr in state["curve"]
+    ]
+    progress = _Progress(step=int(state["step"]), curve=curve, wall_seconds=state["wall_seconds"])
+    return progress, state.get("result")
