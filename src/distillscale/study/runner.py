@@ -350,7 +350,7 @@ class _Scheduler:
             loss = outcome.result.loss if outcome.result is not None else None
             detail = f"loss {loss:.4f} nats" if loss is not None else "cached"
             self.progress.finished(node_id, ok=True, detail=detail)
-            write_tables(self.store, self.spec, self.graph, self.study_dir)
+            write_tables(self.store, self.spec, self.graph, self.study_dir, curves=False)
             return
         reason = outcome.reason or "failed"
         if not outcome.retry and not outcome.fatal and not reason.startswith("diverged"):
@@ -423,13 +423,16 @@ def _finite(value: float | None) -> float | None:
 
 
 def write_tables(
-    store: Store, spec: StudySpec, graph: StudyGraph, study_dir: Path
+    store: Store, spec: StudySpec, graph: StudyGraph, study_dir: Path, *, curves: bool = True
 ) -> list[dict[str, Any]]:
-    """Write ``runs.csv``, ``curves.csv`` and ``ledger.json`` atomically; return the run rows.
+    """Write ``runs.csv``, ``ledger.json`` and (``curves``) ``curves.csv``; return the run rows.
 
-    Rows cover this study's graph only (a store may hold other studies' runs).
+    Each file is replaced atomically. Rows cover this study's graph only (a store may hold
+    other studies' runs).
     """
-    records = {n: store.get(n) for n in graph.by_id()}
+    nodes = graph.by_id()
+    stored = {r.run_id: r for r in store.list_runs(study=spec.name)}
+    records = {n: stored.get(n) or store.get(n) for n in nodes}
     rows: list[dict[str, Any]] = []
     actual = FlopsLedger()
     for node in graph.nodes():
@@ -439,7 +442,7 @@ def write_tables(
             actual = actual + _record_ledger(node, rec)
         if not isinstance(node, RunNode):
             continue
-        teacher = graph.by_id().get(node.teacher_run) if node.teacher_run else None
+        teacher = nodes.get(node.teacher_run) if node.teacher_run else None
         status = rec.status if rec is not None else "pending"
         row = {
             "run": node.run_id,
@@ -463,6 +466,15 @@ def write_tables(
         }
         rows.append(row)
     _write_csv(study_dir / "runs.csv", RUN_COLUMNS, rows)
+    ledger = actual.as_dict()
+    ledger["planned"] = graph.ledger.as_dict()
+    write_json_atomic(study_dir / "ledger.json", ledger)
+    if curves:
+        _write_curves(store, rows, study_dir)
+    return rows
+
+
+def _write_curves(store: Store, rows: list[dict[str, Any]], study_dir: Path) -> None:
     curve_rows = []
     for row in rows:
         if row["status"] != "done":
@@ -479,10 +491,6 @@ def write_tables(
                 }
             )
     _write_csv(study_dir / "curves.csv", CURVE_COLUMNS, curve_rows)
-    ledger = actual.as_dict()
-    ledger["planned"] = graph.ledger.as_dict()
-    write_json_atomic(study_dir / "ledger.json", ledger)
-    return rows
 
 
 def _record_ledger(node: RunNode | CacheNode, rec: RunRecord) -> FlopsLedger:
@@ -506,8 +514,6 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]])
             writer.writeheader()
             for row in rows:
                 writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

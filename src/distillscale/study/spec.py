@@ -281,7 +281,8 @@ class StudySpec(_Strict):
     """A whole study (see ``docs/studies.md``).
 
     ``throughput`` (training FLOPs per second per worker) prices ``--dry-run``'s wall-time
-    estimate; without it the estimate comes from timing one training step here.
+    estimate; without it the estimate comes from timing one training step here. ``report``
+    builds ``report/index.html`` at the end.
     """
 
     name: str = "study"
@@ -300,6 +301,7 @@ class StudySpec(_Strict):
     fit: FitSpec = Field(default_factory=FitSpec)
     plan: PlanSpec = Field(default_factory=PlanSpec)
     throughput: PosFloat | None = None
+    report: bool = True
 
     @field_validator("name")
     @classmethod
