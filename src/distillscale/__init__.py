@@ -23,6 +23,9 @@ _LAZY: dict[str, str] = {
     "load_published": "distillscale.laws",
     "plan": "distillscale.planning",
     "Plan": "distillscale.planning",
+    "TransformerShape": "distillscale.flops",
+    "count_params": "distillscale.flops",
+    "open_store": "distillscale.study.store",
 }
 
 
