@@ -26,7 +26,7 @@ from distillscale.errors import InputError
 from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
-from distillscale.fitting.optimise import lm_minimise
+from distillscale.fitting.optimise import lm_minimise, serial_blas
 from distillscale.fitting.result import Fit
 from distillscale.fitting.setup import RunTableLike
 
@@ -116,15 +116,16 @@ class Bootstrap:
             k = hi - lo
             starts = np.tile(warm, (k, 1))  # (k m, P): resample j uses rows j m ... j m + m - 1
             weights = np.repeat(counts[lo:hi], m, axis=0)  # (k m, n)
-            opt = lm_minimise(
-                problem,
-                starts,
-                lower=law.lower,
-                upper=law.upper,
-                free=free,
-                weights=weights,
-                max_iter=200,
-            )
+            with serial_blas():
+                opt = lm_minimise(
+                    problem,
+                    starts,
+                    lower=law.lower,
+                    upper=law.upper,
+                    free=free,
+                    weights=weights,
+                    max_iter=200,
+                )
             f = opt.f.reshape(k, m)
             best = np.argmin(f, axis=1)
             out[lo:hi] = opt.theta.reshape(k, m, -1)[np.arange(k), best]

@@ -10,7 +10,7 @@ is minimised by SciPy BFGS (default tolerances, analytic gradient) from one star
 unrounded values with sigma = 0 for the Chinchilla law (Epoch's notebook), and the
 ``huber-grid`` optimum for other laws. SciPy may report "Desired error not necessarily achieved
 due to precision loss" at the optimum; as in the Epoch notebook, that result is accepted and
-counted as converged when the gradient is small. The ``objective`` of the resulting fit is the
+counted as converged. The ``objective`` of the resulting fit is the
 summed Huber loss at the MLE parameters (comparable with ``huber-grid``); the scale is ``scale``.
 """
 
@@ -26,6 +26,7 @@ from scipy.special import ndtr
 
 from distillscale.fitting.huber_grid import build_fit, grid_minimise, grid_starts
 from distillscale.fitting.objective import Problem, huber, huber_psi, residuals_jac, values
+from distillscale.fitting.optimise import serial_blas
 from distillscale.fitting.result import Fit, load_fit
 from distillscale.fitting.setup import FixedSpec, Prepared, RunTableLike, prepare
 from distillscale.laws.base import Law
@@ -47,14 +48,15 @@ def nll(
 ) -> tuple[float, NDArray[np.float64], float]:
     """Negative log-likelihood, its gradient in theta (P,) and in sigma."""
     r, jac = residuals_jac(problem, theta[None, :])
-    s = math.exp(sigma)
-    x = r[0] / s
+    s = math.exp(sigma) if sigma > -700 else 0.0
     d = problem.delta
-    value = float(np.sum(huber(x, d)) + problem.n_points * (huber_log_z(d) + sigma))
-    psi = huber_psi(x, d)
-    grad = (psi / s) @ jac[0]
-    g_sigma = float(np.sum(1.0 - psi * x))
-    if not np.isfinite(value):
+    with np.errstate(all="ignore"):
+        x = r[0] / s
+        value = float(np.sum(huber(x, d)) + problem.n_points * (huber_log_z(d) + sigma))
+        psi = huber_psi(x, d)
+        grad = (psi / s) @ jac[0]
+        g_sigma = float(np.sum(1.0 - psi * x))
+    if not (np.isfinite(value) and np.all(np.isfinite(grad)) and np.isfinite(g_sigma)):
         return math.inf, np.zeros_like(theta), 0.0
     return value, grad, g_sigma
 
@@ -140,7 +142,8 @@ class HuberMLE:
         """Fit to a run table; returns ``self``."""
         prep = self.prepare(table)
         problem, free = prep.problem, prep.free
-        theta0 = self._start(prep)
+        with serial_blas():
+            theta0 = self._start(prep)
 
         def full(z: NDArray[np.float64]) -> NDArray[np.float64]:
             t = theta0.copy()
@@ -152,12 +155,15 @@ class HuberMLE:
             return value, np.append(grad[free], g_sigma)
 
         z0 = np.append(theta0[free], 0.0)
-        res = minimize(fun, z0, jac=True, method="BFGS")
+        with serial_blas():
+            res = minimize(fun, z0, jac=True, method="BFGS")
         theta = full(np.asarray(res.x))
         sigma = float(res.x[-1])
-        g = np.asarray(res.jac)
-        # "precision loss" is SciPy's usual message at this optimum (LAWS.md §2.2.2).
-        converged = bool(res.success) or bool(np.max(np.abs(g)) < 1e-3 * problem.n_points)
+        # "precision loss" is SciPy's usual message at this optimum (LAWS.md §2.2.2); the
+        # Epoch notebook accepts it, and so does this estimator.
+        converged = bool(res.success) or (
+            "precision loss" in str(res.message) and bool(np.isfinite(res.fun))
+        )
         self.theta_ = theta
         self.params_ = prep.law.from_fitting(theta)
         self.scale_ = math.exp(sigma)

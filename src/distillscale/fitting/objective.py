@@ -25,8 +25,11 @@ from distillscale.laws.base import Law
 
 __all__ = ["Problem", "huber", "huber_psi", "values", "values_grads", "residuals_jac"]
 
-# Elements per chunk of an (S, n) or (S, n, P) array: ~64 MB of float64.
-_CHUNK_ELEMENTS = 8_000_000
+# Elements per chunk of an (S, n) or (S, n, P) array. Small enough (2 MB of float64) that a
+# law's temporaries stay in cache, which is ~2x faster than large chunks on a 216,000-start grid.
+_CHUNK_ELEMENTS = 250_000
+# Elements per chunk of an (S, n, P) Jacobian: batched matrix products prefer larger chunks.
+_JAC_CHUNK_ELEMENTS = 4_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,7 +159,7 @@ def values_grads(
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     n_sets, n_par = theta.shape
-    step = max(1, _CHUNK_ELEMENTS // max(1, problem.n_points * n_par))
+    step = max(1, _JAC_CHUNK_ELEMENTS // max(1, problem.n_points * n_par))
     f = np.empty(n_sets)
     g = np.empty((n_sets, n_par))
     with np.errstate(all="ignore"):
