@@ -222,7 +222,8 @@ def optimal_recipe(
         )
         given = False
 
-    ledger = scenario_flops(train_s / 3.0, float(flops.forward(n_t)), d_s, d_t, scenario)
+    f_teacher = float(flops.forward(n_t)) if n_t > 0 else 0.0  # a teacher given by its loss
+    ledger = scenario_flops(train_s / 3.0, f_teacher, d_s, d_t, scenario)
     ledger = FlopsLedger(
         student_training=ledger.student_training,
         teacher_inference=ledger.teacher_inference,

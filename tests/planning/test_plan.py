@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import distillscale
+from distillscale.errors import InputError
+from distillscale.fitting import Fit, load_fit
+from distillscale.fitting.result import Diagnostics
+from distillscale.planning import (
+    CompareToLoss,
+    DistillationPlan,
+    ScenarioTable,
+    SupervisedPlan,
+    hardware,
+)
+
+DISTILL_KEYS = {
+    "mode",
+    "scenario",
+    "compute",
+    "students",
+    "student_params",
+    "student_tokens",
+    "teacher_params",
+    "teacher_tokens",
+    "teacher_loss",
+    "student_loss",
+    "supervised_loss",
+    "verdict",
+    "margin",
+    "p_distill_wins",
+    "flops",
+}
+SUPERVISED_KEYS = {"mode", "compute", "params", "tokens", "tokens_per_param", "loss", "interval"}
+
+
+def test_public_api_is_lazy_and_defaults_to_busbridge():
+    p = distillscale.plan(compute=1e21)
+    assert isinstance(p, distillscale.Plan)
+    assert isinstance(p, SupervisedPlan)
+    assert p.fit == "@busbridge2025"
+    assert p.flops_convention == "busbridge"
+    doc = json.loads(json.dumps(p.to_json()))
+    assert SUPERVISED_KEYS <= set(doc)
+    assert doc["mode"] == "supervised"
+    assert doc["interval"] is None
+
+
+def test_distillation_plan_json_follows_conventions():
+    p = distillscale.plan(compute=1e21, student_params=546e6, scenario="teacher-inference")
+    assert isinstance(p, DistillationPlan)
+    doc = json.loads(json.dumps(p.to_json()))
+    assert DISTILL_KEYS <= set(doc)
+    assert set(doc["flops"]) == {"student", "teacher_inference", "teacher_pretraining"}
+    assert doc["p_distill_wins"] is None  # published set: no resamples
+    assert doc["verdict"] == "distill"
+    assert doc["margin"] == pytest.approx(doc["supervised_loss"] - doc["student_loss"])
+    assert sum(doc["flops"].values()) == pytest.approx(1e21, rel=1e-9)
+    assert doc["optimal_teacher"]["student_loss"] <= doc["student_loss"] + 1e-12
+    assert len(doc["capacity_gap"]) == 41
+
+
+def test_default_scenarios():
+    full = distillscale.plan(compute=1e21, student_params=546e6)
+    assert full.recipe.scenario == "teacher-pretraining-inference"
+    with_teacher = distillscale.plan(
+        compute=1e21, student_params=546e6, teacher_loss=2.2, teacher_params=2e9
+    )
+    assert with_teacher.recipe.scenario == "teacher-inference"
+    assert with_teacher.recipe.teacher_loss == 2.2
+    by_loss = distillscale.plan(compute=1e21, student_params=546e6, teachers=[2.6, 2.2, 2.0])
+    assert by_loss.recipe.scenario == "teacher-free"
+    c = by_loss.teacher_choice
+    assert by_loss.recipe.teacher_loss == c.teacher_losses[c.best]
+    assert by_loss.recipe.student_loss == min(c.student_losses)
+
+
+def test_scenario_table_and_cost():
+    t = distillscale.plan(
+        compute=1e21, student_params=1.82e9, scenario="all", hardware=hardware("a100")
+    )
+    assert isinstance(t, ScenarioTable)
+    assert [p.recipe.scenario for p in t.plans] == [
+        "teacher-free",
+        "teacher-inference",
+        "teacher-pretraining",
+        "teacher-pretraining-inference",
+    ]
+    losses = [p.recipe.student_loss for p in t.plans]
+    # more teacher cost charged -> never a better student
+    assert losses[0] <= losses[1] <= losses[3] and losses[0] <= losses[2] <= losses[3]
+    assert t.plans[0].cost.device_hours == pytest.approx(1e21 / (312e12 * 0.4) / 3600)
+    doc = json.loads(json.dumps(t.to_json()))
+    assert doc["mode"] == "scenarios" and len(doc["plans"]) == 4
+
+
+def test_target_loss_modes():
+    sup = distillscale.plan(target_loss=2.2)
+    assert sup.objective == "target-loss"
+    assert sup.loss == pytest.approx(2.2, abs=1e-9)
+    aware = distillscale.plan(target_loss=2.2, inference_tokens=1e13)
+    assert aware.objective == "inference-aware"
+    assert aware.params < sup.params
+    cmp = distillscale.plan(target_loss=2.4, student_params=546e6, scenario="teacher-inference")
+    assert isinstance(cmp, CompareToLoss)
+    assert cmp.result.ratio < 1
+    assert cmp.to_json()["distillation_compute"] < cmp.to_json()["supervised_compute"]
+
+
+def test_threshold_in_plan():
+    p = distillscale.plan(
+        compute=1e21, student_params=546e6, scenario="teacher-free", threshold=True
+    )
+    assert p.threshold.kind == "crossover"
+    assert p.to_json()["threshold"]["compute"] == pytest.approx(1.98e22, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"compute": 1e21, "student_params": 546e6, "fit": "@kaplan2020"}, "distillation"),
+        ({"compute": 1e21, "student_params": 546e6, "fit": "@hoffmann2022"}, "distillation"),
+        ({"compute": -1e21}, "--compute"),
+        ({"compute": 1e21, "target_loss": 2.0}, "exactly one"),
+        ({}, "exactly one"),
+        ({"target_loss": 1.0}, "floor E"),
+        ({"target_loss": 1.0, "student_params": 546e6}, "floor E"),
+        ({"compute": 1e21, "scenario": "teacher-free"}, "--student-params"),
+        ({"compute": 1e21, "inference_tokens": 1e12}, "--target-loss"),
+        ({"compute": 1e21, "student_params": 546e6, "scenario": "x"}, "--scenario"),
+        (
+            {"compute": 1e21, "student_params": 546e6, "teachers": [2.1], "teacher_loss": 2.0},
+            "--teachers",
+        ),
+        (
+            {
+                "compute": 1e21,
+                "student_params": 546e6,
+                "teachers": [2.1],
+                "scenario": "teacher-inference",
+            },
+            "--teachers",
+        ),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        distillscale.plan(**kwargs)
+
+
+def _with_samples(fit: Fit, samples: np.ndarray, supervised: Fit | None = None) -> Fit:
+    return Fit(
+        law=fit.law,
+        params=dict(fit.params),
+        ci=None,
+        ci_level=0.9,
+        estimator="huber-grid",
+        delta=1e-3,
+        objective=0.0,
+        n_points=100,
+        diagnostics=Diagnostics(converged=True),
+        supervised=supervised,
+        bootstrap_samples=samples,
+        param_names=fit.law_obj.param_names,
+        source="synthetic",
+    )
+
+
+def _jitter(fit: Fit, k: int, scale: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    point = np.array([fit.params[n] for n in fit.law_obj.param_names])
+    return point * np.exp(scale * rng.standard_normal((k, point.size)))
+
+
+def test_degenerate_bootstrap_gives_point_intervals_and_certain_verdict():
+    pub = load_fit("@busbridge2025")
+    assert pub.supervised is not None
+    sup_pt = np.tile([pub.supervised.params[n] for n in pub.supervised.law_obj.param_names], (5, 1))
+    dist_pt = np.tile([pub.params[n] for n in pub.law_obj.param_names], (5, 1))
+    fit = _with_samples(pub, dist_pt, _with_samples(pub.supervised, sup_pt))
+    p = distillscale.plan(fit, compute=1e21, student_params=546e6, scenario="teacher-inference")
+    assert p.p_distill_wins == 1.0
+    lo, hi = p.interval["student_loss"]
+    assert lo == pytest.approx(p.recipe.student_loss, abs=1e-12)
+    assert hi == pytest.approx(p.recipe.student_loss, abs=1e-12)
+
+
+def test_bootstrap_intervals_and_probability():
+    pub = load_fit("@busbridge2025")
+    sup = _with_samples(pub.supervised, _jitter(pub.supervised, 24, 0.01, 1))
+    fit = _with_samples(pub, _jitter(pub, 24, 0.01, 2), sup)
+    p = distillscale.plan(fit, compute=1e21, student_params=546e6, scenario="teacher-inference")
+    for key in ("student_loss", "supervised_loss", "margin", "teacher_params"):
+        lo, hi = p.interval[key]
+        assert lo < hi
+    assert 0.0 <= p.p_distill_wins <= 1.0
+    doc = p.to_json()
+    assert doc["interval"]["margin"][0] < doc["interval"]["margin"][1]
+    # the same resamples always give the same answer
+    again = distillscale.plan(fit, compute=1e21, student_params=546e6, scenario="teacher-inference")
+    assert again.interval == p.interval
+
+
+def test_supervised_bootstrap_interval_brackets_point():
+    pub = load_fit("@besiroglu2024")
+    fit = _with_samples(pub, _jitter(pub, 200, 0.02, 3))
+    p = distillscale.plan(fit, compute=5.88e23)
+    lo, hi = p.interval["tokens_per_param"]
+    assert lo < p.tokens_per_param < hi
+    capped = distillscale.plan(fit, compute=5.88e23, max_samples=10)
+    assert capped.interval != p.interval
+
+
+def test_planning_imports_without_torch_or_matplotlib():
+    code = (
+        "import sys, distillscale.planning, distillscale.cli.plan_cmd;"
+        "bad = [m for m in ('torch', 'matplotlib', 'ray') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
