@@ -19,6 +19,7 @@ from distillscale.cli import version_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import flops_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import runs_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import laws_cmd  # noqa: E402,F401  isort: skip
+from distillscale.cli import plan_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import report_cmd  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main", "run"]
