@@ -63,6 +63,11 @@ def test_unknown_teacher_is_input_error(store):
     with pytest.raises(InputError, match="teacher_run_id.*nope"):
         store.register(spec("s", kind="student", teacher="nope"))
     assert store.get("s") is None
+    # within one call the order does not matter (the foreign key is checked at commit)
+    assert store.register_many([spec("s", kind="student", teacher="t"), spec("t")]) == 2
+    with pytest.raises(InputError, match="teacher_run_id"):
+        store.register_many([spec("s2", kind="student", teacher="t2"), spec("x")])
+    assert store.get("x") is None  # all or nothing
 
 
 def test_bad_records_are_input_errors():

@@ -75,7 +75,8 @@ class RunSpecRecord:
     flops : FlopsLedger
         Planned FLOPs by phase (operations).
     teacher_run_id : str or None
-        The teacher's run id; that run must be registered first (foreign key).
+        The teacher's run id; that run must be in the store or in the same
+        ``register_many`` call (foreign key).
     """
 
     run_id: str

@@ -52,7 +52,13 @@ runs = sa.Table(
     sa.Column("flops_logit_cache", sa.Float(precision=53)),
     sa.Column("flops_total", sa.Float(precision=53)),
     sa.Column("loss", sa.Float(precision=53)),
-    sa.Column("teacher_run_id", sa.String(128), sa.ForeignKey("runs.run_id"), nullable=True),
+    # deferred: register_many may list a student before its teacher within one transaction
+    sa.Column(
+        "teacher_run_id",
+        sa.String(128),
+        sa.ForeignKey("runs.run_id", deferrable=True, initially="DEFERRED"),
+        nullable=True,
+    ),
     sa.Column("teacher_loss", sa.Float(precision=53)),
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("failure_reason", sa.Text),

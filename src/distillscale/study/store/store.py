@@ -154,7 +154,7 @@ class Store:
         Parameters
         ----------
         run : RunSpecRecord
-            The run; its teacher (``teacher_run_id``) must be registered first.
+            The run; its teacher (``teacher_run_id``) must be registered already.
 
         Returns
         -------
@@ -169,7 +169,8 @@ class Store:
         Parameters
         ----------
         runs_ : iterable of RunSpecRecord
-            Runs in dependency order (teachers before their students).
+            Runs in any order; each ``teacher_run_id`` must be stored already or be among
+            them (the foreign key is checked at commit).
 
         Returns
         -------
@@ -196,7 +197,8 @@ class Store:
             teachers = sorted({r["teacher_run_id"] for r in rows if r["teacher_run_id"]})
             raise InputError(
                 f"store {self.url}: cannot register runs: {exc.orig}; a teacher_run_id "
-                f"({', '.join(teachers) or 'none'}) must name a run registered before it"
+                f"({', '.join(teachers) or 'none'}) must name a run already stored or "
+                "registered in the same call"
             ) from exc
         return inserted
 
