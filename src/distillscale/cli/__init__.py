@@ -16,6 +16,8 @@ from distillscale.errors import InputError
 
 # Each import registers one subcommand (or group) on ``app``; keep one line per module.
 from distillscale.cli import version_cmd  # noqa: E402,F401  isort: skip
+from distillscale.cli import fit_cmd  # noqa: E402,F401  isort: skip
+from distillscale.cli import predict_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import flops_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import runs_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import laws_cmd  # noqa: E402,F401  isort: skip

@@ -1,0 +1,164 @@
+"""``distillscale fit``: JSON artifact, output file, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from distillscale.cli import main
+from distillscale.fitting import load_fit
+
+CHINCHILLA = Path("/work/shared/datasets/chinchilla/chinchilla.csv")
+
+
+def _synthetic(tmp_path: Path, n: int = 30, name: str = "runs.csv") -> Path:
+    rng = np.random.default_rng(0)
+    params = 10 ** rng.uniform(7, 10, n)
+    tokens = params * 10 ** rng.uniform(0.5, 2.5, n)
+    loss = 1.8 + 480 / params**0.35 + 2100 / tokens**0.37
+    path = tmp_path / name
+    pd.DataFrame(
+        {"run": [f"r{i}" for i in range(n)], "n_params": params, "tokens": tokens, "loss": loss}
+    ).to_csv(path, index=False)
+    return path
+
+
+def _err_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Traceback" not in captured.err
+    return " ".join(captured.err.split())
+
+
+def test_fit_json_and_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _synthetic(tmp_path)
+    out = tmp_path / "fit.json"
+    code = main(
+        [
+            "fit",
+            str(data),
+            "--law",
+            "chinchilla",
+            "--map",
+            "params=n_params",
+            "--json",
+            "-o",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["schema"] == "distillscale.fit/1"
+    assert doc["law"] == "chinchilla" and doc["n_points"] == 30
+    assert doc["params"]["alpha"] == pytest.approx(0.35, rel=1e-3)
+    assert doc["params"]["E"] == pytest.approx(1.8, rel=1e-3)
+    for key in (
+        "ci",
+        "ci_level",
+        "estimator",
+        "delta",
+        "objective",
+        "diagnostics",
+        "data_sha256",
+        "version",
+    ):
+        assert key in doc
+    assert load_fit(out).params == pytest.approx(doc["params"])
+    assert "alpha" in captured.err  # the human table went to stderr
+
+
+@pytest.mark.skipif(not CHINCHILLA.exists(), reason="shared Chinchilla dataset not present")
+def test_fit_holdout_and_bootstrap(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "fit", str(CHINCHILLA), "--law", "chinchilla", "--where", "outlier == 0",
+            "--train-where", "loss > 2.3", "--test-where", "loss <= 2.3",
+            "--bootstrap", "20", "--seed", "1", "--ci", "0.8", "--json",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["n_points"] == 218
+    assert len(doc["holdout"]) == 22
+    for row in doc["holdout"]:
+        assert row["rel_error"] == pytest.approx(
+            (row["predicted"] - row["observed"]) / row["observed"]
+        )
+        assert abs(row["rel_error"]) < 0.05
+    assert doc["ci_level"] == 0.8
+    assert np.asarray(doc["bootstrap_samples"]).shape == (20, 5)
+    for name, (lo, hi) in doc["ci"].items():
+        assert lo <= doc["params"][name] <= hi or name in ("A", "B")
+
+
+def test_fix_holds_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _synthetic(tmp_path)
+    code = main(
+        [
+            "fit",
+            str(data),
+            "--law",
+            "chinchilla",
+            "--map",
+            "params=n_params",
+            "--fix",
+            "E=1.8",
+            "--json",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["params"]["E"] == 1.8 and doc["fixed"] == {"E": 1.8}
+    assert doc["params"]["beta"] == pytest.approx(0.37, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "expected"),
+    [
+        ("params,loss\n1e8,3.0\n", [], "missing required column(s) tokens"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n2e8,nan,2.9\n", [], "line 3"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n2e8,abc,2.9\n", [], "'tokens'"),
+        ("params,tokens,loss\n1e8,2e9,-3.0\n", [], "not positive"),
+        (
+            "params,tokens,loss\n1e8,2e9,3.0\n2e8,3e9,2.9\n",
+            [],
+            "2 runs but law 'chinchilla' has 5 free",
+        ),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--fix", "Q=1"], "no parameter 'Q'"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--fix", "E"], "expected NAME=VALUE"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--train-where", "loss > 1"], "go together"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, args: list[str], expected: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    code = main(["fit", str(path), "--law", "chinchilla", *args])
+    line = _err_line(capsys)
+    assert code == 2
+    assert expected in line
+
+
+def test_unknown_law_and_unreadable_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _synthetic(tmp_path)
+    assert main(["fit", str(data), "--law", "no-such-law"]) == 2
+    assert "no-such-law" in _err_line(capsys)
+    missing = tmp_path / "missing.csv"
+    assert main(["fit", str(missing), "--law", "chinchilla"]) == 2
+    assert "missing.csv" in _err_line(capsys)
+
+
+def test_distillation_needs_supervised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "students.csv"
+    path.write_text("params,tokens,teacher_loss,loss\n1e8,2e9,2.5,3.0\n")
+    assert main(["fit", str(path), "--law", "distillation"]) == 2
+    assert "--supervised" in _err_line(capsys)

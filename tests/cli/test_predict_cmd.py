@@ -1,0 +1,90 @@
+"""``distillscale predict``: CONVENTIONS.md's predict --json document and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from distillscale.cli import main
+from distillscale.fitting import load_fit
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    code = main(["predict", *args, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def test_published_chinchilla_sanity_value(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _run(["@hoffmann2022", "--params", "70e9", "--tokens", "1.4e12"], capsys)
+    assert doc["law"] == "chinchilla" and doc["fit"] == "@hoffmann2022"
+    (row,) = doc["predictions"]
+    # LAWS.md §2.1 sanity table: Hoffmann unrounded, L(70e9, 1.4e12) = 1.9208.
+    assert row["loss"] == pytest.approx(1.9208, abs=1e-4)
+    assert row["teacher_loss"] is None and row["interval"] is None
+    assert row["params"] == 70e9 and row["tokens"] == 1.4e12
+
+
+def test_distillation_points_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pts = tmp_path / "pts.csv"
+    pts.write_text("params,tokens,teacher_loss\n1e8,2e10,2.2\n1e9,2e10,2.2\n")
+    doc = _run(["@busbridge2025", "--points", str(pts)], capsys)
+    fit = load_fit("@busbridge2025")
+    expected = fit.predict(params=[1e8, 1e9], tokens=2e10, teacher_loss=2.2)
+    got = [p["loss"] for p in doc["predictions"]]
+    assert got == pytest.approx(expected.tolist(), rel=1e-12)
+    assert [p["teacher_loss"] for p in doc["predictions"]] == [2.2, 2.2]
+
+
+def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from distillscale import fit
+
+    rng = np.random.default_rng(0)
+    n = 40
+    params = 10 ** rng.uniform(7, 10, n)
+    tokens = params * 10 ** rng.uniform(0.5, 2.5, n)
+    loss = (1.8 + 480 / params**0.35 + 2100 / tokens**0.37) * np.exp(0.005 * rng.standard_normal(n))
+    f = fit(
+        pd.DataFrame({"params": params, "tokens": tokens, "loss": loss}),
+        "chinchilla",
+        bootstrap=30,
+        seed=0,
+    )
+    path = f.save(tmp_path / "fit.json")
+    doc = _run([str(path), "--params", "1e9", "--params", "2e9", "--tokens", "2e10"], capsys)
+    assert len(doc["predictions"]) == 2
+    for row in doc["predictions"]:
+        lo, hi = row["interval"]
+        assert lo < row["loss"] < hi
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["@hoffmann2022", "--params", "1e9"], "--tokens VALUE"),
+        (["@busbridge2025", "--params", "1e9", "--tokens", "2e10"], "--teacher-loss VALUE"),
+        (["@nope", "--params", "1e9", "--tokens", "2e10"], "unknown published coefficient set"),
+        (["missing.json", "--params", "1e9", "--tokens", "2e10"], "missing.json"),
+        (["@hoffmann2022", "--params", "-1e9", "--tokens", "2e10"], "must be finite and > 0"),
+    ],
+)
+def test_bad_input_exit_2(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert main(["predict", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert expected in " ".join(captured.err.split())
+
+
+def test_bad_fit_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "other"}')
+    assert main(["predict", str(bad), "--params", "1e9", "--tokens", "2e10"]) == 2
+    assert "distillscale.fit/1" in capsys.readouterr().err
