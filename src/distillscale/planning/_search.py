@@ -72,16 +72,16 @@ def minimize_2d(
     lo: tuple[float, float],
     hi: tuple[float, float],
     *,
-    n: int = 65,
-    zoom_points: int = 21,
-    rounds: int = 9,
+    n: int = 49,
+    zoom_points: int = 11,
+    rounds: int = 10,
     keep: int = 3,
 ) -> tuple[float, float, float]:
     """Minimise a vectorised ``f(u, v)`` on a box: dense grid, then zoom around the best cells.
 
-    Each zoom round lays a ``zoom_points`` square grid over +-3 current cells around the
-    incumbent (clipped to the box), so the cell shrinks by 0.3 per round; the ``keep`` best
-    well-separated coarse cells are each refined and the best result wins.
+    Each zoom round lays a ``zoom_points`` square grid over +-2 current cells around the
+    incumbent (clipped to the box), so the cell shrinks by 4/(zoom_points-1) per round; the
+    ``keep`` best well-separated coarse cells are each refined and the best result wins.
 
     Returns
     -------
@@ -95,28 +95,30 @@ def minimize_2d(
     starts = _candidates(values, keep, sep=3)
     if not starts:
         return float(uu.flat[0]), float(vv.flat[0]), float("inf")
-    step0 = (hi_a - lo_a) / (n - 1)
-    best = (float("inf"), 0.0, 0.0)
-    for i, j in starts:
-        centre = np.array([axes[0][i], axes[1][j]])
-        fc = float(values[i, j])
-        step = step0.copy()
-        for _ in range(rounds):
-            a = np.clip(centre - 3 * step, lo_a, hi_a)
-            b = np.clip(centre + 3 * step, lo_a, hi_a)
-            zu, zv = np.meshgrid(
-                np.linspace(a[0], b[0], zoom_points),
-                np.linspace(a[1], b[1], zoom_points),
-                indexing="ij",
-            )
-            zf = _clean(f(zu, zv))
-            k = int(np.argmin(zf))
-            if zf.flat[k] <= fc:
-                centre, fc = np.array([zu.flat[k], zv.flat[k]]), float(zf.flat[k])
-            step = step * 6 / (zoom_points - 1)
-        if fc < best[0]:
-            best = (fc, float(centre[0]), float(centre[1]))
-    return best[1], best[2], best[0]
+    # refine every candidate at once: centres (K, 2), one (K, z, z) grid per round
+    centre = np.array([[axes[0][i], axes[1][j]] for i, j in starts])
+    fc = np.array([values[i, j] for i, j in starts])
+    step = np.tile((hi_a - lo_a) / (n - 1), (len(starts), 1))
+    frac = np.linspace(-1.0, 1.0, zoom_points)
+    for _ in range(rounds):
+        a = np.clip(centre - 2 * step, lo_a, hi_a)  # (K, 2)
+        b = np.clip(centre + 2 * step, lo_a, hi_a)
+        mid, half = (a + b) / 2, (b - a) / 2
+        zu = mid[:, 0, None, None] + half[:, 0, None, None] * frac[None, :, None]  # (K, z, 1)
+        zv = mid[:, 1, None, None] + half[:, 1, None, None] * frac[None, None, :]  # (K, 1, z)
+        zu, zv = np.broadcast_arrays(zu, zv)  # (K, z, z)
+        zf = _clean(f(zu, zv)).reshape(len(starts), -1)
+        k = np.argmin(zf, axis=1)
+        rows = np.arange(len(starts))
+        better = zf[rows, k] <= fc
+        picked = np.stack(
+            [zu.reshape(len(starts), -1)[rows, k], zv.reshape(len(starts), -1)[rows, k]], axis=1
+        )
+        centre = np.where(better[:, None], picked, centre)
+        fc = np.where(better, zf[rows, k], fc)
+        step = step * 4 / (zoom_points - 1)
+    best = int(np.argmin(fc))
+    return float(centre[best, 0]), float(centre[best, 1]), float(fc[best])
 
 
 def bisect_increasing(
