@@ -96,8 +96,9 @@ def fake_train(config: RunConfig, workdir: Path, progress=None, *, step_seconds:
     )
 
 
-def fake_cache(config, checkpoint, path, *, tokens, top_k):
-    Path(path).write_text(json.dumps({"teacher": config.run_id(), "tokens": tokens}))
+def fake_cache(teacher, data, *, tokens, seq_len, top_k, path, batch_size, device):
+    assert Path(teacher.checkpoint).exists()
+    Path(path).write_text(json.dumps({"teacher": teacher.run_id, "tokens": tokens}))
     return CacheInfo(
         path=str(path), tokens=tokens, top_k=top_k, bytes_per_token=4 * top_k, flops=1e6
     )

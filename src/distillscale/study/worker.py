@@ -193,7 +193,8 @@ def run_task_with(
     """:func:`run_task` with the training and cache functions given (None: the real ones).
 
     ``trainer(config, workdir, progress=...) -> RunResult`` and
-    ``cache_builder(config, checkpoint, path, tokens=..., top_k=...) -> CacheInfo`` have the
+    ``cache_builder(teacher_ref, data, tokens=, seq_len=, top_k=, path=, batch_size=, device=)``
+    have the
     signatures of :func:`distillscale.train.train_run` and ``build_logit_cache``; tests pass
     fast stand-ins (with :func:`functools.partial`) to exercise scheduling and crash safety.
     """
@@ -256,7 +257,11 @@ def _train(
 
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
     if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
-        reason = result.failure_reason or f"final loss {result.loss} is not finite (diverged)"
+        reason = result.failure_reason or f"final loss {result.loss} is not finite"
+        if "writing checkpoint" in reason:  # the trainer's disk-full/permission failure
+            return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
+        if not reason.startswith("diverged"):
+            reason = f"diverged: {reason}"
         return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=False)
     return Outcome(node_id=task.node_id, ok=True, result=result, trained=trained)
 
@@ -277,18 +282,24 @@ def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcom
     (study / "caches").mkdir(parents=True, exist_ok=True)
     os.chdir(study)
     assert task.cache_path is not None
+    from distillscale.study.graph import TEACHER_CHECKPOINT
+    from distillscale.train.config import TeacherRef
+
+    teacher = task.config
+    ref = TeacherRef(
+        checkpoint=f"runs/{teacher.run_id()}/{TEACHER_CHECKPOINT}",
+        shape=teacher.shape,
+        run_id=teacher.run_id(),
+    )
     info = builder(
-        task.config,
-        _teacher_checkpoint(task),
-        study / task.cache_path,
+        ref,
+        teacher.data,
         tokens=task.cache_tokens,
+        seq_len=teacher.shape.seq_len,
         top_k=task.top_k,
+        path=study / task.cache_path,
+        batch_size=teacher.batch_size,
+        device=teacher.device,
     )
     write_json_atomic(info_path, dataclasses.asdict(info))
     return Outcome(node_id=task.node_id, ok=True, cache=info, trained=True)
-
-
-def _teacher_checkpoint(task: Task) -> Path:
-    from distillscale.study.graph import TEACHER_CHECKPOINT
-
-    return Path(task.study_dir) / f"runs/{task.config.run_id()}" / TEACHER_CHECKPOINT
