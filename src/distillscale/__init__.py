@@ -26,6 +26,8 @@ _LAZY: dict[str, str] = {
     "TransformerShape": "distillscale.flops",
     "count_params": "distillscale.flops",
     "open_store": "distillscale.study.store",
+    "run_study": "distillscale.study.runner",
+    "StudySpec": "distillscale.study.spec",
 }
 
 

@@ -23,6 +23,8 @@ from distillscale.cli import runs_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import laws_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import plan_cmd  # noqa: E402,F401  isort: skip
 from distillscale.cli import report_cmd  # noqa: E402,F401  isort: skip
+from distillscale.cli import train_cmd  # noqa: E402,F401  isort: skip
+from distillscale.cli import run_cmd  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main", "run"]
 
