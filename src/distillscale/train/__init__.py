@@ -28,6 +28,7 @@ __all__ = [
     "RunResult",
     "TeacherRef",
     "build_logit_cache",
+    "check_run",
     "family_config",
     "load_teacher",
     "train_run",
@@ -37,6 +38,7 @@ __all__ = [
 _LAZY = {
     "train_run": "distillscale.train.trainer",
     "load_teacher": "distillscale.train.trainer",
+    "check_run": "distillscale.train.trainer",
     "build_logit_cache": "distillscale.train.logit_cache",
 }
 

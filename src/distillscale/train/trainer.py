@@ -46,7 +46,7 @@ from distillscale.train.losses import distillation_loss
 from distillscale.train.model import GPT
 from distillscale.train.result import CurvePoint, ProgressEvent, RunResult
 
-__all__ = ["CHECKPOINT", "load_model", "load_teacher", "lr_at", "train_run"]
+__all__ = ["CHECKPOINT", "check_run", "load_model", "load_teacher", "lr_at", "train_run"]
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,38 @@ def _rank_world() -> tuple[int, int]:
     return 0, 1
 
 
+def _prepare(
+    config: RunConfig, device: torch.device, world: int
+) -> tuple[Corpus, _Teacher | None, list[Any]]:
+    """Load and check the data and the teacher; raises InputError before anything is written."""
+    shape = config.shape
+    corpus = load_corpus(config.data)
+    if corpus.vocab_size != shape.vocab_size:
+        raise InputError(
+            f"vocab_size: the shape has {shape.vocab_size} tokens but data {config.data.corpus!r} "
+            f"with tokenizer {config.data.tokenizer!r} has {corpus.vocab_size}; use "
+            f"--vocab {corpus.vocab_size}"
+        )
+    teacher = _open_teacher(config, corpus, device)
+    val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
+    train_batch(corpus, config.data.seed, 0, config.batch_size, shape.seq_len)  # corpus fits
+    return corpus, teacher, val
+
+
+def check_run(config: RunConfig) -> None:
+    """Check that ``config`` can train: data readable, vocabulary, teacher or cache usable.
+
+    The checks :func:`train_run` makes before it writes anything, for callers that must
+    register the run somewhere first (``distillscale train --store``).
+
+    Raises
+    ------
+    InputError
+        What is wrong, where, and the fix.
+    """
+    _prepare(config, torch.device("cpu"), config.nproc)
+
+
 def train_run(
     config: RunConfig,
     workdir: str | Path,
@@ -322,15 +354,7 @@ def _train(
     run_id = config.run_id()
     shape = config.shape
     device = _device(config)
-    corpus = load_corpus(config.data)
-    if corpus.vocab_size != shape.vocab_size:
-        raise InputError(
-            f"vocab_size: the shape has {shape.vocab_size} tokens but data {config.data.corpus!r} "
-            f"with tokenizer {config.data.tokenizer!r} has {corpus.vocab_size}; use "
-            f"--vocab {corpus.vocab_size}"
-        )
-    teacher = _open_teacher(config, corpus, device)
-    val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
+    corpus, teacher, val = _prepare(config, device, world)
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / CHECKPOINT
 

@@ -1,0 +1,449 @@
+"""``distillscale train``: train one teacher, student or supervised run, resumably.
+
+Parses options into a :class:`~distillscale.train.RunConfig`, checks it (data, vocabulary,
+teacher, store) before anything is written, then calls :func:`distillscale.train.train_run`.
+Progress goes to stderr; ``--json`` prints the run record on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.flops_cmd import Ffn, _shape
+from distillscale.errors import InputError, require
+
+if TYPE_CHECKING:
+    from distillscale.train import RunConfig, RunResult, TeacherRef
+
+#: Seconds a claim on a store run lasts without a heartbeat (one is sent every minute).
+LEASE_SECONDS = 600.0
+
+
+class KDLoss(StrEnum):
+    """Distillation divergences (LAWS.md §12)."""
+
+    forward_kl = "forward-kl"
+    reverse_kl = "reverse-kl"
+    skew_forward_kl = "skew-forward-kl"
+    skew_reverse_kl = "skew-reverse-kl"
+    js = "js"
+    tv = "tv"
+
+
+class TopKMode(StrEnum):
+    """How a truncated teacher is completed."""
+
+    renormalize = "renormalize"
+    bucket = "bucket"
+
+
+class Tokenizer(StrEnum):
+    """Tokenizers."""
+
+    byte = "byte"
+    bpe = "bpe"
+
+
+class Schedule(StrEnum):
+    """Learning-rate schedules."""
+
+    cosine = "cosine"
+    wsd = "wsd"
+
+
+class Device(StrEnum):
+    """Devices."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Kind(StrEnum):
+    """Run kinds recorded in the run table."""
+
+    teacher = "teacher"
+    baseline = "baseline"
+    single = "single"
+
+
+def _resolve_teacher(teacher: str, store: Any) -> TeacherRef:
+    """A teacher given as a checkpoint path, or as a run id in the store."""
+    from distillscale.train import load_teacher
+
+    path = Path(teacher)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if path.is_file():
+        return load_teacher(path)
+    if store is None:
+        raise InputError(
+            f"--teacher {teacher!r}: no such checkpoint; give the path of a teacher's "
+            "checkpoint.pt (or its workdir), or a run id together with --store URL"
+        )
+    record = store.get(teacher)
+    if record is None:
+        raise InputError(
+            f"--teacher {teacher!r}: neither a checkpoint path nor a run in store "
+            f"{store.url}; list runs with `distillscale runs --store {store.url}`"
+        )
+    if record.status != "done" or not record.checkpoint_path:
+        raise InputError(
+            f"--teacher {teacher}: run is {record.status} in the store, without a final "
+            "checkpoint; finish training it first"
+        )
+    return load_teacher(record.checkpoint_path)
+
+
+def _register(store: Any, config: RunConfig) -> str:
+    """Register and claim the run in the store; return the worker id (or '' if done)."""
+    from distillscale.flops import count_params, training_flops
+    from distillscale.study.store import RunSpecRecord
+
+    run_id = config.run_id()
+    shape = config.shape
+    counts = count_params(shape)
+    teacher_id = config.teacher.run_id if config.teacher is not None else None
+    if teacher_id is not None and store.get(teacher_id) is None:
+        teacher_id = None  # a teacher from a path that this store does not know
+    phase = {"teacher": "teacher_training", "student": "student_training"}.get(
+        config.kind, "supervised_training"
+    )
+    from distillscale.flops import FlopsLedger
+
+    store.register(
+        RunSpecRecord(
+            run_id=run_id,
+            kind=config.kind,
+            config=config.canonical_json(),
+            n_layers=shape.n_layers,
+            d_model=shape.d_model,
+            n_heads=shape.n_heads,
+            vocab_size=shape.vocab_size,
+            seq_len=shape.seq_len,
+            params=counts.non_embedding,
+            params_total=counts.total,
+            tokens=config.steps * config.tokens_per_step,
+            flops=FlopsLedger(
+                **{phase: training_flops(shape, config.steps * config.tokens_per_step)}
+            ),
+            teacher_run_id=teacher_id,
+        )
+    )
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    if store.claim(run_id, worker, LEASE_SECONDS):
+        return worker
+    record = store.get(run_id)
+    if record is not None and record.status == "done":
+        return ""
+    raise InputError(
+        f"--store {store.url}: run {run_id} is {record.status if record else 'missing'} "
+        f"(claimed by {record.claimed_by if record else None}); wait for that worker, or use "
+        "another store"
+    )
+
+
+def _document(config: RunConfig, result: RunResult, workdir: Path) -> dict[str, Any]:
+    """The run record printed by ``--json`` (CONVENTIONS.md ``train --json``)."""
+    shape = config.shape
+    cfg = config.to_dict()
+    cfg.update(
+        n_layers=shape.n_layers,
+        d_model=shape.d_model,
+        n_heads=shape.n_heads,
+        n_kv_heads=shape.n_kv_heads,
+        vocab_size=shape.vocab_size,
+        seq_len=shape.seq_len,
+    )
+    return {
+        "run": result.run_id,
+        "kind": config.kind,
+        "status": result.status,
+        "failure_reason": result.failure_reason,
+        "config": cfg,
+        "params": result.params,
+        "params_total": result.params_total,
+        "tokens": result.tokens,
+        "flops": result.flops.as_dict(),
+        "loss": result.loss,
+        "teacher_run_id": config.teacher.run_id if config.teacher else None,
+        "teacher_loss": config.teacher.loss if config.teacher else None,
+        "tokens_per_second": result.tokens_per_second,
+        "mfu": result.mfu,
+        "wall_seconds": result.wall_seconds,
+        "checkpoint": result.checkpoint,
+        "workdir": str(workdir),
+        "val_curve": [[s, t, v] for s, t, _, v, _ in result.curve if v is not None],
+    }
+
+
+@app.command("train")
+def train(
+    tokens: Annotated[float, typer.Option(help="Training tokens D (count, e.g. 2e6).")],
+    depth: Annotated[
+        int | None,
+        typer.Option(help="Model-family size dial: layers = N, width 64·N, head_dim 64."),
+    ] = None,
+    layers: Annotated[int | None, typer.Option(help="Transformer blocks.")] = None,
+    d_model: Annotated[int | None, typer.Option(help="Model width (features).")] = None,
+    heads: Annotated[
+        int | None, typer.Option(help="Query heads [default: d_model / 64].", show_default=False)
+    ] = None,
+    kv_heads: Annotated[
+        int | None,
+        typer.Option(help="Key/value heads (GQA) [default: heads].", show_default=False),
+    ] = None,
+    ffn: Annotated[Ffn, typer.Option(help="FFN kind: gated (3 matrices) or plain (2).")] = (
+        Ffn.gated
+    ),
+    ffn_dim: Annotated[
+        int | None, typer.Option(help="FFN width (features) [default: by FFN kind].")
+    ] = None,
+    vocab: Annotated[
+        int | None,
+        typer.Option(help="Vocabulary (tokens) [default: 256 byte, 4096 bpe].", show_default=False),
+    ] = None,
+    seq_len: Annotated[int, typer.Option(help="Context length (tokens).")] = 256,
+    tied: Annotated[
+        bool, typer.Option("--tied/--untied", help="LM head tied to the token embedding.")
+    ] = False,
+    qk_norm: Annotated[
+        bool | None,
+        typer.Option(
+            "--qk-norm/--no-qk-norm",
+            help="Per-head RMSNorm on q and k [default: on with --depth, else off].",
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        Kind, typer.Option(help="Run kind without a teacher (with --teacher: student).")
+    ] = Kind.single,
+    teacher: Annotated[
+        str | None,
+        typer.Option(help="Teacher: a checkpoint.pt (or its workdir), or a run id in --store."),
+    ] = None,
+    teacher_cache: Annotated[
+        Path | None, typer.Option(help="Teacher-logit cache file read instead of the teacher.")
+    ] = None,
+    kd: Annotated[KDLoss, typer.Option(help="Distillation divergence.")] = KDLoss.forward_kl,
+    top_k: Annotated[
+        int | None, typer.Option(help="Keep the teacher's k most likely tokens [default: all].")
+    ] = None,
+    top_k_mode: Annotated[
+        TopKMode, typer.Option(help="Truncated teacher: renormalize, or a rest-mass bucket.")
+    ] = TopKMode.renormalize,
+    temperature: Annotated[float, typer.Option(help="Distillation temperature tau.")] = 1.0,
+    kd_weight: Annotated[
+        float, typer.Option(help="lambda: loss = (1 - lambda) NTP + lambda KD.")
+    ] = 1.0,
+    data: Annotated[
+        str, typer.Option(help="Corpus: 'stdlib', a text file or folder, or a .bin/.npy file.")
+    ] = "stdlib",
+    tokenizer: Annotated[Tokenizer, typer.Option(help="Tokenizer for text corpora.")] = (
+        Tokenizer.byte
+    ),
+    max_corpus_bytes: Annotated[
+        int, typer.Option(help="Read at most this many bytes of text (0: all).")
+    ] = 8_000_000,
+    val_fraction: Annotated[
+        float, typer.Option(help="Fraction of documents held out for validation.")
+    ] = 0.05,
+    batch_size: Annotated[int, typer.Option(help="Sequences per optimiser step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW).")] = 3e-3,
+    warmup: Annotated[
+        float, typer.Option(help="Warm-up: steps if >= 1, else a fraction of the steps.")
+    ] = 0.05,
+    schedule: Annotated[Schedule, typer.Option(help="Learning-rate decay.")] = Schedule.cosine,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation and data order.")] = 0,
+    eval_every: Annotated[
+        int, typer.Option(help="Validate every N steps (0: only at the end).")
+    ] = 0,
+    eval_tokens: Annotated[int, typer.Option(help="Held-out tokens per validation.")] = 65_536,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Checkpoint every N steps (0: only at the end).")
+    ] = 100,
+    device: Annotated[Device, typer.Option(help="Where to train.")] = Device.auto,
+    compile_model: Annotated[
+        bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")
+    ] = False,
+    peak_flops: Annotated[float | None, typer.Option(help="Device peak FLOP/s, for MFU.")] = None,
+    nproc: Annotated[int, typer.Option(help="Data-parallel processes (gloo on CPU).")] = 1,
+    store: Annotated[
+        str | None, typer.Option(help="Run store URL (path, sqlite:///..., postgresql://...).")
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for checkpoints [default: runs/<run id>]; rerun to resume."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the run record as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Train one model (supervised, or distilled with --teacher) and print its run record.
+
+    Progress goes to stderr. Interrupt it and rerun the same command to resume from the last
+    checkpoint. Losses are held-out cross-entropy in nats per token.
+    """
+    require("torch", "train", "distillscale train")
+    from distillscale.train import DataConfig, KDConfig, RunConfig, check_run, train_run
+
+    if not tokens >= 1:
+        raise InputError(f"--tokens {tokens:g}: must be a positive count of training tokens")
+    vocab_size = vocab if vocab is not None else (256 if tokenizer is Tokenizer.byte else 4096)
+    shape = _shape(
+        depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab_size, seq_len, tied, qk_norm
+    )
+    data_config = DataConfig(
+        corpus=data,
+        tokenizer=tokenizer.value,
+        vocab_size=None if tokenizer is Tokenizer.byte else vocab_size,
+        max_corpus_bytes=max_corpus_bytes or None,
+        val_fraction=val_fraction,
+        seed=seed,
+    )
+    distilling = teacher is not None or teacher_cache is not None
+    kd_given = (
+        top_k is not None or temperature != 1.0 or kd_weight != 1.0 or kd is not (KDLoss.forward_kl)
+    )
+    if kd_given and not distilling:
+        raise InputError(
+            "--kd/--top-k/--temperature/--kd-weight need a teacher: add --teacher (or "
+            "--teacher-cache)"
+        )
+    opened = None
+    if store is not None:
+        from distillscale.study.store import open_store
+
+        opened = open_store(store)
+    try:
+        ref = _resolve_teacher(teacher, opened) if teacher is not None else None
+        config = RunConfig(
+            kind="student" if distilling else kind.value,
+            shape=shape,
+            tokens=int(tokens),
+            batch_size=batch_size,
+            lr=lr,
+            warmup_steps=warmup,
+            schedule=schedule.value,
+            seed=seed,
+            data=data_config,
+            teacher=ref,
+            teacher_cache=None if teacher_cache is None else str(teacher_cache),
+            kd=KDConfig(
+                loss=kd.value,
+                temperature=temperature,
+                weight=kd_weight,
+                top_k=top_k,
+                top_k_mode=top_k_mode.value,
+            )
+            if distilling
+            else None,
+            eval_every=eval_every,
+            eval_tokens=eval_tokens,
+            checkpoint_every=checkpoint_every,
+            device=device.value,
+            compile=compile_model,
+            peak_flops=peak_flops,
+            nproc=nproc,
+        )
+        check_run(config)
+        run_id = config.run_id()
+        folder = workdir if workdir is not None else Path("runs") / run_id
+        worker = _register(opened, config) if opened is not None else ""
+        result = _train_with_progress(config, folder, opened, worker, train_run)
+    finally:
+        if opened is not None:
+            opened.close()
+    if json_out:
+        emit_json(_document(config, result, folder))
+    if result.status != "done":
+        err_console.print(f"[bold red]run {run_id} failed:[/] {result.failure_reason}")
+        raise typer.Exit(1)
+    err_console.print(
+        f"run {run_id} done: loss {result.loss:.4f} nats/token, {result.tokens:,} tokens, "
+        f"{result.tokens_per_second:,.0f} tokens/s; checkpoint {result.checkpoint}",
+        highlight=False,
+    )
+
+
+def _train_with_progress(
+    config: RunConfig, folder: Path, store: Any, worker: str, train_run: Any
+) -> RunResult:
+    """Run training under a rich progress bar on stderr; record the outcome in the store."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from distillscale.flops import count_params
+
+    n = count_params(config.shape).non_embedding
+    total = config.steps * config.tokens_per_step
+    err_console.print(
+        f"run {config.run_id()}: {n:,} non-embedding params, {total:,} tokens "
+        f"({total / n:.3g} tokens/param), {config.steps} steps -> {folder}",
+        highlight=False,
+    )
+    last_beat = [time.monotonic()]
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("steps", total=config.steps, status="")
+
+        def progress(event: Any) -> None:
+            val = f" val {event.val_loss:.3f}" if event.val_loss is not None else ""
+            status = f"loss {event.train_loss:.3f}{val} {event.tokens_per_second:,.0f} tok/s"
+            bar.update(task, completed=event.step, status=status)
+            if worker and time.monotonic() - last_beat[0] > 60:
+                last_beat[0] = time.monotonic()
+                store.heartbeat(event.run_id, worker, LEASE_SECONDS)
+
+        sink = store if worker else None
+        try:
+            result = train_run(config, folder, store=sink, progress=progress)
+        except BaseException:
+            if worker:
+                store.fail(config.run_id(), worker, "interrupted (rerun to resume)")
+            raise
+    if worker:
+        _record(store, worker, config, result)
+    return result
+
+
+def _record(store: Any, worker: str, config: RunConfig, result: RunResult) -> None:
+    from distillscale.study.store import RunOutcome
+
+    if result.status != "done" or result.loss is None:
+        store.fail(result.run_id, worker, result.failure_reason or "failed")
+        return
+    store.complete(
+        result.run_id,
+        worker,
+        RunOutcome(
+            loss=result.loss,
+            tokens=result.tokens,
+            flops=result.flops,
+            teacher_loss=config.teacher.loss if config.teacher else None,
+            wall_seconds=result.wall_seconds,
+            tokens_per_second=result.tokens_per_second,
+            checkpoint_path=str(Path(result.checkpoint).resolve()) if result.checkpoint else None,
+        ),
+    )
