@@ -43,6 +43,12 @@ def _missing(text: str) -> str:
     return paragraph(text, "missing")
 
 
+def _no_fit(data: StudyData, name: str) -> str:
+    """Why a law section shows data only: the fit file is missing, or could not be loaded."""
+    state = "could not be loaded (see the summary)" if name in data.fit_docs else "is missing"
+    return _missing(f"fits/{name}.json {state}: data only, no fitted curves.")
+
+
 def supervised_section(
     data: StudyData, fit: Fit | None, figures: dict[str, plots.Rendered]
 ) -> Section:
@@ -86,7 +92,7 @@ def supervised_section(
     figures["supervised"] = plots.supervised_figure(by_tokens, by_flops, curves_d, curves_c)
     parts = []
     if fit is None:
-        parts.append(_missing("fits/supervised.json is missing: data only, no fitted curves."))
+        parts.append(_no_fit(data, "supervised"))
     else:
         band = "with bootstrap bands" if has_bands(fit) else "no bootstrap samples, so no bands"
         parts.append(
@@ -163,7 +169,7 @@ def distillation_section(
     ]
     parts = []
     if fit is None:
-        parts.append(_missing("fits/distillation.json is missing: data only, no fitted curves."))
+        parts.append(_no_fit(data, "distillation"))
     else:
         headers += ["fitted best L_T in range", "fitted L_S there", "supervised L (nats/token)"]
         parts.append(

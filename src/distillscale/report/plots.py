@@ -8,6 +8,7 @@ parameters as non-embedding counts; sizes and compute are on log scales.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -93,16 +94,31 @@ def _new_figure(ncols: int, width: float = 5.2, height: float = 4.0) -> tuple[Fi
 
 
 def _render(fig: Figure) -> Rendered:
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    for ax in fig.axes:  # minor labels on short log axes collide; major decades suffice
+    for ax in fig.axes:  # minor labels collide on short log axes: keep 2x and 5x, or none
         if ax.get_xscale() == "log":
-            ax.xaxis.set_minor_formatter(NullFormatter())
+            lo, hi = ax.get_xlim()
+            short = lo > 0 and math.log10(hi / lo) < 2.0
+            ax.xaxis.set_minor_formatter(FuncFormatter(_minor_label) if short else NullFormatter())
+    engine = fig.get_layout_engine()
+    if engine is not None:  # lay out once, then freeze it for both formats
+        engine.execute(fig)
+        fig.set_layout_engine("none")
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=_DPI, metadata={"Software": None})
     svg = io.StringIO()
     fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
     return Rendered(png=png.getvalue(), svg=svg.getvalue())
+
+
+def _minor_label(x: float, _pos: int | None) -> str:
+    """Label a minor log tick only at 2 and 5 times a power of ten (``2×10^8``)."""
+    if x <= 0:
+        return ""
+    exp = math.floor(math.log10(x))
+    mantissa = round(x / 10.0**exp)
+    return f"${mantissa}\\times10^{{{exp}}}$" if mantissa in (2, 5) else ""
 
 
 def _colours(values: Sequence[float]) -> dict[float, Any]:

@@ -1,0 +1,147 @@
+"""build_report on incomplete or damaged study directories: it says what is missing, never fails."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from synthetic_study import SUP, write_study
+
+from distillscale.errors import InputError
+from distillscale.report import build_report
+
+ALL_PIECES = (
+    "runs.csv",
+    "curves.csv",
+    "ledger.json",
+    "fits/supervised.json",
+    "fits/distillation.json",
+    "fits/notes.json",
+    "plan.json",
+    "study.yaml",
+)
+
+
+def test_missing_directory_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="study directory .*nope.*found nothing"):
+        build_report(tmp_path / "nope")
+    assert not (tmp_path / "nope").exists()
+
+
+def test_empty_directory_names_every_missing_piece(tmp_path: Path) -> None:
+    index = build_report(tmp_path)
+    text = index.read_text()
+    for piece in ALL_PIECES:
+        assert f"<li>{piece} is missing</li>" in text, piece
+    assert "<img" not in text
+    assert "No data: runs.csv is missing." in text
+    assert "ledger.json is missing." in text and "plan.json is missing." in text
+    assert "No fit artifacts in fits/." in text
+    assert sorted(p.name for p in index.parent.iterdir()) == ["index.html"]
+
+
+def test_runs_only_gives_data_without_curves(tmp_path: Path) -> None:
+    full = write_study(tmp_path / "full")
+    lean = tmp_path / "lean"
+    lean.mkdir()
+    shutil.copy(full / "runs.csv", lean / "runs.csv")
+    index = build_report(lean)
+    text = index.read_text()
+    assert "fits/supervised.json is missing: data only, no fitted curves." in text
+    assert "fits/distillation.json is missing: data only, no fitted curves." in text
+    assert "No residuals: no fits." in text
+    assert text.count("<img") == 2
+    assert sorted(p.name for p in index.parent.glob("*.png")) == [
+        "distillation.png",
+        "supervised.png",
+    ]
+    # the summary still counts runs, and totals FLOPs from runs.csv without a ledger
+    assert '<td class="text">total FLOPs (sum of runs.csv flops)</td>' in text
+
+
+def test_damaged_files_are_reported_not_fatal(tmp_path: Path) -> None:
+    study = write_study(tmp_path)
+    (study / "ledger.json").write_text("{not json")
+    (study / "plan.json").write_text("[1, 2]")
+    doc = json.loads((study / "fits" / "supervised.json").read_text())
+    doc["schema"] = "something/else"
+    (study / "fits" / "supervised.json").write_text(json.dumps(doc))
+    lines = (study / "runs.csv").read_text().splitlines()
+    lines[1] = lines[1].replace(",done,", ",done,").replace("teacher,", "teacher,", 1)
+    cells = lines[1].split(",")
+    cells[5] = "not-a-number"  # loss column of the first run
+    lines[1] = ",".join(cells)
+    (study / "runs.csv").write_text("\n".join(lines) + "\n")
+    text = build_report(study).read_text()
+    assert "ledger.json could not be read" in text
+    assert "plan.json is not a JSON object (found list)" in text
+    assert "fits/supervised.json could not be loaded as a fit" in text
+    assert "something/else" in text
+    # the supervised fit is unusable: data only; the distillation fit still draws its curves
+    assert "fits/supervised.json could not be loaded (see the summary): data only" in text
+    assert "Lines: the fitted distillation law" in text
+    # its raw parameters are still shown from the JSON
+    assert text.count("<h3>supervised fit</h3>") == 1
+
+
+def test_stale_figures_are_removed_on_rebuild(tmp_path: Path) -> None:
+    study = tmp_path
+    (study / "runs.csv").write_text(
+        "run,kind,params,tokens,flops,loss,status\nt1,teacher,1e7,2e8,1.2e16,3.9,done\n"
+    )
+    (study / "curves.csv").write_text(
+        "run,step,tokens,train_loss,val_loss,lr\nt1,1,1e8,4.1,4.2,1e-3\nt1,2,2e8,3.8,3.9,1e-3\n"
+    )
+    report = study / "report"
+    build_report(study)
+    assert (report / "curves.png").is_file() and (report / "curves.svg").is_file()
+    (report / "notes-by-user.png").write_bytes(b"keep me")
+    (study / "curves.csv").unlink()
+    build_report(study)
+    assert not (report / "curves.png").exists() and not (report / "curves.svg").exists()
+    assert (report / "supervised.png").is_file()
+    assert (report / "notes-by-user.png").read_bytes() == b"keep me"
+
+
+def test_bootstrap_samples_give_bands(tmp_path: Path) -> None:
+    study = tmp_path
+    rows = ["run,kind,params,tokens,flops,loss,status"]
+    for i, n in enumerate((1e7, 4e7)):
+        for m in (10, 40):
+            d = m * n
+            loss = (
+                SUP["E"]
+                + (SUP["A"] / n ** SUP["alpha"] + SUP["B"] / d ** SUP["beta"]) ** SUP["gamma"]
+            )
+            rows.append(f"t{i}{m},teacher,{n},{d},{6 * n * d},{loss},done")
+    (study / "runs.csv").write_text("\n".join(rows) + "\n")
+    rng = np.random.default_rng(0)
+    names = ["E", "A", "B", "alpha", "beta", "gamma"]
+    samples = [[SUP[k] * (1 + 0.01 * rng.standard_normal()) for k in names] for _ in range(32)]
+    (study / "fits").mkdir()
+    doc = {
+        "schema": "distillscale.fit/1",
+        "law": "chinchilla-gamma",
+        "params": SUP,
+        "ci": None,
+        "ci_level": 0.9,
+        "estimator": "huber-grid",
+        "delta": 1e-3,
+        "objective": 1e-6,
+        "n_points": 4,
+        "diagnostics": {"converged": True, "at_bound": [], "warnings": []},
+        "param_names": names,
+        "bootstrap_samples": samples,
+    }
+    (study / "fits" / "supervised.json").write_text(json.dumps(doc))
+    text = build_report(study).read_text()
+    assert "(with bootstrap bands)" in text
+    svg = (study / "report" / "supervised.svg").read_text()
+    assert svg.count('id="FillBetweenPolyCollection') + svg.count('id="PolyCollection') >= 4
+    # no samples: no bands
+    del doc["bootstrap_samples"]
+    (study / "fits" / "supervised.json").write_text(json.dumps(doc))
+    assert "(no bootstrap samples, so no bands)" in build_report(study).read_text()
