@@ -132,13 +132,12 @@ class Bootstrap:
             if self.progress is not None:
                 self.progress(hi, k_total)
         samples = np.where(law.log_mask, np.exp(out), out)
+        for i, name in enumerate(law.param_names):
+            if name in prep.fixed:
+                samples[:, i] = prep.fixed[name]
         a = 50 * (1 - self.ci)
         lo_q, hi_q = np.percentile(samples, [a, 100 - a], axis=0)
         ci = {n: (float(lo_q[i]), float(hi_q[i])) for i, n in enumerate(law.param_names)}
-        for i, n in enumerate(law.param_names):
-            if not free[i]:
-                v = float(samples[0, i])
-                ci[n] = (v, v)
         base: Fit = est.result_
         diag, _ = diagnose(
             problem,

@@ -161,7 +161,7 @@ def build_fit(
     diag, cov = diagnose(prep.problem, theta, free=prep.free, converged=converged)
     return Fit(
         law=law.name,
-        params=law.from_fitting(theta),
+        params={**law.from_fitting(theta), **prep.fixed},  # fixed values exactly as given
         ci=None,
         ci_level=None,
         estimator=estimator,
