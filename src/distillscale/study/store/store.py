@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -47,6 +47,9 @@ from distillscale.study.store.records import (
 )
 from distillscale.study.store.schema import SCHEMA_VERSION, curves, meta, metadata, runs, utc_now
 from distillscale.study.store.url import redact_url, to_url
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RUN_TABLE_COLUMNS", "Store", "open_store"]
 
@@ -247,7 +250,8 @@ class Store:
         Returns
         -------
         bool
-            True if this worker now holds the run.
+            True if this worker now holds the run; False if it is held by another worker,
+            done, out of attempts, or not registered.
         """
         lease = _check_lease(lease_seconds)
         now = utc_now()
@@ -463,7 +467,7 @@ class Store:
         with self._engine.connect() as conn:
             return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
 
-    def run_table(self, study: str | None = None, *, status: str | None = "done") -> Any:
+    def run_table(self, study: str | None = None, *, status: str | None = "done") -> pd.DataFrame:
         """The runs as a pandas DataFrame with the run-table columns of CONVENTIONS.md.
 
         Columns are :data:`RUN_TABLE_COLUMNS`: ``run, params`` (non-embedding), ``tokens``,
