@@ -21,6 +21,7 @@ are filled the same way. Tables written by distillscale studies carry exact FLOP
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -182,7 +183,7 @@ def read_runs(
     for col in _LOSS_COLUMNS:
         if col in frame.columns and scale != 1.0:
             frame[col] = frame[col] * scale
-    frame = _derive_flops(frame)
+    frame = _derive_flops(frame, name, unit)
     frame = frame.reset_index(drop=True)
     return RunTable(frame=frame, source=name, sha256=_digest(frame))
 
@@ -259,12 +260,15 @@ def _load(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[str, pd.DataFr
             return name, _nonempty(frame, name), "row"
         if kind == "jsonl":
             return name, _nonempty(_read_jsonl(path, name), name), "line"
-        frame = pd.read_csv(
-            path, sep="\t" if kind == "tsv" else ",", skip_blank_lines=False, low_memory=False
-        )
+        frame = _read_delimited(path, name, "\t" if kind == "tsv" else ",")
     except InputError:
         raise
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: not UTF-8 text (found byte 0x{exc.object[exc.start]:02x}); save the file "
+            "as UTF-8"
+        ) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{name}: cannot read as {kind}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001  pyarrow and csv raise their own types
         raise InputError(f"{name}: cannot read as {kind}: {type(exc).__name__}: {exc}") from exc
@@ -273,18 +277,63 @@ def _load(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[str, pd.DataFr
     return name, _nonempty(frame, name), "line"
 
 
+def _read_delimited(path: Path, name: str, sep: str) -> pd.DataFrame:
+    """CSV or TSV with the header on line 1; every data line must fit the header's columns.
+
+    ``index_col=False`` stops pandas from silently turning the leading fields of rows that are
+    longer than the header into an index (which shifts every value one column to the right), and
+    the raw header is checked for duplicates before pandas renames them ``params.1``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            frame = pd.read_csv(
+                path, sep=sep, skip_blank_lines=False, low_memory=False, index_col=False
+            )
+        except pd.errors.ParserWarning:
+            raise InputError(_long_row(path, name, sep)) from None
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, index_col=False)
+    names = ["" if pd.isna(c) else str(c) for c in header.iloc[0]] if len(header) else []
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise InputError(
+            f"{name} line 1: duplicate column names {', '.join(map(repr, dup))}; "
+            "give each column one distinct, non-empty name (or drop the copy)"
+        )
+    return frame
+
+
+def _long_row(path: Path, name: str, sep: str) -> str:
+    """The message for a data line with more fields than the header, naming the line."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle, delimiter=sep)
+        width = len(next(rows, []))
+        for row in rows:
+            if len(row) > width:
+                return (
+                    f"{name} line {rows.line_num}: {len(row)} fields but the header has "
+                    f"{width}; check the delimiter and quoting of that line"
+                )
+    return f"{name}: a line has more fields than the header's {width}; check the delimiter"
+
+
 def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
     """JSON Lines: one object per non-blank line, indexed by line number."""
     records: list[dict[str, object]] = []
     lines: list[int] = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # -sig: a leading BOM is not an error
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
+                record = json.loads(text, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{name} line {number}: not valid JSON ({exc.msg})") from exc
+            except _DuplicateKeyError as exc:
+                raise InputError(
+                    f"{name} line {number}: key {exc.args[0]!r} appears twice in one object; "
+                    "give each column once"
+                ) from None
             if not isinstance(record, dict):
                 raise InputError(
                     f"{name} line {number}: expected a JSON object per line, "
@@ -293,6 +342,19 @@ def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
             records.append(record)
             lines.append(number)
     return pd.DataFrame.from_records(records, index=pd.Index(lines))
+
+
+class _DuplicateKeyError(Exception):
+    """A JSON object repeats a key (``json`` would silently keep the last value)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    record: dict[str, object] = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKeyError(key)
+        record[key] = value
+    return record
 
 
 def _nonempty(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -438,11 +500,31 @@ def _show(value: object) -> str:
 
 
 # --- derived columns and the digest ------------------------------------------------------------
-def _derive_flops(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill ``flops`` with 6·N·D (Kaplan et al. 2020 §2.1) where absent and N, D are known."""
+def _derive_flops(frame: pd.DataFrame, name: str, unit: str) -> pd.DataFrame:
+    """Fill ``flops`` with 6·N·D (Kaplan et al. 2020 §2.1) where absent and N, D are known.
+
+    Raises
+    ------
+    InputError
+        When 6·N·D of a row to be filled overflows float64 (N·D above about 3e307).
+    """
     if "params" not in frame.columns or "tokens" not in frame.columns:
         return frame
-    six_nd = 6.0 * frame["params"].to_numpy(dtype=float) * frame["tokens"].to_numpy(dtype=float)
+    n = frame["params"].to_numpy(dtype=float)
+    d = frame["tokens"].to_numpy(dtype=float)
+    with np.errstate(over="ignore"):
+        six_nd = 6.0 * n * d
+    fill = np.ones(len(frame), dtype=bool)
+    if "flops" in frame.columns:
+        fill = frame["flops"].isna().to_numpy()
+    overflow = fill & np.isinf(six_nd)
+    if overflow.any():
+        pos = int(np.argmax(overflow))
+        raise InputError(
+            f"{name} {unit} {frame.index[pos]}, column 'flops': 6 x params x tokens = "
+            f"6 x {n[pos]:g} x {d[pos]:g} overflows float64; give the run's flops or check the "
+            "units of params and tokens (counts)"
+        )
     if "flops" not in frame.columns:
         frame["flops"] = six_nd
     else:
