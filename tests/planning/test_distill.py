@@ -248,3 +248,26 @@ def test_target_below_floors(busbridge_dist):
     with pytest.raises(InputError, match="out of reach"):
         # a 546M student reaches neither: L_sup(546M, 1e17 tokens) = 2.18
         compute_for_loss(busbridge_dist, student_params=546e6, target=1.9, scenario="teacher-free")
+
+
+@pytest.mark.parametrize("n_s", [1e7, 1e9, 1e12])
+@pytest.mark.parametrize("c", [1e17, 1e22, 1e27])
+def test_robust_across_the_plannable_range(busbridge_dist, n_s, c):
+    if c / (3 * F(n_s)) < 1e6:
+        with pytest.raises(InputError, match="--compute"):
+            recipe(busbridge_dist, n_s, c, "teacher-free")
+        return
+    losses = []
+    for scenario in SCENARIOS:
+        try:
+            r = recipe(busbridge_dist, n_s, c, scenario)
+        except InputError as exc:  # only: no room for a teacher at all
+            assert "raise --compute" in str(exc) and "pretraining" in scenario
+            losses.append(math.inf)
+            continue
+        assert math.isfinite(r.student_loss) and r.student_loss > r.teacher_loss
+        assert r.flops.total <= c * (1 + 1e-9)
+        losses.append(r.student_loss)
+    # charging more for the teacher never gives a better student
+    assert losses[0] <= losses[1] + 1e-9 <= losses[3] + 2e-9
+    assert losses[0] <= losses[2] + 1e-9 <= losses[3] + 2e-9

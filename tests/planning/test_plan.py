@@ -223,3 +223,12 @@ def test_planning_imports_without_torch_or_matplotlib():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_warnings_flag_extrapolation_only():
+    normal = distillscale.plan(compute=1e21, student_params=546e6, scenario="teacher-inference")
+    assert normal.warnings == ()
+    assert normal.to_json()["warnings"] == []
+    tiny = distillscale.plan(target_loss=2.4, student_params=546e6, scenario="teacher-free")
+    assert tiny.result.recipe.student_tokens / 546e6 < 1
+    assert any("extrapolation" in w for w in tiny.warnings)

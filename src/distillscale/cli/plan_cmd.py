@@ -197,6 +197,10 @@ def _iv(interval: dict[str, tuple[float, float]] | None, key: str) -> str:
 
 
 def _render(result: Plan) -> None:
+    plans = result.plans if isinstance(result, ScenarioTable) else (result,)
+    for p in plans:
+        for w in p.warnings:
+            err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if isinstance(result, ScenarioTable):
         _render_table(result)
         return

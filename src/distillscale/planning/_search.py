@@ -72,16 +72,18 @@ def minimize_2d(
     lo: tuple[float, float],
     hi: tuple[float, float],
     *,
-    n: int = 49,
+    n: int = 65,
     zoom_points: int = 11,
-    rounds: int = 10,
+    rounds: int = 14,
     keep: int = 3,
 ) -> tuple[float, float, float]:
     """Minimise a vectorised ``f(u, v)`` on a box: dense grid, then zoom around the best cells.
 
     Each zoom round lays a ``zoom_points`` square grid over +-2 current cells around the
-    incumbent (clipped to the box), so the cell shrinks by 4/(zoom_points-1) per round; the
-    ``keep`` best well-separated coarse cells are each refined and the best result wins.
+    incumbent (clipped to the box), so the cell shrinks by 4/(zoom_points-1) per round, except
+    along an axis where the best point lies on the window's edge (the window then moves on at
+    full size, following a valley); the ``keep`` best well-separated coarse cells are refined
+    together and the best result wins.
 
     Returns
     -------
@@ -116,7 +118,15 @@ def minimize_2d(
         )
         centre = np.where(better[:, None], picked, centre)
         fc = np.where(better, zf[rows, k], fc)
-        step = step * 4 / (zoom_points - 1)
+        # shrink, except along an axis where the best point sits on the window's edge (and
+        # not on the box's): there the valley continues, so the window walks on at full size
+        iu, iv = np.divmod(k, zoom_points)
+        edge = np.stack(
+            [(iu == 0) | (iu == zoom_points - 1), (iv == 0) | (iv == zoom_points - 1)], 1
+        )
+        on_box = (picked <= lo_a + 1e-12) | (picked >= hi_a - 1e-12)
+        walk = edge & ~on_box & better[:, None]
+        step = np.where(walk, step, step * 4 / (zoom_points - 1))
     best = int(np.argmin(fc))
     return float(centre[best, 0]), float(centre[best, 1]), float(fc[best])
 

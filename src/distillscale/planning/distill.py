@@ -188,6 +188,12 @@ def optimal_recipe(
     sup = surface.supervised
     flops = surface.flops
     train_s = float(flops.train(n_s))
+    if compute / train_s < 1e6:
+        raise InputError(
+            f"--compute: {compute:.3g} FLOPs trains a {n_s:.3g}-parameter student on only "
+            f"{compute / train_s:.3g} tokens (at least 1e6 are planned); raise --compute to "
+            f"{train_s * 1e6:.3g} or more, or choose a smaller --student-params"
+        )
     d_sup = min(compute / train_s, 1e17)
     l_sup = float(sup.loss(n_s, d_sup))
 

@@ -75,12 +75,15 @@ class Plan:
         ``"6nd"`` or ``"busbridge"``.
     cost : Cost or None
         Device-hours and price of the plan's FLOPs, when hardware was given.
+    warnings : tuple of str
+        Soft problems with advice (extrapolation far outside fitted data, bounds hit).
     """
 
     mode: str
     fit: str
     flops_convention: str
     cost: Cost | None = None
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``plan --json`` document (CONVENTIONS.md), plain JSON data."""
@@ -247,7 +250,28 @@ def _tail(p: Plan) -> dict[str, Any]:
         "fit": p.fit,
         "flops_convention": p.flops_convention,
         "cost": None if p.cost is None else p.cost.to_json(),
+        "warnings": list(p.warnings),
     }
+
+
+def _recipe_warnings(r: Recipe) -> tuple[str, ...]:
+    """Advice on a recipe: extrapolation to tiny token budgets, and bounds hit."""
+    out = []
+    m = r.student_tokens / r.student_params
+    if m < 1:
+        out.append(
+            f"{r.scenario}: the student sees {m:.2g} tokens per parameter, far below any fitted "
+            "run (Busbridge et al.'s students saw 20 to 320); the predicted loss is an "
+            "extrapolation: raise the compute or shrink the student"
+        )
+    # teacher tokens at 1e17 in teacher-inference is the expected over-trained teacher
+    hit = [b for b in r.at_bound if (b, r.scenario) != ("teacher_tokens", "teacher-inference")]
+    if hit:
+        out.append(
+            f"{r.scenario}: {', '.join(hit)} at the 1e6..1e17 search bound; the optimum may lie "
+            "beyond it"
+        )
+    return tuple(out)
 
 
 def _interval_json(interval: Interval | None) -> dict[str, list[float]] | None:
@@ -392,6 +416,7 @@ def _distillation(
         fit=fs.source,
         flops_convention=fs.flops.name,
         cost=None if device is None else cost_of(recipe.flops.total, device),
+        warnings=_recipe_warnings(recipe),
         recipe=recipe,
         interval=_percentiles(draws, fs.ci_level) if fs.samples else None,
         p_distill_wins=p_win,
@@ -549,6 +574,7 @@ def plan(
                     fit=fs.source,
                     flops_convention=fs.flops.name,
                     cost=None if hardware is None else cost_of(spent, hardware),
+                    warnings=() if result.recipe is None else _recipe_warnings(result.recipe),
                     result=result,
                 )
             )
