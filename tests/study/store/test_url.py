@@ -48,3 +48,16 @@ def test_bad_urls(tmp_path):
     garbage.write_bytes(b"this is not a database" * 100)
     with pytest.raises(InputError, match="cannot open run store"):
         open_store(garbage)
+
+
+@pytest.mark.postgres
+def test_wrong_password_is_input_error_without_the_password():
+    import sqlalchemy as sa
+    from _store_pg import PG_SKIP, PG_URL
+
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url = sa.make_url(PG_URL).set(password="wrong-Pa55word").render_as_string(hide_password=False)
+    with pytest.raises(InputError, match="cannot open run store") as info:
+        open_store(url)
+    assert "wrong-Pa55word" not in str(info.value) and ":***@" in str(info.value)
