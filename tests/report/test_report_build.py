@@ -270,9 +270,20 @@ def test_parameter_tables_and_diagnostics(built: tuple[Path, str, Page]) -> None
 def test_plan_section(built: tuple[Path, str, Page]) -> None:
     _, _, page = built
     (rows,) = page.section_tables("plan")
-    assert rows[0][:2] == ["N_S (non-embedding params)", "verdict"]
-    assert rows[1] == ["1.43e+08", "distill", "t-546M-m20", "2.5149", "2.7000", "2.8892", "0.1892"]
-    assert rows[2][1:3] == ["supervised", EVIL]
+    assert rows[0][:3] == ["N_S (non-embedding params)", "D_S (tokens)", "verdict (measured)"]
+    assert rows[1] == [
+        "1.43e+08",
+        "—",
+        "distill",
+        "t-546M-m20",
+        "2.5149",
+        "2.7000",
+        "2.8892",
+        "0.1892",
+        "—",
+    ]
+    assert rows[2][2:4] == ["supervised", EVIL]
+    assert rows[2][7] == "-0.0051"
 
 
 def test_no_temporary_files_left_and_rebuild(built: tuple[Path, str, Page]) -> None:

@@ -138,10 +138,10 @@ def distillation_section(
     points, curves, rows, sup_lines = [], [], [], []
     lt = runs["teacher_loss"]
     lt_grid = np.linspace(lt.min() * 0.8, lt.max() * 1.08, 2 * _GRID)
-    for (n, d), group in runs.groupby(["params", "tokens"], sort=True):
+    for k, ((n, d), group) in enumerate(runs.groupby(["params", "tokens"], sort=True)):
         group = group.sort_values("teacher_loss")
         label = f"N_S = {fmt_count(n)}, D_S = {fmt_count(d)}"
-        points.append(_points(label, n, group["teacher_loss"], group["loss"]))
+        points.append(_points(label, k, group["teacher_loss"], group["loss"]))
         best = group.loc[group["loss"].idxmin()]
         row: list[Cell] = [
             fmt_count(n),
@@ -152,11 +152,11 @@ def distillation_section(
             fmt_loss(best["loss"]),
         ]
         if fit is not None:
-            band, fitted_cells, sup_loss = _student_curve(fit, n, d, lt_grid, label)
+            band, fitted_cells, sup_loss = _student_curve(fit, n, d, k, lt_grid, label)
             curves.append(band)
             row += fitted_cells
             if sup_loss is not None:
-                sup_lines.append((float(n), sup_loss))
+                sup_lines.append((float(k), sup_loss))
         rows.append(row)
     figures["distillation"] = plots.distillation_figure(points, curves, sup_lines)
     headers = [
@@ -186,11 +186,15 @@ def distillation_section(
 
 
 def _student_curve(
-    fit: Fit, n: float, d: float, lt_grid: NDArray[np.float64], label: str
+    fit: Fit, n: float, d: float, k: int, lt_grid: NDArray[np.float64], label: str
 ) -> tuple[plots.Band, list[Cell], float | None]:
-    """The fitted law over ``lt_grid`` at one student size; its best L_T and supervised loss."""
+    """The fitted law over ``lt_grid`` for student group ``k`` (size ``n``, tokens ``d``).
+
+    Returns the curve, table cells (best L_T on the grid, L_S there, supervised loss) and the
+    supervised loss at (n, d), nats per token.
+    """
     pred = predict(fit, params=n, tokens=d, teacher_loss=lt_grid, interval=has_bands(fit))
-    band = plots.Band(label=label, value=n, x=lt_grid, y=pred.loss, lo=pred.lo, hi=pred.hi)
+    band = plots.Band(label=label, value=k, x=lt_grid, y=pred.loss, lo=pred.lo, hi=pred.hi)
     i = int(np.argmin(pred.loss))
     edge = " (range edge)" if i in (0, len(lt_grid) - 1) else ""
     sup = None

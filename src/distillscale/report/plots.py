@@ -55,7 +55,8 @@ class Band:
     label : str
         Legend text.
     value : float
-        The value that picks its colour (e.g. model size in parameters), on a log scale.
+        The value that picks its colour (e.g. model size in parameters): distinct values get
+        distinct colours, in increasing order along the viridis map.
     x, y : ndarray
         Curve abscissa and predicted loss (nats per token).
     lo, hi : ndarray or None
@@ -341,35 +342,49 @@ def ledger_figure(
 
 
 def curves_figure(series: Sequence[SeriesPoints], train: Sequence[SeriesPoints]) -> Rendered:
-    """Loss curves: validation (lines) and training (faint) loss against tokens seen.
+    """Loss curves: validation and training loss against tokens seen, coloured by model size.
 
     Parameters
     ----------
     series : sequence of SeriesPoints
         Per run: x = tokens seen (count), y = validation loss (nats per token); ``value`` picks
-        the colour (model size).
+        the colour (model size) and runs of one size share one legend entry (``label``).
     train : sequence of SeriesPoints
-        Per run: training loss (nats per token) against tokens seen, drawn faint.
+        Per run: training loss (nats per token) against tokens seen; drawn faint beside
+        validation curves, or as the main lines when no run logged a validation loss.
     """
     fig, (ax,) = _new_figure(1, width=7.0, height=4.4)
     colours = _colours([g.value for g in [*series, *train]])
+    labelled: set[str] = set()
+
+    def label_once(label: str) -> str | None:
+        if label in labelled:
+            return None
+        labelled.add(label)
+        return label
+
+    main_is_train = not series
+    series = sorted(series, key=lambda g: g.value)  # legend entries in size order
+    train = sorted(train, key=lambda g: g.value)
     for group in train:
-        ax.plot(group.x, group.y, color=colours.get(group.value, "grey"), lw=0.8, alpha=0.3)
+        colour = colours.get(group.value, "grey")
+        if main_is_train:
+            ax.plot(group.x, group.y, color=colour, lw=1.2, label=label_once(group.label))
+        else:
+            ax.plot(group.x, group.y, color=colour, lw=0.8, alpha=0.3)
     for group in series:
-        ax.plot(
-            group.x,
-            group.y,
-            color=colours.get(group.value, "grey"),
-            lw=1.4,
-            marker=".",
-            ms=3,
-            label=group.label,
-        )
+        ax.plot(group.x, group.y, color=colours.get(group.value, "grey"), lw=1.4, marker=".",
+                ms=3, label=label_once(group.label))  # fmt: skip
+    title = (
+        "training loss curves (no validation loss logged)"
+        if main_is_train
+        else "loss curves (validation: solid with dots; training: faint)"
+    )
     ax.set(
         xscale="log",
         xlabel="tokens seen (tokens)",
         ylabel=LOSS_LABEL,
-        title="loss curves (validation: solid; training: faint)",
+        title=title,
     )
     _legend(ax, max_entries=12)
     return _render(fig)

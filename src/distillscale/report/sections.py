@@ -182,7 +182,7 @@ def curves_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Secti
         group = group[group["tokens"] > 0].sort_values("tokens")
         size = sizes.get(str(run), math.nan)
         value = size if math.isfinite(size) else 0.0
-        label = f"{run} (N = {fmt_count(size)})" if math.isfinite(size) else str(run)
+        label = f"N = {fmt_count(size)}" if math.isfinite(size) else "size unknown"
         v = group[group["val_loss"].notna()]
         t = group[group["train_loss"].notna()]
         if not v.empty:
@@ -207,7 +207,8 @@ def curves_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Secti
         return Section(anchor="curves", title=title, body=_missing("curves.csv has no losses."))
     figures["curves"] = plots.curves_figure(val, train)
     body = paragraph(
-        f"{curves['run'].nunique()} runs, {len(curves)} logged steps; colour by model size."
+        f"{curves['run'].nunique()} runs, {len(curves)} logged steps; one line per run, "
+        "coloured by model size (non-embedding parameters)."
     ) + figure_html("curves", figures["curves"], "Loss curves")
     return Section(anchor="curves", title=title, body=body)
 
@@ -284,13 +285,22 @@ def _generic(value: Any) -> str:
 
 _PLAN_COLUMNS = (
     ("student_params", "N_S (non-embedding params)", fmt_count),
-    ("verdict", "verdict", str),
-    ("best_teacher_run", "best teacher run", str),
+    ("student_tokens", "D_S (tokens)", fmt_count),
+    ("verdict", "verdict (measured)", None),
+    ("best_teacher_run", "best teacher run", None),
     ("best_teacher_loss", "its L_T (nats/token)", fmt_loss),
     ("student_loss_distilled", "distilled L_S (nats/token)", fmt_loss),
     ("student_loss_supervised", "supervised L (nats/token)", fmt_loss),
     ("margin", "margin (nats/token)", fmt_loss),
+    ("predicted_verdict", "verdict (fitted laws)", None),
 )
+
+
+def _plan_cell(entry: Mapping[str, Any], key: str, fmt: Any) -> Cell:
+    value = entry.get(key)
+    if fmt is None:
+        return "—" if value is None else str(value)
+    return fmt(_num(value))
 
 
 def plan_section(data: StudyData) -> Section:
@@ -298,22 +308,20 @@ def plan_section(data: StudyData) -> Section:
     plan = data.plan
     if plan is None:
         return Section(anchor="plan", title="Plan", body=_missing("plan.json is missing."))
-    parts: list[str] = []
+    parts: list[str] = [
+        paragraph(
+            "Margin = supervised loss - distilled loss at matched compute (nats per "
+            "token): positive means distillation wins."
+        )  # fmt: skip
+    ]
     students = [s for s in plan.get("students") or [] if isinstance(s, dict)]
     if students:
-        rows: list[list[Cell]] = []
-        for s in students:
-            rows.append(
-                [
-                    fn(_num(s.get(key))) if fn is not str else str(s.get(key, "—"))
-                    for key, _, fn in _PLAN_COLUMNS
-                ]
-            )
+        rows = [[_plan_cell(s, key, fmt) for key, _, fmt in _PLAN_COLUMNS] for s in students]
         parts.append(table([h for _, h, _ in _PLAN_COLUMNS], rows))
     text = plan.get("text")
     if isinstance(text, str) and text.strip():
         parts.append(f"<pre>{esc(text)}</pre>")
-    if not parts:
+    if len(parts) == 1:
         parts.append(_missing("plan.json has no students and no text."))
     return Section(anchor="plan", title="Plan", body="".join(parts))
 
