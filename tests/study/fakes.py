@@ -20,6 +20,7 @@ from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
 NAN_MARKER = "FAKE_NAN_DEPTH"
+FINISHED_LOG = "trained_to_end.log"
 
 
 def true_loss(config: RunConfig, teacher_loss: float | None = None) -> float:
@@ -75,6 +76,9 @@ def fake_train(config: RunConfig, workdir: Path, progress=None, *, step_seconds:
                     flops=step * flops_per_step,
                 )
             )
+        if step == steps:  # training ran to its end in this attempt (not merely resumed)
+            with open(workdir / FINISHED_LOG, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
         if math.isnan(loss):
             break
     ok = not math.isnan(curve[-1][2])
