@@ -16,7 +16,12 @@ from numpy.typing import NDArray
 
 from distillscale.errors import InputError, require
 from distillscale.fitting.result import Fit
-from distillscale.planning.distill import TeacherSpec, Threshold, optimal_recipe
+from distillscale.planning.distill import (
+    TeacherSpec,
+    Threshold,
+    distillation_threshold,
+    optimal_recipe,
+)
 from distillscale.planning.fits import resolve_fit, surfaces
 from distillscale.planning.surfaces import DistillationSurface
 
@@ -169,10 +174,15 @@ def plot(
         low=low,
         high=high,
     )
-    return plot_frontier(
-        data,
-        target,
+    exact = distillation_threshold(
+        fs.distillation,
         student_params=student_params,
         scenario=scenario,
-        threshold=crossover(data),
+        students=students,
+        teacher=teacher,
+        low=low,
+        high=high,
+    )
+    return plot_frontier(
+        data, target, student_params=student_params, scenario=scenario, threshold=exact
     )
