@@ -6,11 +6,12 @@ with those weights (Besiroglu et al. 2024 refit each resample on the summed Hube
 their likelihood estimator; Busbridge et al. 2025 use 4096 resamples and 90% intervals).
 
 Speed. A resample's optimum lies close to the full-data one, so instead of the whole start grid
-each resample starts from the full-data optimum and the next best distinct grid optima
-(``n_warm`` starts in all). All resamples x starts then run *together* through the vectorised
-Levenberg-Marquardt minimiser (one (K m, n, P) Jacobian per iteration, in batches of
-``batch`` resamples): that vectorisation, with NumPy's threaded BLAS, is the parallelism.
-The best start per resample is its optimum.
+each resample starts from the full-data optimum and from the next best grid optima that lie
+in other basins (differing by more than 1%), ``n_warm`` starts at most. All resamples x starts
+then run *together* through the vectorised Levenberg-Marquardt minimiser (one (K m, n, P)
+Jacobian per iteration, in batches of ``batch`` resamples): that vectorisation is the
+parallelism (the matrices are P x P, too small for threaded BLAS to help, so BLAS runs on one
+thread). The best start per resample is its optimum.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from distillscale.errors import InputError
 from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
-from distillscale.fitting.optimise import lm_minimise, serial_blas
+from distillscale.fitting.optimise import distinct_best, lm_minimise, serial_blas
 from distillscale.fitting.result import Fit
 from distillscale.fitting.setup import RunTableLike
 
@@ -60,7 +61,7 @@ class Bootstrap:
     seed : int, optional
         Seed of ``np.random.default_rng``; the same seed gives the same samples.
     n_warm : int
-        Starts per resample: the full-data optimum plus the next best distinct grid optima.
+        Starts per resample, at most: the full-data optimum plus grid optima in other basins.
     batch : int
         Resamples minimised together (bounds memory; progress is reported per batch).
     progress : callable, optional
@@ -105,8 +106,10 @@ class Bootstrap:
         est = self.estimator.fit(table)
         prep = est.prepare(table)
         law, problem, free = prep.law, prep.problem, prep.free
-        warm = est.candidates_[: max(1, self.n_warm)]  # (m, P), the optimum first
-        warm = np.vstack([est.theta_[None, :], warm[1:]])
+        # The optimum first, then grid optima in other basins (differing by > 1%).
+        cands = np.vstack([est.theta_[None, :], est.candidates_])
+        order = np.arange(cands.shape[0], dtype=float)
+        warm = cands[distinct_best(cands, order, max(1, self.n_warm), tol=1e-2)]  # (m, P)
         m = warm.shape[0]
         k_total = int(self.n_resamples)
         counts = resample_counts(problem.n_points, k_total, self.seed)

@@ -7,8 +7,9 @@ optimum (an objective no worse) far faster, in four stages:
 1. **Screen.** The objective at every grid point, vectorised; when starts x runs exceeds 2e5
    (Hoffmann's 4500 starts; the distillation law's 216,000), on a fixed random subset of the
    runs (at least 5 per free parameter): a screen only ranks starts.
-2. **Race.** The ``n_screen`` best starts take 10 Levenberg-Marquardt iterations together
-   (:func:`~distillscale.fitting.optimise.lm_minimise`); the 32 best continue to convergence.
+2. **Race.** The ``n_screen`` best starts (default max(256, G/200) of G) take 10
+   Levenberg-Marquardt iterations together (:func:`~distillscale.fitting.optimise.lm_minimise`);
+   the best sixteenth (at least 32) take 30 more.
 3. **Polish.** The ``n_polish`` best distinct optima are refined by SciPy L-BFGS-B with the
    analytic gradient and tight tolerances (ftol 1e-15, gtol 1e-12, maxcor 20), within bounds.
 4. **Choose.** The lowest objective wins; the others are kept as ``candidates_`` to warm-start
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 _SCREEN_ELEMENTS = 200_000
 _RACE_ITER = 10
-_RACE_KEEP = 32
 _FINAL_ITER = 30
 
 
@@ -93,7 +93,7 @@ def grid_minimise(
     starts: NDArray[np.float64],
     *,
     free: NDArray[np.bool_],
-    n_screen: int = 256,
+    n_screen: int | None = None,
     n_polish: int = 4,
 ) -> GridResult:
     """Minimise the summed Huber objective from every start (screen, race, polish).
@@ -106,8 +106,8 @@ def grid_minimise(
         Starts in fitting space (fixed parameters already set).
     free : ndarray of bool, shape (P,)
         Fitted parameters.
-    n_screen : int
-        Starts that survive the screen into the LM race.
+    n_screen : int, optional
+        Starts that survive the screen into the LM race; default max(256, G / 200).
     n_polish : int
         Distinct LM optima refined by L-BFGS-B.
 
@@ -118,14 +118,15 @@ def grid_minimise(
     law = problem.law
     lower, upper = law.lower, law.upper
     f0 = _screen(problem, starts, int(free.sum()))
+    n_race = n_screen if n_screen is not None else max(256, starts.shape[0] // 200)
     order = np.argsort(f0, kind="stable")
-    order = order[np.isfinite(f0[order])][:n_screen]
+    order = order[np.isfinite(f0[order])][:n_race]
     if order.size == 0:
-        order = np.arange(min(n_screen, starts.shape[0]))
+        order = np.arange(min(n_race, starts.shape[0]))
     race = lm_minimise(
         problem, starts[order], lower=lower, upper=upper, free=free, max_iter=_RACE_ITER
     )
-    keep = np.argsort(race.f, kind="stable")[:_RACE_KEEP]
+    keep = np.argsort(race.f, kind="stable")[: max(32, n_race // 16)]
     final = lm_minimise(
         problem, race.theta[keep], lower=lower, upper=upper, free=free, max_iter=_FINAL_ITER
     )
@@ -196,8 +197,8 @@ class HuberGrid:
         distillation law.
     starts : ndarray, shape (G, P), optional
         Custom starts in fitting space instead of the law's grid.
-    n_screen : int
-        Starts raced after the screen (see the module docstring).
+    n_screen : int, optional
+        Starts raced after the screen; default max(256, G / 200) for G starts.
     n_polish : int
         Distinct optima polished by L-BFGS-B.
 
@@ -225,7 +226,7 @@ class HuberGrid:
         fixed: FixedSpec | None = None,
         supervised: Fit | str | None = None,
         starts: NDArray[np.float64] | None = None,
-        n_screen: int = 256,
+        n_screen: int | None = None,
         n_polish: int = 4,
     ) -> None:
         self.law = law

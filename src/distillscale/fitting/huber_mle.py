@@ -47,8 +47,10 @@ def nll(
     problem: Problem, theta: NDArray[np.float64], sigma: float
 ) -> tuple[float, NDArray[np.float64], float]:
     """Negative log-likelihood, its gradient in theta (P,) and in sigma."""
+    if not -700.0 < sigma < 700.0:  # exp(sigma) would under- or overflow
+        return math.inf, np.zeros_like(theta), 0.0
     r, jac = residuals_jac(problem, theta[None, :])
-    s = math.exp(sigma) if sigma > -700 else 0.0
+    s = math.exp(sigma)
     d = problem.delta
     with np.errstate(all="ignore"):
         x = r[0] / s
