@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import student_loss, sup_loss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,8 @@ from distillscale.planning import (
     optimal_recipe,
 )
 from distillscale.planning.distill import switches
+
+from ._reference import student_loss, sup_loss
 
 STUDENTS = (546e6, 1.82e9, 7.75e9)
 

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_supervised, sup_loss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,8 @@ from distillscale.fitting import load_fit
 from distillscale.planning import cheapest_for_loss, chinchilla_optimum, compute_optimal
 from distillscale.planning.fits import surfaces
 from distillscale.planning.surfaces import SupervisedSurface, flops_convention
+
+from ._reference import make_supervised, sup_loss
 
 CHINCHILLA_C = 6 * 70e9 * 1.4e12  # 5.88e23 FLOPs
 

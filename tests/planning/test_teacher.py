@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import student_loss, sup_loss
 
 from distillscale.errors import InputError
 from distillscale.planning.teacher import (
@@ -14,6 +13,8 @@ from distillscale.planning.teacher import (
     teacher_for_loss,
     teacher_loss_range,
 )
+
+from ._reference import student_loss, sup_loss
 
 SANITY_LT = [1.9, 2.1, 2.3, 2.5, 3.0]
 # LAWS.md §1.9, L_S(N_S, D_S = 20 N_S, L_T), computed from Busbridge Table 6
