@@ -319,8 +319,10 @@ def train(
             "--kd/--top-k/--temperature/--kd-weight need a teacher: add --teacher (or "
             "--teacher-cache)"
         )
+    # under torchrun every rank runs this command; only rank 0 talks to the store and prints
+    primary = os.environ.get("RANK", "0") == "0"
     opened = None
-    if store is not None:
+    if store is not None and primary:
         from distillscale.study.store import open_store
 
         opened = open_store(store)
@@ -359,10 +361,15 @@ def train(
         run_id = config.run_id()
         folder = workdir if workdir is not None else Path("runs") / run_id
         worker = _register(opened, config) if opened is not None else ""
-        result = _train_with_progress(config, folder, opened, worker, train_run)
+        if primary:
+            result = _train_with_progress(config, folder, opened, worker, train_run)
+        else:
+            result = train_run(config, folder)
     finally:
         if opened is not None:
             opened.close()
+    if not primary:
+        return
     if json_out:
         emit_json(_document(config, result, folder))
     if result.status != "done":

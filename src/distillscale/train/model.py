@@ -8,6 +8,7 @@ Architectural choices (nanoGPT / nanochat style, matching the accountant in
 * grouped-query attention (``n_kv_heads`` divides ``n_heads``), optional QK-norm (a per-head
   RMSNorm on queries and keys, as in Busbridge et al. 2025 App. G);
 * gated FFN (SwiGLU, Shazeer 2020: ``W2 (silu(W1 x) * W3 x)``) or plain FFN (``W2 gelu(W1 x)``);
+* q, k, v share one fused matmul, and so do W1 and W3 (fewer, larger matmuls run faster);
 * a final RMSNorm and an LM head, tied to the token embedding or not.
 
 The size is set by one dial: :func:`distillscale.flops.family_shape` (``depth``) gives the
@@ -67,9 +68,8 @@ class Attention(nn.Module):
         self.n_kv_heads = shape.kv_heads
         self.head_dim = shape.head_dim
         d, kv_dim = shape.d_model, shape.kv_heads * shape.head_dim
-        self.q = nn.Linear(d, d, bias=False)
-        self.k = nn.Linear(d, kv_dim, bias=False)
-        self.v = nn.Linear(d, kv_dim, bias=False)
+        self.split = (d, kv_dim, kv_dim)
+        self.qkv = nn.Linear(d, d + 2 * kv_dim, bias=False)  # q, k, v fused: one matmul
         self.o = nn.Linear(d, d, bias=False)
         self.q_norm = RMSNorm(self.head_dim) if shape.qk_norm else None
         self.k_norm = RMSNorm(self.head_dim) if shape.qk_norm else None
@@ -77,9 +77,10 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
         """Attend causally over ``x`` of shape (B, T, d); returns (B, T, d)."""
         B, T, _ = x.shape
-        q = self.q(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
-        k = self.k(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, G, T, hd)
-        v = self.v(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, G, T, hd)
+        q, k, v = self.qkv(x).split(self.split, dim=-1)  # (B, T, d), (B, T, G hd) x 2
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
+        k = k.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, G, T, hd)
+        v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, G, T, hd)
         if self.q_norm is not None and self.k_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = apply_rope(q, rope), apply_rope(k, rope)
@@ -96,15 +97,16 @@ class FeedForward(nn.Module):
         super().__init__()
         self.gated = shape.ffn == "gated"
         d, f = shape.d_model, shape.ffn_width
-        self.w1 = nn.Linear(d, f, bias=False)
-        self.w3 = nn.Linear(d, f, bias=False) if self.gated else None
+        # gated: W1 and W3 fused into one (d, 2f) matmul
+        self.w13 = nn.Linear(d, 2 * f if self.gated else f, bias=False)
         self.w2 = nn.Linear(f, d, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map (B, T, d) to (B, T, d)."""
-        if self.w3 is not None:
-            return self.w2(F.silu(self.w1(x)) * self.w3(x))  # (B, T, d)
-        return self.w2(F.gelu(self.w1(x)))  # (B, T, d)
+        if self.gated:
+            gate, up = self.w13(x).chunk(2, dim=-1)  # (B, T, f) each
+            return self.w2(F.silu(gate) * up)  # (B, T, d)
+        return self.w2(F.gelu(self.w13(x)))  # (B, T, d)
 
 
 class Block(nn.Module):
