@@ -48,6 +48,10 @@ __all__ = [
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 PosInt = Annotated[int, Field(ge=1)]
+#: The depth dial (layers); 1 to 10,000.
+Depth = Annotated[int, Field(ge=1, le=10_000)]
+#: A token count, 1 to 1e18.
+TokenCount = Annotated[int, Field(ge=1, le=10**18)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -108,13 +112,13 @@ class IsoFlopSpec(_Strict):
     """IsoFLOP profiles: each depth gets the tokens that spend each training budget (FLOPs)."""
 
     budgets: Annotated[list[PosFloat], Field(min_length=1)]
-    depths: Annotated[list[PosInt], Field(min_length=1)]
+    depths: Annotated[list[Depth], Field(min_length=1)]
 
 
 class TeacherSpec(_Strict):
     """Teachers: ``depths`` x ``tokens_per_param`` (per non-embedding parameter), or ``isoflop``."""
 
-    depths: list[PosInt] = Field(default_factory=list)
+    depths: list[Depth] = Field(default_factory=list)
     tokens_per_param: list[PosFloat] = Field(default_factory=list)
     isoflop: IsoFlopSpec | None = None
 
@@ -131,8 +135,8 @@ class StudentSpec(_Strict):
     ``d<depth>-c<budget>``, as ``--dry-run`` lists them).
     """
 
-    depths: list[PosInt] = Field(default_factory=list)
-    tokens: list[PosInt] = Field(default_factory=list)
+    depths: list[Depth] = Field(default_factory=list)
+    tokens: list[TokenCount] = Field(default_factory=list)
     tokens_per_param: list[PosFloat] = Field(default_factory=list)
     isoflop: IsoFlopSpec | None = None
     teachers: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
@@ -331,10 +335,14 @@ class StudySpec(_Strict):
         corpus = self.data.corpus
         if corpus == "stdlib":
             return self
-        path = Path(corpus).expanduser()
-        if not path.is_absolute():
-            path = (base / path).resolve()
-        if not path.exists():
+        try:
+            path = Path(corpus).expanduser()
+            if not path.is_absolute():
+                path = (base / path).resolve()
+            exists = path.exists()
+        except (OSError, ValueError, RuntimeError) as exc:  # NUL bytes, unknown ~user, loops
+            raise InputError(f"data.corpus: {corpus!r} is not a usable path ({exc})") from None
+        if not exists:
             raise InputError(
                 f"data.corpus: {corpus!r} does not exist (looked at {path}); give a text file, "
                 "a directory of text files, or 'stdlib' for the embedded default corpus"
