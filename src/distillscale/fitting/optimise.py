@@ -233,7 +233,9 @@ def polish(
 ) -> tuple[NDArray[np.float64], float, bool]:
     """Refine one start with SciPy L-BFGS-B, analytic gradient and tight tolerances.
 
-    Tolerances ftol 1e-15, gtol 1e-12, maxcor 20 (the tight setting of LAWS.md §2.2.1).
+    Tolerances ftol 1e-15, gtol 1e-12, maxcor 20 (the tight setting of LAWS.md §2.2.1), at
+    most 1000 iterations (a near-optimal start needs far fewer; a degenerate problem would
+    otherwise crawl along its flat direction).
 
     Returns
     -------
@@ -263,7 +265,7 @@ def polish(
         jac=True,
         method="L-BFGS-B",
         bounds=list(zip(lower[free], upper[free], strict=True)),
-        options={"ftol": 1e-15, "gtol": 1e-12, "maxcor": 20, "maxiter": 15000, "maxfun": 30000},
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxcor": 20, "maxiter": 1000, "maxfun": 2000},
     )
     theta = full(np.asarray(res.x))[0]
     fv, gv = values_grads(problem, theta[None, :], weights)
