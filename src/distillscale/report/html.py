@@ -63,20 +63,19 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _finite(value: float | None) -> bool:
-    return value is not None and isinstance(value, int | float) and math.isfinite(value)
+def _missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(value)
 
 
 def fmt_loss(value: float | None) -> str:
     """Loss in nats per token with 4 decimals; ``—`` when missing."""
-    return f"{value:.4f}" if _finite(value) else "—"
+    return "—" if _missing(value) else f"{value:.4f}"
 
 
 def fmt_count(value: float | None) -> str:
-    """Counts and FLOPs with 3 significant digits (``1.23e+18``); ``—`` when missing."""
-    if not _finite(value):
+    """Counts and FLOPs: integers below 1e5 as they are, else 3 significant digits."""
+    if value is None or not math.isfinite(value):
         return "—"
-    assert value is not None
     if abs(value) < 1e5 and float(value).is_integer():
         return f"{int(value)}"
     return f"{value:.3g}" if abs(value) < 1e5 else f"{value:.2e}"
@@ -84,12 +83,14 @@ def fmt_count(value: float | None) -> str:
 
 def fmt_pct(value: float | None) -> str:
     """A fraction shown as a signed percentage with 2 decimals (``+1.25%``)."""
-    return f"{100.0 * value:+.2f}%" if _finite(value) else "—"
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{100.0 * value:+.2f}%"
 
 
 def fmt_value(value: float | None) -> str:
     """A fitted parameter with 6 significant digits; ``—`` when missing."""
-    return f"{value:.6g}" if _finite(value) else "—"
+    return "—" if _missing(value) else f"{value:.6g}"
 
 
 def paragraph(text: str, css_class: str | None = None) -> str:

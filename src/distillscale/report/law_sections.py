@@ -59,7 +59,8 @@ def supervised_section(
         why = "runs.csv is missing" if runs is None else "no finished teacher or baseline runs"
         return Section(anchor="supervised", title=title, body=_missing(f"No data: {why}."))
     sizes = sorted(runs["params"].unique())
-    by_tokens, by_flops, curves_d, curves_c, rows = [], [], [], [], []
+    by_tokens, by_flops, curves_d, curves_c = [], [], [], []
+    rows: list[list[Cell]] = []
     d_grid = np.geomspace(runs["tokens"].min() / 2, runs["tokens"].max() * 2, _GRID)
     for n in sizes:
         group = runs[runs["params"] == n].sort_values("tokens")
@@ -320,7 +321,12 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
         )
     ]
     groups: list[tuple[str, NDArray[np.float64], NDArray[np.float64]]] = []
-    info = data.runs.set_index("run") if data.runs is not None else None
+    sizes: dict[str, tuple[float, float]] = {}
+    if data.runs is not None:
+        for run, n, d in zip(
+            data.runs["run"], data.runs["params"], data.runs["tokens"], strict=True
+        ):
+            sizes.setdefault(str(run), (float(n), float(d)))
     for name, doc in data.fit_docs.items():
         frame = _holdout_frame(doc)
         if frame is None:
@@ -328,10 +334,7 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
             continue
         rows: list[list[Cell]] = []
         for _, r in frame.iterrows():
-            known = info is not None and r["run"] in info.index
-            run = info.loc[r["run"]] if known else None
-            n = run["params"] if run is not None and not isinstance(run, pd.DataFrame) else None
-            d = run["tokens"] if run is not None and not isinstance(run, pd.DataFrame) else None
+            n, d = sizes.get(str(r["run"]), (None, None))
             rows.append(
                 [
                     str(r["run"]),

@@ -175,7 +175,7 @@ def supervised_figure(
         The fitted law at each model size over the same axes, with bootstrap bands if any.
     """
     fig, (ax_d, ax_c) = _new_figure(2)
-    colours = _colours([g.value for g in [*by_tokens, *curves_tokens]])
+    colours = _colours([g.value for g in by_tokens] + [b.value for b in curves_tokens])
     _draw_groups(ax_d, by_tokens, curves_tokens, colours)
     _draw_groups(ax_c, by_flops, curves_flops, colours)
     ax_d.set(
@@ -213,7 +213,7 @@ def distillation_figure(
         and tokens (nats per token), drawn as a dotted horizontal line: distillation wins below.
     """
     fig, (ax,) = _new_figure(1, width=6.4, height=4.4)
-    colours = _colours([g.value for g in [*points, *curves]])
+    colours = _colours([g.value for g in points] + [b.value for b in curves])
     _draw_groups(ax, points, curves, colours)
     for i, (value, loss) in enumerate(supervised):
         ax.axhline(
@@ -223,7 +223,7 @@ def distillation_figure(
             lw=1.2,
             label="supervised loss at the same N_S, D_S" if i == 0 else None,
         )
-    xs = [np.asarray(g.x) for g in [*points, *curves] if len(g.x)]
+    xs = [np.asarray(g.x) for g in points if len(g.x)] + [b.x for b in curves if len(b.x)]
     if xs:
         lo, hi = float(min(x.min() for x in xs)), float(max(x.max() for x in xs))
         ax.plot([lo, hi], [lo, hi], ls="--", color="black", lw=0.8, label="student = teacher")
@@ -354,7 +354,7 @@ def curves_figure(series: Sequence[SeriesPoints], train: Sequence[SeriesPoints])
         validation curves, or as the main lines when no run logged a validation loss.
     """
     fig, (ax,) = _new_figure(1, width=7.0, height=4.4)
-    colours = _colours([g.value for g in [*series, *train]])
+    colours = _colours([g.value for g in series] + [g.value for g in train])
     labelled: set[str] = set()
 
     def label_once(label: str) -> str | None:

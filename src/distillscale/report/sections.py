@@ -213,16 +213,21 @@ def curves_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Secti
     return Section(anchor="curves", title=title, body=body)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _fit_table(doc: Mapping[str, Any]) -> str:
-    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
-    ci = doc.get("ci") if isinstance(doc.get("ci"), dict) else {}
+    params = _mapping(doc.get("params"))
+    ci = _mapping(doc.get("ci"))
     level = doc.get("ci_level")
     ci_name = f"{100 * level:.0f}% CI" if isinstance(level, int | float) else "CI"
     rows: list[list[Cell]] = []
     for name, value in params.items():
         bounds = ci.get(name)
-        ok = isinstance(bounds, list | tuple) and len(bounds) == 2
-        lo, hi = (_num(bounds[0]), _num(bounds[1])) if ok else (math.nan, math.nan)
+        lo, hi = math.nan, math.nan
+        if isinstance(bounds, list | tuple) and len(bounds) == 2:
+            lo, hi = _num(bounds[0]), _num(bounds[1])
         rows.append([str(name), fmt_value(_num(value)), fmt_value(lo), fmt_value(hi)])
     meta = ", ".join(
         f"{key} {fmt_value(doc[key]) if isinstance(doc[key], float) else doc[key]}"
