@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "open_store": "distillscale.study.store",
     "run_study": "distillscale.study.runner",
     "StudySpec": "distillscale.study.spec",
+    "build_report": "distillscale.report",
 }
 
 
