@@ -90,6 +90,7 @@ def test_finished_run_is_not_trained_again(reference, tmp_path):
     calls = []
     again = train_run(config, tmp_path, progress=calls.append)
     assert calls == [] and again.loss == first.loss and again.curve == first.curve
+    assert again.tokens_per_second == first.tokens_per_second > 0
 
 
 def test_checkpoint_write_error_keeps_previous_checkpoint(tmp_path, monkeypatch):

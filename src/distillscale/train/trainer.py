@@ -440,7 +440,11 @@ def _train(
             if failure is not None:
                 break
             if last:
-                finished = {"loss": val_loss, "tokens": state.step * tokens_per_step}
+                finished = {
+                    "loss": val_loss,
+                    "tokens": state.step * tokens_per_step,
+                    "tokens_per_second": step_tokens / max(step_seconds, 1e-9),
+                }
                 checkpoint(finished)
             elif config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 checkpoint()
@@ -471,6 +475,8 @@ def _train(
         log.warning("run %s failed: %s", run_id, failure)
     tokens = state.step * tokens_per_step
     tps = step_tokens / step_seconds if step_seconds > 0 else 0.0
+    if step_tokens == 0 and finished is not None:  # finished before this call: as recorded
+        tps = float(finished.get("tokens_per_second", 0.0))
     flops_rate = (f_train + f_teacher) * tps
     return RunResult(
         run_id=run_id,
