@@ -74,6 +74,8 @@ def render_fit(fit: Fit) -> None:
     err_console.print(table)
     if fit.objective is not None:
         err_console.print(f"objective {fit.objective:.10g} (summed Huber, delta {fit.delta:g})")
+    if fit.scale is not None:
+        err_console.print(f"fitted scale s {fit.scale:.4g} (log-residual units)")
     if fit.holdout:
         errs = [abs(h.rel_error) for h in fit.holdout]
         err_console.print(
@@ -96,7 +98,7 @@ def fit_command(
     ] = EstimatorName.huber_grid,
     delta: Annotated[
         float | None,
-        typer.Option(help="Huber threshold on log residuals [default: law's, 1e-3 or 1e-4]."),
+        typer.Option(help="Huber threshold on log residuals (default: the law's, 1e-3 or 1e-4)."),
     ] = None,
     bootstrap: Annotated[
         int, typer.Option(help="Bootstrap resamples K for percentile intervals (0: none).")
