@@ -140,8 +140,8 @@ def _grid_best(n_s, c, scenario, k=1, n=241):
     return float(np.min(np.where(ok, ls, np.inf)))
 
 
-@settings(max_examples=10, deadline=None)
-@given(scenario=scenarios, size=st.floats(8.0, 11.0), exponent=st.floats(19.0, 26.0))
+@settings(max_examples=15, deadline=None)
+@given(scenario=scenarios, size=st.floats(7.0, 12.0), exponent=st.floats(17.0, 27.0))
 def test_recipe_not_beaten_by_dense_grid(busbridge_dist, scenario, size, exponent):
     n_s, c = 10**size, 10**exponent
     if 3 * F(n_s) * 1e6 > c:

@@ -44,7 +44,11 @@ from distillscale.planning.supervised import (
     tokens_for_loss,
 )
 from distillscale.planning.surfaces import DistillationSurface
-from distillscale.planning.teacher import optimal_teacher_loss, teacher_for_loss
+from distillscale.planning.teacher import (
+    optimal_teacher_loss,
+    teacher_for_loss,
+    teacher_loss_range,
+)
 
 __all__ = [
     "SCENARIOS",
@@ -322,7 +326,21 @@ def _search_teacher(
             if best2 < best - 1e-9:
                 u, v, best = u2, v2, best2
     else:
-        u, v, best = search_2d()
+        # The iso-teacher-loss valley is curved and flat in (log N_T, log D_T); in
+        # (log N_T, log L_T) it is axis-aligned, so search there, with D_T = D(N_T, L_T).
+        l_lo, l_hi = teacher_loss_range(sup)
+
+        def by_loss(log_nt: Array, log_lt: Array) -> Array:
+            d_t = tokens_for_loss(sup, np.exp(log_nt), np.exp(log_lt), clip=False)
+            ok = np.isfinite(d_t)
+            log_dt = np.log(np.where(ok, d_t, 1e6))
+            return np.where(ok, objective(log_nt, log_dt), np.inf)
+
+        u, w, best = minimize_2d(by_loss, (LOG_MIN, math.log(l_lo)), (LOG_MAX, math.log(l_hi)))
+        if math.isfinite(best):
+            v = math.log(float(tokens_for_loss(sup, math.exp(u), math.exp(w), clip=False)))
+        else:
+            u, v, best = search_2d()  # raises the budget error, or finds an edge solution
         if lgt == 0:
             # Teacher pretraining only: among teachers of the loss found, the cheapest to train
             # leaves the most compute to the student, so it is at least as good (and removes

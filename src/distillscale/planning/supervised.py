@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.planning._search import LOG_MAX, LOG_MIN, minimize_1d
@@ -154,39 +154,46 @@ def compute_optimal(surface: SupervisedSurface, compute: float) -> SupervisedOpt
     )
 
 
-def tokens_for_loss(surface: SupervisedSurface, n: Array, target: float) -> Array:
-    """Tokens ``D`` with ``L(N, D) = target`` for each ``N`` (bisection on log D in 1e6..1e17).
+def tokens_for_loss(
+    surface: SupervisedSurface, n: ArrayLike, target: ArrayLike, *, clip: bool = True
+) -> Array:
+    """Tokens ``D`` with ``L(N, D) = target``, elementwise over broadcast ``N`` and ``target``.
 
-    Returns ``inf`` where the target is out of reach even at 1e17 tokens and ``1e6`` where it is
-    met already at 1e6 tokens.
+    Closed form for ``chinchilla``/``chinchilla-gamma``; otherwise bisection on log D in
+    1e6..1e17. Returns ``inf`` where the target is out of reach even at 1e17 tokens. With
+    ``clip`` (default) values below 1e6 (target met already at 1e6 tokens) become 1e6; without
+    it they are ``nan``.
     """
-    n = np.asarray(n, dtype=float)
+    n_a, t_a = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(target, dtype=float))
     if surface.law in _CLOSED_FORM_LAWS:
-        return _tokens_closed_form(surface.params, n, target)
-    lo = np.full(n.shape, LOG_MIN)
-    hi = np.full(n.shape, LOG_MAX)
-    reach = surface.loss(n, np.exp(hi)) <= target
-    for _ in range(64):
-        mid = 0.5 * (lo + hi)
-        above = surface.loss(n, np.exp(mid)) > target
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return np.where(reach, np.exp(hi), np.inf)
+        d = _tokens_closed_form(surface.params, n_a, t_a)
+    else:
+        lo = np.full(n_a.shape, LOG_MIN)
+        hi = np.full(n_a.shape, LOG_MAX)
+        reach = surface.loss(n_a, np.exp(hi)) <= t_a
+        met = surface.loss(n_a, np.exp(lo)) <= t_a
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            above = surface.loss(n_a, np.exp(mid)) > t_a
+            lo = np.where(above, mid, lo)
+            hi = np.where(above, hi, mid)
+        d = np.where(reach, np.where(met, 0.0, np.exp(hi)), np.inf)
+    if clip:
+        return np.maximum(d, 1e6)
+    return np.where(d < 1e6, np.nan, d)
 
 
-def _tokens_closed_form(params: Mapping[str, float], n: Array, target: float) -> Array:
+def _tokens_closed_form(params: Mapping[str, float], n: Array, target: Array) -> Array:
     """Invert ``E + (A/N^alpha + B/D^beta)^gamma = target`` for D (``gamma = 1``: Chinchilla).
 
-    Same conventions as :func:`tokens_for_loss`: ``inf`` when out of reach within 1e17 tokens,
-    clipped to 1e6 from below.
+    ``inf`` when out of reach within 1e17 tokens; not clipped from below.
     """
     gamma = float(params.get("gamma", 1.0))
-    reducible = (target - float(params["E"])) ** (1.0 / gamma) if target > params["E"] else 0.0
-    room = reducible - float(params["A"]) * n ** -float(params["alpha"])  # B / D^beta
+    excess = np.maximum(target - float(params["E"]), 0.0)
+    room = excess ** (1.0 / gamma) - float(params["A"]) * n ** -float(params["alpha"])  # B/D^beta
     with np.errstate(divide="ignore", invalid="ignore"):
         d = np.where(room > 0, (float(params["B"]) / room) ** (1.0 / float(params["beta"])), np.inf)
-    d = np.where(d > 1e17, np.inf, d)
-    return np.maximum(d, 1e6)
+    return np.where(d > 1e17, np.inf, d)
 
 
 def check_target(surface: SupervisedSurface, target: float, where: str = "--target-loss") -> None:
