@@ -145,3 +145,22 @@ def test_bootstrap_samples_give_bands(tmp_path: Path) -> None:
     del doc["bootstrap_samples"]
     (study / "fits" / "supervised.json").write_text(json.dumps(doc))
     assert "(no bootstrap samples, so no bands)" in build_report(study).read_text()
+
+
+def test_a_section_that_fails_is_replaced_by_its_error(tmp_path: Path) -> None:
+    # a distillation fit without its nested supervised fit cannot predict (no L~_S)
+    study = write_study(tmp_path)
+    doc = json.loads((study / "fits" / "distillation.json").read_text())
+    del doc["supervised"]
+    (study / "fits" / "distillation.json").write_text(json.dumps(doc))
+    index = build_report(study)
+    text = index.read_text()
+    # the capacity-gap section fails as a whole and says why
+    assert text.count("This section could not be built: InputError:") == 1
+    assert "has no supervised fit" in text
+    assert not (index.parent / "distillation.png").exists()
+    # residuals keep the supervised fit's and name the distillation fit's problem
+    assert "fits/distillation.json cannot predict its runs" in text
+    assert (index.parent / "residuals.png").is_file()
+    for name in ("supervised", "holdout", "ledger", "curves"):
+        assert (index.parent / f"{name}.png").is_file(), name

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from distillscale.errors import InputError
 from distillscale.fitting.result import Fit
 from distillscale.report import plots
 from distillscale.report.fitted import has_bands, predict
@@ -204,29 +205,34 @@ def _student_curve(
     return band, [fmt_loss(lt_grid[i]) + edge, fmt_loss(pred.loss[i]), fmt_loss(sup)], sup
 
 
-def _residual_rows(data: StudyData, fits: Mapping[str, Fit]) -> list[tuple[str, pd.DataFrame]]:
-    """(fit name, runs with a ``predicted`` column) for each fit that has runs to compare."""
+def _residual_rows(
+    data: StudyData, fits: Mapping[str, Fit]
+) -> tuple[list[tuple[str, pd.DataFrame]], list[str]]:
+    """Runs with a ``predicted`` column per fit, and notes for fits that cannot predict them.
+
+    A fit whose ``predict`` rejects its runs gets a note; the other fit's residuals still show.
+    """
     out: list[tuple[str, pd.DataFrame]] = []
+    notes: list[str] = []
     if data.runs is None:
-        return out
-    if "supervised" in fits:
-        sup = supervised_runs(data.runs).copy()
-        if not sup.empty:
-            sup["predicted"] = predict(
-                fits["supervised"], params=sup["params"].to_numpy(), tokens=sup["tokens"].to_numpy()
-            ).loss
-            out.append(("supervised", sup))
-    if "distillation" in fits:
-        stu = student_runs(data.runs).copy()
-        if not stu.empty:
-            stu["predicted"] = predict(
-                fits["distillation"],
-                params=stu["params"].to_numpy(),
-                tokens=stu["tokens"].to_numpy(),
-                teacher_loss=stu["teacher_loss"].to_numpy(),
-            ).loss
-            out.append(("distillation", stu))
-    return out
+        return out, notes
+    selections = (("supervised", supervised_runs), ("distillation", student_runs))
+    for name, select in selections:
+        if name not in fits:
+            continue
+        frame = select(data.runs).copy()
+        if frame.empty:
+            continue
+        inputs = {"params": frame["params"].to_numpy(), "tokens": frame["tokens"].to_numpy()}
+        if name == "distillation":
+            inputs["teacher_loss"] = frame["teacher_loss"].to_numpy()
+        try:
+            frame["predicted"] = predict(fits[name], **inputs).loss
+        except (InputError, ValueError) as exc:
+            notes.append(f"fits/{name}.json cannot predict its runs: {exc}")
+            continue
+        out.append((name, frame))
+    return out, notes
 
 
 def residuals_section(
@@ -234,10 +240,11 @@ def residuals_section(
 ) -> Section:
     """Observed against predicted loss for every finished run, and relative residuals."""
     title = "Residuals"
-    groups = _residual_rows(data, fits)
+    groups, notes = _residual_rows(data, fits)
     if not groups:
         why = "no fits" if not fits else "no finished runs to compare with the fits"
-        return Section(anchor="residuals", title=title, body=_missing(f"No residuals: {why}."))
+        body = "".join(_missing(n) for n in notes) or _missing(f"No residuals: {why}.")
+        return Section(anchor="residuals", title=title, body=body)
     summary: list[list[Cell]] = []
     worst: list[list[Cell]] = []
     fig_groups = []
@@ -277,6 +284,7 @@ def residuals_section(
                 "Relative residual = (predicted - observed) / observed, over the "
                 "finished runs of each law (fitted and held-out runs alike)."
             ),
+            *[_missing(n) for n in notes],
             figure_html("residuals", figures["residuals"], "Residuals of the fits"),
             table(
                 ["fit", "runs", "mean |rel. residual|", "max |rel. residual|", "RMS log residual"],

@@ -6,8 +6,9 @@ and the spec; the law sections live in :mod:`distillscale.report.law_sections`.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from distillscale.report import plots
@@ -33,6 +34,8 @@ from distillscale.report.load import FIT_NAMES, StudyData, done_mask, failed_mas
 
 __all__ = ["LEDGER_PHASES", "build_sections"]
 
+log = logging.getLogger(__name__)
+
 #: Ledger phases in report order (``ledger.json`` keys); other numeric keys follow them.
 LEDGER_PHASES: tuple[str, ...] = (
     "student_training",
@@ -44,21 +47,40 @@ LEDGER_PHASES: tuple[str, ...] = (
 
 
 def build_sections(data: StudyData, figures: dict[str, plots.Rendered]) -> list[Section]:
-    """All report sections in order; rendered figures are added to ``figures`` by name."""
+    """All report sections in order; rendered figures are added to ``figures`` by name.
+
+    A section that fails to build (say, a fit whose ``predict`` rejects the study's runs) is
+    replaced by a note with the error, so that the rest of the report is still written.
+    """
     fits, fit_problems = load_fits(data.study_dir, FIT_NAMES)
     problems = [*data.problems, *fit_problems]
-    return [
-        summary_section(data, problems),
-        supervised_section(data, fits.get("supervised"), figures),
-        distillation_section(data, fits.get("distillation"), figures),
-        residuals_section(data, fits, figures),
-        holdout_section(data, figures),
-        ledger_section(data, figures),
-        curves_section(data, figures),
-        parameters_section(data),
-        plan_section(data),
-        spec_section(data),
-    ]
+    builders: list[tuple[str, str, Callable[[], Section]]] = [
+        ("summary", "Summary", lambda: summary_section(data, problems)),
+        ("supervised", "Supervised law",
+         lambda: supervised_section(data, fits.get("supervised"), figures)),
+        ("distillation", "Distillation law",
+         lambda: distillation_section(data, fits.get("distillation"), figures)),
+        ("residuals", "Residuals", lambda: residuals_section(data, fits, figures)),
+        ("holdout", "Held-out check", lambda: holdout_section(data, figures)),
+        ("ledger", "FLOPs ledger", lambda: ledger_section(data, figures)),
+        ("curves", "Loss curves", lambda: curves_section(data, figures)),
+        ("parameters", "Fitted parameters", lambda: parameters_section(data)),
+        ("plan", "Plan", lambda: plan_section(data)),
+        ("spec", "Study spec", lambda: spec_section(data)),
+    ]  # fmt: skip
+    return [_guarded(anchor, title, build, figures) for anchor, title, build in builders]
+
+
+def _guarded(
+    anchor: str, title: str, build: Callable[[], Section], figures: dict[str, plots.Rendered]
+) -> Section:
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001  one bad piece must not cost the whole report
+        log.warning("report: section %r could not be built", anchor, exc_info=True)
+        figures.pop(anchor, None)
+        text = f"This section could not be built: {type(exc).__name__}: {exc}"
+        return Section(anchor=anchor, title=title, body=paragraph(text, "missing"))
 
 
 def _missing(text: str) -> str:
