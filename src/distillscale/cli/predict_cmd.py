@@ -83,39 +83,37 @@ def predict_command(
             "`distillscale predict` takes loss laws (use the Python API for this one)"
         )
     x = _points(law, params, tokens, teacher_loss, points)
-    has_interval = fitted.bootstrap_samples is not None
-    if has_interval:
-        pred = fitted.predict(**x, interval=True)
-        value, lower, upper = pred.value, pred.lower, pred.upper
+    n_s, d_s, l_t = x.get("params"), x.get("tokens"), x.get("teacher_loss")
+    interval = None
+    if fitted.bootstrap_samples is not None:
+        pred = fitted.predict(params=n_s, tokens=d_s, teacher_loss=l_t, interval=True)
+        value, interval = pred.value, (pred.lower, pred.upper)
     else:
-        value = fitted.predict(**x)
-        lower = upper = None
-    rows = []
+        value = fitted.predict(params=n_s, tokens=d_s, teacher_loss=l_t)
+    has_teacher = "teacher_loss" in x
+    table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
+    for col in ("params", "tokens", *(["teacher_loss"] if has_teacher else []), "loss"):
+        table.add_column(col, justify="right")
+    if interval is not None:
+        table.add_column(f"{round(100 * (fitted.ci_level or 0.9), 1):g}% interval", justify="right")
+    rows: list[dict[str, Any]] = []
     for i in range(value.shape[0]):
+        band = None if interval is None else [float(interval[0][i]), float(interval[1][i])]
         rows.append(
             {
                 "params": float(x["params"][i]),
                 "tokens": float(x["tokens"][i]),
-                "teacher_loss": float(x["teacher_loss"][i]) if "teacher_loss" in x else None,
+                "teacher_loss": float(x["teacher_loss"][i]) if has_teacher else None,
                 "loss": float(value[i]),
-                "interval": None
-                if lower is None or upper is None
-                else [float(lower[i]), float(upper[i])],
+                "interval": band,
             }
         )
-    table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
-    for col in ("params", "tokens", *(["teacher_loss"] if "teacher_loss" in x else []), "loss"):
-        table.add_column(col, justify="right")
-    if has_interval:
-        table.add_column(f"{round(100 * (fitted.ci_level or 0.9), 1):g}% interval", justify="right")
-    for r in rows:
-        cells = [f"{r['params']:.4g}", f"{r['tokens']:.4g}"]
-        if "teacher_loss" in x:
-            cells.append(f"{r['teacher_loss']:.4g}")
-        cells.append(f"{r['loss']:.5f}")
-        if has_interval:
-            lo, hi = r["interval"]
-            cells.append(f"[{lo:.5f}, {hi:.5f}]")
+        cells = [f"{x['params'][i]:.4g}", f"{x['tokens'][i]:.4g}"]
+        if has_teacher:
+            cells.append(f"{x['teacher_loss'][i]:.4g}")
+        cells.append(f"{value[i]:.5f}")
+        if band is not None:
+            cells.append(f"[{band[0]:.5f}, {band[1]:.5f}]")
         table.add_row(*cells)
     err_console.print(table)
     if json_:

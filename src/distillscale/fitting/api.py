@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Literal
+from typing import Literal, TypeAlias
 
-import numpy as np
 import pandas as pd
 
 from distillscale.errors import InputError
@@ -31,7 +30,7 @@ __all__ = ["ESTIMATORS", "fit"]
 #: Estimator names accepted by :func:`fit` and ``distillscale fit --estimator``.
 ESTIMATORS = ("huber-grid", "huber-mle")
 
-DataSource = str | os.PathLike[str] | pd.DataFrame | RunTable
+DataSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | RunTable
 _SUPERVISED_KINDS = "kind in ['teacher', 'baseline']"
 _STUDENT_KIND = "kind == 'student'"
 
@@ -84,8 +83,13 @@ def _make_estimator(
 
 def _holdout(result: Fit, table: RunTable) -> tuple[HoldoutRow, ...]:
     law = result.law_obj
-    inputs = {k: table.column(k) for k in law.inputs}
-    predicted = np.asarray(result.predict(**inputs))
+    x = {k: table.column(k) for k in law.inputs}
+    predicted = result.predict(
+        params=x.get("params"),
+        tokens=x.get("tokens"),
+        teacher_loss=x.get("teacher_loss"),
+        loss=x.get("loss"),
+    )
     observed = table.column(law.output)
     return tuple(
         HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))

@@ -148,7 +148,7 @@ def _curvature(
         )
     flat = eig < FLAT_DIRECTION * eig[-1]
     for k in np.flatnonzero(flat):
-        for m in np.flatnonzero(np.abs(vec[:, k]) > 0.3):
+        for m in np.flatnonzero(np.abs(vec[:, k]) > 0.3).tolist():
             if live_names[m] not in poor:
                 poor.append(live_names[m])
                 warnings.append(
@@ -170,9 +170,9 @@ def _curvature(
                 )
     law = problem.law
     se = np.sqrt(np.diag(cov_live))
-    for m, n in enumerate(live_names):
+    for j, n in enumerate(live_names):
         i = names.index(n)
-        rel = se[m] if law.log_mask[i] else se[m] / max(abs(theta[i]), 1e-300)
+        rel = se[j] if law.log_mask[i] else se[j] / max(abs(theta[i]), 1e-300)
         if rel > POORLY_DETERMINED and n not in poor:
             poor.append(n)
             warnings.append(
