@@ -115,10 +115,12 @@ class StudyProgress:
         run.step, run.steps = event.step, event.steps
         self._refresh()
 
-    def finished(self, node_id: str, *, ok: bool, detail: str, final: bool = True) -> None:
+    def finished(
+        self, node_id: str, *, ok: bool, detail: str, final: bool = True, label: str | None = None
+    ) -> None:
         """A task ended: ``ok``, or failed (``final``: no retry left)."""
         run = self._running.pop(node_id, None)
-        label = run.label if run is not None else node_id
+        label = run.label if run is not None else (label or node_id)
         if ok:
             self.done += 1
             planned = run.planned if run is not None else 0.0

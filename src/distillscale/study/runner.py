@@ -217,7 +217,9 @@ class _Scheduler:
                 self.progress.skipped(self.label(node_id), node.ledger.total)
             elif record.status == "failed" and not self._retryable(record):
                 self.failed[node_id] = record.failure_reason or "failed"
-                self.progress.finished(node_id, ok=False, detail=self.failed[node_id])
+                self.progress.finished(
+                    node_id, ok=False, detail=self.failed[node_id], label=self.label(node_id)
+                )
 
     def _retryable(self, record: RunRecord) -> bool:
         reason = record.failure_reason or ""
@@ -253,7 +255,9 @@ class _Scheduler:
                 if dep is not None and node_id not in self.done:
                     reason = f"not run: its dependency {self.label(dep)} failed"
                     self.failed[node_id] = reason
-                    self.progress.finished(node_id, ok=False, detail=reason)
+                    self.progress.finished(
+                        node_id, ok=False, detail=reason, label=self.label(node_id)
+                    )
             ready = self.ready()
             for node_id in ready:
                 if self.executor.free <= 0 or self.fatal:
