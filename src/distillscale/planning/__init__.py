@@ -10,22 +10,16 @@ Layer 4: imports :mod:`distillscale.laws`, :mod:`distillscale.flops` and
 from __future__ import annotations
 
 from distillscale.planning.cost import HARDWARE, Cost, Hardware, cost_of, hardware
-from distillscale.planning.distill import (
-    Recipe,
-    TeacherSpec,
-    Threshold,
-    compute_for_loss,
-    distillation_threshold,
-    optimal_recipe,
-)
-from distillscale.planning.plan import (
+from distillscale.planning.distill import Recipe, TeacherSpec, optimal_recipe
+from distillscale.planning.plan import plan
+from distillscale.planning.results import (
     CompareToLoss,
     DistillationPlan,
     Plan,
     ScenarioTable,
     SupervisedPlan,
-    plan,
 )
+from distillscale.planning.reverse import Threshold, compute_for_loss, distillation_threshold
 from distillscale.planning.supervised import (
     SupervisedOptimum,
     cheapest_for_loss,

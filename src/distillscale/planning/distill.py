@@ -1,7 +1,7 @@
-"""Compute-optimal distillation recipes, their verdict, threshold and compute for a target.
+"""Compute-optimal distillation recipes and their verdict against supervised training.
 
-Recipes are compared with supervised training of the same student; the threshold is the budget
-below which distillation wins; the reverse question is the compute needed to reach a loss.
+Recipes are compared with supervised training of the same student. The threshold and the
+compute needed to reach a loss are in :mod:`~distillscale.planning.reverse`.
 
 Problem (Busbridge et al. 2025 Sec. 5.3, LAWS.md §1.6): for a student of ``N_S`` parameters and a
 per-student budget ``C``, choose ``D_S, N_T, D_T`` in ``[1e6, 1e17]`` to minimise
@@ -33,14 +33,12 @@ from distillscale.flops import SCENARIOS, FlopsLedger, scenario_flops
 from distillscale.planning._search import (
     LOG_MAX,
     LOG_MIN,
-    bisect_increasing,
     minimize_1d,
     minimize_2d,
 )
 from distillscale.planning.supervised import (
     cheapest_for_loss,
     check_compute,
-    check_target,
     tokens_for_loss,
 )
 from distillscale.planning.surfaces import DistillationSurface
@@ -54,10 +52,7 @@ __all__ = [
     "SCENARIOS",
     "Recipe",
     "TeacherSpec",
-    "Threshold",
     "check_student",
-    "compute_for_loss",
-    "distillation_threshold",
     "optimal_recipe",
     "switches",
 ]
@@ -202,35 +197,20 @@ def optimal_recipe(
     l_sup = float(sup.loss(n_s, d_sup))
 
     if teacher is not None:
-        n_t, d_t, l_t = _given_teacher(surface, teacher, lgt, pre)
-        f_t = float(flops.forward(n_t)) if n_t > 0 else 0.0
-        d_s = (compute - pre * 3.0 * f_t * d_t / k) / (train_s + lgt * f_t)
-        if d_s < 1e6:
-            raise InputError(
-                f"--compute: {compute:.3g} FLOPs leaves {max(d_s, 0):.3g} student tokens after the "
-                f"teacher's costs in scenario {scenario}; at least 1e6 are needed: raise --compute"
-            )
-        d_s = min(d_s, 1e17)
-        at_bound: tuple[str, ...] = ("student_tokens",) if d_s >= 1e17 else ()
-        l_s = float(surface.student_loss(n_s, d_s, l_t))
-        given = True
+        n_t, d_t, l_t, d_s, l_s = _with_teacher(surface, teacher, n_s, compute, scenario, k)
     elif lgt == 0 and pre == 0:
+        # the teacher costs nothing: only its loss matters; report the cheapest one of that loss
         d_s = d_sup
         log_lt, l_s = optimal_teacher_loss(surface, n_s, d_s)
         l_t = math.exp(log_lt)
         opt = teacher_for_loss(sup, l_t)
         n_t, d_t = opt.params, opt.tokens
-        at_bound = _bounds_hit(
-            teacher_params=math.log(n_t), teacher_tokens=math.log(d_t), student_tokens=math.log(d_s)
-        )
-        given = False
     else:
         n_t, d_t, d_s, l_s = _search_teacher(surface, n_s, compute, lgt, pre / k)
         l_t = float(sup.loss(n_t, d_t))
-        at_bound = _bounds_hit(
-            teacher_params=math.log(n_t), teacher_tokens=math.log(d_t), student_tokens=math.log(d_s)
-        )
-        given = False
+    hit = {"student_tokens": math.log(d_s)}
+    if teacher is None:
+        hit.update(teacher_params=math.log(n_t), teacher_tokens=math.log(d_t))
 
     f_teacher = float(flops.forward(n_t)) if n_t > 0 else 0.0  # a teacher given by its loss
     ledger = scenario_flops(train_s / 3.0, f_teacher, d_s, d_t, scenario)
@@ -252,9 +232,31 @@ def optimal_recipe(
         supervised_tokens=d_sup,
         supervised_loss=l_sup,
         flops=ledger,
-        teacher_given=given,
-        at_bound=at_bound,
+        teacher_given=teacher is not None,
+        at_bound=_bounds_hit(**hit),
     )
+
+
+def _with_teacher(
+    surface: DistillationSurface,
+    teacher: TeacherSpec,
+    n_s: float,
+    compute: float,
+    scenario: str,
+    k: int,
+) -> tuple[float, float, float, float, float]:
+    """``(N_T, D_T, L_T, D_S, L_S)`` for an existing teacher: the budget fixes ``D_S``."""
+    lgt, pre = switches(scenario)
+    n_t, d_t, l_t = _given_teacher(surface, teacher, lgt, pre)
+    f_t = float(surface.flops.forward(n_t)) if n_t > 0 else 0.0
+    d_s = (compute - pre * 3.0 * f_t * d_t / k) / (float(surface.flops.train(n_s)) + lgt * f_t)
+    if d_s < 1e6:
+        raise InputError(
+            f"--compute: {compute:.3g} FLOPs leaves {max(d_s, 0):.3g} student tokens after the "
+            f"teacher's costs in scenario {scenario}; at least 1e6 are needed: raise --compute"
+        )
+    d_s = min(d_s, 1e17)
+    return n_t, d_t, l_t, d_s, float(surface.student_loss(n_s, d_s, l_t))
 
 
 def _given_teacher(
@@ -352,164 +354,3 @@ def _search_teacher(
                 u, v, best = cu, cv, min(value, best)
     d_s = float(student_tokens(np.array(u), np.array(v)))
     return math.exp(u), math.exp(v), min(d_s, 1e17), best
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Threshold:
-    """Where distillation stops beating supervised training for one student and scenario.
-
-    Parameters
-    ----------
-    compute : float or None
-        Per-student FLOPs at the crossover (operations); None when there is none in the range.
-    kind : str
-        ``"crossover"`` (distillation wins below ``compute``), ``"always-distill"`` or
-        ``"always-supervised"`` over the searched range.
-    low, high : float
-        The searched range (FLOPs).
-    """
-
-    compute: float | None
-    kind: str
-    low: float
-    high: float
-
-
-def distillation_threshold(
-    surface: DistillationSurface,
-    *,
-    student_params: float,
-    scenario: str,
-    students: int = 1,
-    teacher: TeacherSpec | None = None,
-    low: float = 1e17,
-    high: float = 1e27,
-    points: int = 21,
-) -> Threshold:
-    """The budget below which distillation beats supervised training (bisection on log C).
-
-    Scans ``points`` log-spaced budgets in ``[low, high]`` for the first sign change of the
-    margin ``L_sup - L_S`` from positive to not positive, then bisects it to 1e-6 in log C.
-    """
-
-    def margin(log_c: float) -> float:
-        r = optimal_recipe(
-            surface,
-            student_params=student_params,
-            compute=math.exp(log_c),
-            scenario=scenario,
-            students=students,
-            teacher=teacher,
-        )
-        return r.margin
-
-    grid = np.linspace(math.log(low), math.log(high), points)
-    margins = np.array([margin(float(x)) for x in grid])
-    wins = margins > 0
-    if wins.all():
-        return Threshold(compute=None, kind="always-distill", low=low, high=high)
-    if not wins[0]:
-        return Threshold(compute=None, kind="always-supervised", low=low, high=high)
-    i = int(np.argmin(wins))  # first budget where supervised wins
-    root = bisect_increasing(lambda x: -margin(x), float(grid[i - 1]), float(grid[i]), 16)
-    return Threshold(compute=math.exp(root), kind="crossover", low=low, high=high)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ComputeForLoss:
-    """Per-student FLOPs to reach a target loss with and without distillation.
-
-    ``distillation`` / ``supervised`` are None when the target is out of reach that way within
-    1e6..1e17 tokens (supervised) or ``high`` FLOPs (distillation).
-    """
-
-    target: float
-    student_params: float
-    scenario: str
-    supervised: float | None
-    supervised_tokens: float | None
-    distillation: float | None
-    recipe: Recipe | None
-
-    @property
-    def ratio(self) -> float | None:
-        """Distillation compute / supervised compute (< 1: distillation is cheaper)."""
-        if self.supervised is None or self.distillation is None:
-            return None
-        return self.distillation / self.supervised
-
-
-def compute_for_loss(
-    surface: DistillationSurface,
-    *,
-    student_params: float,
-    target: float,
-    scenario: str,
-    students: int = 1,
-    teacher: TeacherSpec | None = None,
-    low: float = 1e15,
-    high: float = 1e30,
-) -> ComputeForLoss:
-    """The least per-student compute that reaches ``target`` loss, distilled and supervised.
-
-    Supervised: ``D`` solves ``L(N_S, D) = target`` and ``C = 3 F(N_S) D``. Distilled: bisection
-    on ``log C`` of the optimal recipe's student loss (non-increasing in C).
-
-    Raises
-    ------
-    InputError
-        When the target is at or below the supervised law's floor ``E``, at or below the lowest
-        reachable teacher loss (``L_S > L_T`` always), or out of reach both ways.
-    """
-    n_s = check_student(student_params)
-    sup = surface.supervised
-    check_target(sup, target)
-    flops = surface.flops
-    d = float(tokens_for_loss(sup, np.array([n_s]), target)[0])
-    c_sup = float(flops.train(n_s)) * d if math.isfinite(d) else None
-
-    def loss_at(log_c: float) -> float:
-        try:
-            return optimal_recipe(
-                surface,
-                student_params=n_s,
-                compute=math.exp(log_c),
-                scenario=scenario,
-                students=students,
-                teacher=teacher,
-            ).student_loss
-        except InputError:  # budget too small for the teacher and 1e6 student tokens
-            return math.inf
-
-    lo, hi = math.log(low), math.log(high)
-    c_dist: float | None = None
-    recipe: Recipe | None = None
-    if loss_at(hi) <= target:
-        if loss_at(lo) <= target:
-            root = lo
-        else:
-            root = bisect_increasing(lambda x: target - loss_at(x), lo, hi, 40)
-            root = min(root + 1e-9, hi)
-        c_dist = math.exp(root)
-        recipe = optimal_recipe(
-            surface,
-            student_params=n_s,
-            compute=c_dist,
-            scenario=scenario,
-            students=students,
-            teacher=teacher,
-        )
-    if c_sup is None and c_dist is None:
-        raise InputError(
-            f"--target-loss: {target:.4g} nats/token is out of reach for a {n_s:.3g}-parameter "
-            "student, supervised or distilled; raise the target or the student size"
-        )
-    return ComputeForLoss(
-        target=float(target),
-        student_params=n_s,
-        scenario=scenario,
-        supervised=c_sup,
-        supervised_tokens=d if c_sup is not None else None,
-        distillation=c_dist,
-        recipe=recipe,
-    )

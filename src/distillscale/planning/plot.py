@@ -16,13 +16,9 @@ from numpy.typing import NDArray
 
 from distillscale.errors import InputError, require
 from distillscale.fitting.result import Fit
-from distillscale.planning.distill import (
-    TeacherSpec,
-    Threshold,
-    distillation_threshold,
-    optimal_recipe,
-)
+from distillscale.planning.distill import TeacherSpec, optimal_recipe
 from distillscale.planning.fits import resolve_fit, surfaces
+from distillscale.planning.reverse import Threshold, distillation_threshold
 from distillscale.planning.surfaces import DistillationSurface
 
 __all__ = ["Frontier", "crossover", "frontier", "plot", "plot_frontier"]
