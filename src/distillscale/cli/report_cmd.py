@@ -16,6 +16,7 @@ def report(
         Path,
         typer.Argument(
             help="Study directory written by 'distillscale run STUDY.yaml --out DIR'.",
+            metavar="DIR",
             show_default=False,
         ),
     ],
