@@ -76,8 +76,10 @@ def test_thresholds_measured_values(busbridge_dist):
     # Regression values of this planner on @busbridge2025 (reported in docs/planning.md).
     expected = {
         ("teacher-free", 546e6): 1.98e22,
+        ("teacher-free", 1.82e9): 4.17e22,
         ("teacher-free", 7.75e9): 8.20e23,
         ("teacher-inference", 546e6): 2.60e21,
+        ("teacher-inference", 1.82e9): 7.46e21,
         ("teacher-inference", 7.75e9): 1.00e23,
     }
     for (scenario, n_s), value in expected.items():
