@@ -7,6 +7,7 @@ one exactly.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -21,6 +22,7 @@ from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
 NAN_MARKER = "FAKE_NAN_DEPTH"
 FINISHED_LOG = "trained_to_end.log"
+DISK_FULL_MARKER = "FAKE_DISK_FULL_KIND"
 
 
 def true_loss(config: RunConfig, teacher_loss: float | None = None) -> float:
@@ -61,6 +63,8 @@ def fake_train(config: RunConfig, workdir: Path, progress=None, *, step_seconds:
         if step <= start:
             continue
         time.sleep(step_seconds)
+        if os.environ.get(DISK_FULL_MARKER) == config.kind and step == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(state))
         _write_json(state, {"step": step})
         if progress is not None:
             progress(

@@ -4,14 +4,16 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
+from distillscale.errors import InputError
 from distillscale.study.graph import build_graph
 from distillscale.study.runner import run_study
 from distillscale.study.spec import parse_spec
 from distillscale.study.store import open_store
 
-from .fakes import NAN_MARKER, fast_run_fn, true_loss
+from .fakes import DISK_FULL_MARKER, NAN_MARKER, fast_run_fn, true_loss
 
 
 def _quiet() -> Console:
@@ -79,3 +81,26 @@ def test_diverged_run_fails_without_retry_and_others_finish(tmp_path, tiny_doc, 
         assert record.status == "failed" and record.attempts == 1
     rows = _rows(tmp_path / "s")
     assert {r["status"] for r in rows.values() if r["kind"] != "baseline"} == {"done"}
+
+
+def test_disk_full_stops_with_input_error_and_keeps_the_store(tmp_path, tiny_doc, monkeypatch):
+    monkeypatch.setenv(DISK_FULL_MARKER, "student")
+    spec = parse_spec(tiny_doc)
+    graph = build_graph(spec)
+    with pytest.raises(InputError, match="No space left on device.*rerun the same command"):
+        run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    store = open_store(f"sqlite:///{tmp_path / 's' / 'store.sqlite'}")
+    teachers = [r for r in graph.runs if r.kind == "teacher"]
+    assert all(store.get(t.run_id).status == "done" for t in teachers)
+    assert any(
+        "No space left" in (store.get(r.run_id).failure_reason or "")
+        for r in graph.runs
+        if r.kind == "student"
+    )
+    assert _rows(tmp_path / "s")[teachers[0].run_id]["status"] == "done"
+    monkeypatch.delenv(DISK_FULL_MARKER)  # space freed: the rerun finishes the study
+    again = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    assert again.done == again.runs and again.failed == 0
+    for t in teachers:
+        log = (tmp_path / "s" / "runs" / t.run_id / "attempts.log").read_text()
+        assert log.count("start") == 1  # finished teachers were not retrained
