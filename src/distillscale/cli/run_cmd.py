@@ -163,7 +163,11 @@ def _dry_run(spec: Any, graph: Any, json_out: bool) -> None:
             highlight=False,
         )
     else:
-        rate = ", ".join(f"d{k}: {format_flops(v)}" for k, v in est.throughput.items())
+        rates = est.throughput
+        if len(set(rates.values())) == 1:
+            rate = format_flops(next(iter(rates.values())))
+        else:
+            rate = ", ".join(f"d{k}: {format_flops(v)}" for k, v in rates.items())
         err_console.print(
             f"estimated wall time: {format_seconds(est.seconds)} on {spec.executor.workers} "
             f"workers ({est.source} throughput, FLOP/s per worker: {rate})",

@@ -239,13 +239,19 @@ class _Scheduler:
         return None
 
     def ready(self) -> list[str]:
+        """Runnable nodes: teachers and caches first (they unblock students), largest first."""
         out = []
         for node_id, node in self.nodes.items():
             if node_id in self.done or node_id in self.failed or node_id in self.running:
                 continue
             if all(dep in self.done for dep in node.depends):
                 out.append(node_id)
-        return out
+        return sorted(out, key=self._priority)
+
+    def _priority(self, node_id: str) -> tuple[int, float]:
+        node = self.nodes[node_id]
+        upstream = isinstance(node, CacheNode) or node.kind == "teacher"
+        return (0 if upstream else 1, -node.ledger.total)
 
     def loop(self) -> None:
         held_since: dict[str, float] = {}
