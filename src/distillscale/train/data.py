@@ -92,7 +92,7 @@ def _list_documents(data: DataConfig) -> list[tuple[str, bytes]]:
     """(relative name, bytes) of every document, in path order, up to ``max_corpus_bytes``."""
     if data.corpus == "stdlib":
         root = _stdlib_root()
-        files = []
+        files: list[Path] = []
         for folder, dirs, names in os.walk(root):
             dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]  # prune installed packages
             files.extend(Path(folder, n) for n in names if n.endswith(".py"))

@@ -164,17 +164,17 @@ class GPT(nn.Module):
                     std *= residual_scale
                 p.normal_(0.0, std)
 
-    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+    def param_groups(self) -> dict[str, list[torch.Tensor]]:
         """Parameters by accountant group: ``{"non_embedding": [...], "embedding": [...]}``.
 
         Embedding = token embedding plus the (untied) LM head; everything else, norm gains
         included, is non-embedding (the convention of :mod:`distillscale.flops.count`).
         """
-        embedding = [self.embed.weight]
+        embedding: list[torch.Tensor] = [self.embed.weight]
         if not self.shape.tied_embeddings:
             embedding.append(self.lm_head.weight)
         ids = {id(p) for p in embedding}
-        other = [p for p in self.parameters() if id(p) not in ids]
+        other: list[torch.Tensor] = [p for p in self.parameters() if id(p) not in ids]
         return {"non_embedding": other, "embedding": embedding}
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:

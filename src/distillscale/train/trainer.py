@@ -235,7 +235,12 @@ class _Progress:
     wall_seconds: float = 0.0
 
 
-def _evaluate(model: torch.nn.Module, batches: list[Any], device: torch.device) -> float:
+def _evaluate(
+    model: GPT,
+    net: Callable[[torch.Tensor], torch.Tensor],
+    batches: list[Any],
+    device: torch.device,
+) -> float:
     """Mean held-out cross-entropy over the validation windows, nats per token."""
     model.eval()
     total, count = 0.0, 0
@@ -243,7 +248,7 @@ def _evaluate(model: torch.nn.Module, batches: list[Any], device: torch.device) 
         for x, y in batches:
             xt = torch.from_numpy(x).to(device)
             yt = torch.from_numpy(y).to(device)
-            logits = model(xt)  # (b, T, V)
+            logits = net(xt)  # (b, T, V)
             loss = torch.nn.functional.cross_entropy(
                 logits.float().reshape(-1, logits.size(-1)), yt.reshape(-1), reduction="sum"
             )
@@ -366,7 +371,7 @@ def _train(
     if path.exists():
         state, finished = _resume(path, config, model, optimizer)
         log.info("run %s: resuming at step %d of %d", run_id, state.step, config.steps)
-    net: torch.nn.Module = torch.compile(model) if config.compile else model
+    net: Callable[[torch.Tensor], torch.Tensor] = torch.compile(model) if config.compile else model
 
     counts = count_params(shape)
     f_train = 3.0 * forward_flops_per_token(shape)
@@ -435,7 +440,7 @@ def _train(
             if failure is None and (
                 last or (config.eval_every and state.step % config.eval_every == 0)
             ):
-                val_loss = _evaluate(net, val, device)
+                val_loss = _evaluate(model, net, val, device)
             state.curve.append((state.step, state.step * tokens_per_step, train_loss, val_loss, lr))
             if failure is not None:
                 break
