@@ -232,3 +232,19 @@ def test_warnings_flag_extrapolation_only():
     tiny = distillscale.plan(target_loss=2.4, student_params=546e6, scenario="teacher-free")
     assert tiny.result.recipe.student_tokens / 546e6 < 1
     assert any("extrapolation" in w for w in tiny.warnings)
+
+
+def test_end_to_end_with_a_bootstrapped_fit_artifact(tmp_path):
+    from distillscale.cli import main
+
+    data = "/work/shared/datasets/chinchilla/chinchilla.csv"
+    fitted = distillscale.fit(
+        data, law="chinchilla", estimator="huber-mle", bootstrap=10, seed=0, where="outlier == 0"
+    )
+    path = fitted.save(tmp_path / "fit.json")
+    p = distillscale.plan(str(path), compute=5.88e23)
+    # Epoch's estimate (LAWS.md §2.2): 18.33 tokens/param at Chinchilla's compute
+    assert p.tokens_per_param == pytest.approx(18.33, abs=0.05)
+    lo, hi = p.interval["tokens_per_param"]
+    assert lo < p.tokens_per_param < hi
+    assert main(["plan", "--fit", str(path), "--compute", "5.88e23", "--json"]) == 0
