@@ -61,7 +61,7 @@ def test_grid_beats_or_equals_per_start_lbfgsb_from_best_grid_points(grid_fit: d
 
     from distillscale.fitting.objective import values_grads
     from distillscale.fitting.optimise import serial_blas
-    from distillscale.fitting.setup import prepare
+    from distillscale.fitting.prepare import prepare
 
     table = ds.read_runs(DATA, where="outlier == 0")
     prep = prepare(table, law="chinchilla", delta=None, fixed=None, supervised=None)

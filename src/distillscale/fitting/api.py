@@ -20,8 +20,8 @@ from distillscale.errors import InputError
 from distillscale.fitting.bootstrap import Bootstrap, Progress
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
+from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
 from distillscale.fitting.result import Fit, HoldoutRow
-from distillscale.fitting.setup import FixedSpec, resolve_law, run_ids
 from distillscale.laws.base import Law
 from distillscale.table import RunTable, read_runs
 

@@ -28,8 +28,8 @@ from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.optimise import distinct_best, lm_minimise, serial_blas
+from distillscale.fitting.prepare import RunTableLike
 from distillscale.fitting.result import Fit
-from distillscale.fitting.setup import RunTableLike
 
 __all__ = ["Bootstrap", "resample_counts"]
 

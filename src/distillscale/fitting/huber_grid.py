@@ -24,11 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.objective import Problem, values
 from distillscale.fitting.optimise import distinct_best, lm_minimise, polish, serial_blas
-from distillscale.fitting.result import Fit, _version
-from distillscale.fitting.setup import FixedSpec, Prepared, RunTableLike, prepare
+from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
+from distillscale.fitting.result import Fit
 from distillscale.laws.base import Law
 
 __all__ = ["GridResult", "HuberGrid", "grid_minimise", "grid_starts"]
@@ -145,38 +144,6 @@ def grid_minimise(
     log.debug("huber-grid: %d starts, best objective %.12g", starts.shape[0], f_best)
     return GridResult(
         theta=theta_best, objective=float(f_best), converged=bool(ok_best), candidates=cands
-    )
-
-
-def build_fit(
-    prep: Prepared,
-    theta: NDArray[np.float64],
-    *,
-    estimator: str,
-    objective: float,
-    converged: bool,
-    scale: float | None = None,
-) -> Fit:
-    """A :class:`Fit` (no intervals yet) with diagnostics at ``theta``."""
-    law = prep.law
-    diag, cov = diagnose(prep.problem, theta, free=prep.free, converged=converged)
-    return Fit(
-        law=law.name,
-        params={**law.from_fitting(theta), **prep.fixed},  # fixed values exactly as given
-        ci=None,
-        ci_level=None,
-        estimator=estimator,
-        delta=prep.problem.delta,
-        objective=objective,
-        n_points=prep.problem.n_points,
-        diagnostics=diag,
-        supervised=prep.supervised,
-        data_sha256=prep.data_sha256,
-        version=_version(),
-        param_names=law.param_names,
-        covariance=cov,
-        fixed=dict(prep.fixed),
-        scale=scale,
     )
 
 

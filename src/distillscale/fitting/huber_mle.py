@@ -24,11 +24,11 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
-from distillscale.fitting.huber_grid import build_fit, grid_minimise, grid_starts
+from distillscale.fitting.huber_grid import grid_minimise, grid_starts
 from distillscale.fitting.objective import Problem, huber, huber_psi, residuals_jac, values
 from distillscale.fitting.optimise import serial_blas
+from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
 from distillscale.fitting.result import Fit, load_fit
-from distillscale.fitting.setup import FixedSpec, Prepared, RunTableLike, prepare
 from distillscale.laws.base import Law
 
 __all__ = ["HuberMLE", "huber_log_z", "nll"]

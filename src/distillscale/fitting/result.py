@@ -24,7 +24,15 @@ from distillscale.errors import InputError
 from distillscale.laws import get_law
 from distillscale.laws.base import Law
 
-__all__ = ["SCHEMA", "Diagnostics", "Fit", "HoldoutRow", "Prediction", "load_fit"]
+__all__ = [
+    "SCHEMA",
+    "Diagnostics",
+    "Fit",
+    "HoldoutRow",
+    "Prediction",
+    "load_fit",
+    "package_version",
+]
 
 SCHEMA = "distillscale.fit/1"
 
@@ -112,7 +120,8 @@ class Prediction:
     level: float
 
 
-def _version() -> str:
+def package_version() -> str:
+    """``"distillscale x.y.z"``, recorded in every fit."""
     from distillscale import __version__
 
     return f"distillscale {__version__}"
@@ -534,7 +543,7 @@ def _from_published(name: str) -> Fit:
         n_points=ps.n_points,
         diagnostics=Diagnostics(converged=True),
         supervised=None if ps.supervised is None else _from_published(ps.supervised.name),
-        version=_version(),
+        version=package_version(),
         param_names=law.param_names,
         source="@" + ps.name,
     )

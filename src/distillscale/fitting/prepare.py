@@ -1,4 +1,4 @@
-"""From a run table and an estimator's arguments to a ready :class:`~.objective.Problem`.
+"""From a run table to a :class:`~.objective.Problem`, and from an optimum back to a Fit.
 
 Shared by every estimator and the bootstrap: resolves the law, delta, fixed parameters
 (``{"c1": 522.6, "f1": "@busbridge2025"}``) and the supervised fit that supplies the
@@ -16,12 +16,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.objective import Problem
-from distillscale.fitting.result import Fit, load_fit
+from distillscale.fitting.result import Fit, load_fit, package_version
 from distillscale.laws import get_law
 from distillscale.laws.base import Law
 
-__all__ = ["Prepared", "RunTableLike", "prepare", "resolve_fixed", "resolve_law", "run_ids"]
+__all__ = [
+    "Prepared",
+    "RunTableLike",
+    "build_fit",
+    "prepare",
+    "resolve_fixed",
+    "resolve_law",
+    "run_ids",
+]
 
 FixedSpec = Mapping[str, float | str]
 
@@ -201,3 +210,35 @@ def _supervised(law: Law, supervised: Fit | str | None) -> Fit | None:
             "give a chinchilla or chinchilla-gamma fit"
         )
     return fit
+
+
+def build_fit(
+    prep: Prepared,
+    theta: NDArray[np.float64],
+    *,
+    estimator: str,
+    objective: float,
+    converged: bool,
+    scale: float | None = None,
+) -> Fit:
+    """A :class:`Fit` (no intervals yet) with diagnostics at ``theta``."""
+    law = prep.law
+    diag, cov = diagnose(prep.problem, theta, free=prep.free, converged=converged)
+    return Fit(
+        law=law.name,
+        params={**law.from_fitting(theta), **prep.fixed},  # fixed values exactly as given
+        ci=None,
+        ci_level=None,
+        estimator=estimator,
+        delta=prep.problem.delta,
+        objective=objective,
+        n_points=prep.problem.n_points,
+        diagnostics=diag,
+        supervised=prep.supervised,
+        data_sha256=prep.data_sha256,
+        version=package_version(),
+        param_names=law.param_names,
+        covariance=cov,
+        fixed=dict(prep.fixed),
+        scale=scale,
+    )
