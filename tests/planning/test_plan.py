@@ -146,6 +146,10 @@ def test_threshold_in_plan():
             },
             "--teachers",
         ),
+        (
+            {"compute": 1e21, "student_params": 546e6, "teachers": [2.1], "scenario": "all"},
+            "--teachers",
+        ),
     ],
 )
 def test_bad_input(kwargs, match):

@@ -315,7 +315,7 @@ def plan(
         else None
     )
     chosen = _check_scenario(scenario, teacher, teachers is not None)
-    if teachers is not None and chosen not in ("teacher-free", "all"):
+    if teachers is not None and chosen != "teacher-free":
         raise InputError(
             "--teachers: teachers given by their losses alone are compared with teacher-free "
             "accounting; drop --scenario or use --scenario teacher-free"
