@@ -252,3 +252,11 @@ def test_end_to_end_with_a_bootstrapped_fit_artifact(tmp_path):
     lo, hi = p.interval["tokens_per_param"]
     assert lo < p.tokens_per_param < hi
     assert main(["plan", "--fit", str(path), "--compute", "5.88e23", "--json"]) == 0
+
+
+def test_intervals_skip_a_given_teachers_fixed_numbers():
+    pub = load_fit("@busbridge2025")
+    sup = _with_samples(pub.supervised, _jitter(pub.supervised, 6, 0.01, 4))
+    fit = _with_samples(pub, _jitter(pub, 6, 0.01, 5), sup)
+    p = distillscale.plan(fit, compute=1e21, student_params=546e6, teachers=[2.0, 2.2])
+    assert set(p.interval) == {"student_tokens", "student_loss", "supervised_loss", "margin"}

@@ -170,18 +170,20 @@ def _distillation(
         )
 
     recipe = solve(surface)
-    draws: dict[str, list[float]] = {k: [] for k in _RECIPE_KEYS}
+    keys = [k for k in _RECIPE_KEYS if not (recipe.teacher_given and k.startswith("teacher_"))]
+    draws: dict[str, list[float]] = {k: [] for k in keys}
     for s in fs.samples:
         assert isinstance(s, DistillationSurface)
         r = solve(s)
-        for k in _RECIPE_KEYS:
+        for k in keys:
             draws[k].append(float(getattr(r, k)))
     p_win = float(np.mean(np.asarray(draws["margin"]) > 0)) if fs.samples else None
 
     log_lt, ls_star = optimal_teacher_loss(surface, student_params, recipe.student_tokens)
     best_teacher = teacher_for_loss(surface.supervised, math.exp(log_lt))
     lo, hi = teacher_loss_range(surface.supervised)
-    grid = np.exp(np.linspace(math.log(max(lo, 1.0001 * lo)), math.log(min(hi, 6.0)), 41))
+    # 41 teacher losses from just above the best plannable teacher to 6 nats (or the worst)
+    grid = np.exp(np.linspace(math.log(1.0001 * lo), math.log(min(hi, 6.0)), 41))
     curve = capacity_gap(surface, student_params, recipe.student_tokens, grid)
     return DistillationPlan(
         mode="distillation",
