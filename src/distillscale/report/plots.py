@@ -328,17 +328,24 @@ def ledger_figure(
     y = np.arange(len(phases), dtype=float)
     height = 0.38 if planned is not None else 0.7
     act = np.where(np.asarray(actual, dtype=float) > 0, actual, np.nan)
-    ax.barh(y, act, height=height, color="#3b6ea5", label="spent")
+    bars = ax.barh(y, act, height=height, color="#3b6ea5", label="spent")
+    ax.bar_label(bars, labels=[_flops_text(v) for v in act], fontsize=7, padding=2)
     if planned is not None:
         plan = np.where(np.asarray(planned, dtype=float) > 0, planned, np.nan)
-        ax.barh(y + height, plan, height=height, color="#c9a227", label="planned")
+        bars = ax.barh(y + height, plan, height=height, color="#c9a227", label="planned")
+        ax.bar_label(bars, labels=[_flops_text(v) for v in plan], fontsize=7, padding=2)
         ax.set_yticks(y + height / 2, list(phases))
     else:
         ax.set_yticks(y, list(phases))
     ax.invert_yaxis()
+    ax.margins(x=0.12)  # room for the value labels
     ax.set(xscale="log", xlabel="compute (FLOPs)", title="FLOPs ledger by phase")
     _legend(ax)
     return _render(fig)
+
+
+def _flops_text(value: float) -> str:
+    return f"{value:.2g}" if math.isfinite(value) else ""
 
 
 def curves_figure(series: Sequence[SeriesPoints], train: Sequence[SeriesPoints]) -> Rendered:
