@@ -38,26 +38,25 @@ def ray_cluster():
 
 
 @pytest.mark.slow
-def test_ray_gives_the_same_runs_as_local(tmp_path, tiny_doc, ray_cluster):
+def test_ray_gives_the_same_runs_and_fits_as_local(tmp_path, ray_cluster):
+    import copy
+    import json
+
+    from .test_crash_safety import DOC
+
     quiet = Console(stderr=True, quiet=True)
-    local = run_study(
-        parse_spec(tiny_doc),
-        tmp_path / "local",
-        console=quiet,
-        run_fn=fast_run_fn(),
-        finish=False,
-    )
-    tiny_doc["executor"] = {"kind": "ray", "workers": 2, "address": "local", "lease_seconds": 2}
-    remote = run_study(
-        parse_spec(tiny_doc),
-        tmp_path / "ray",
-        console=quiet,
-        run_fn=fast_run_fn(),
-        finish=False,
-    )
+    doc = copy.deepcopy(DOC)
+    local = run_study(parse_spec(doc), tmp_path / "local", console=quiet, run_fn=fast_run_fn())
+    doc["executor"] = {"kind": "ray", "workers": 2, "address": "local", "lease_seconds": 2}
+    remote = run_study(parse_spec(doc), tmp_path / "ray", console=quiet, run_fn=fast_run_fn())
     assert remote.done == local.done == local.runs
     assert remote.trained == local.trained
     assert _table(tmp_path / "ray") == _table(tmp_path / "local")
+    fits = [
+        json.loads((tmp_path / d / "fits" / "supervised.json").read_text())["params"]
+        for d in ("ray", "local")
+    ]
+    assert fits[0] == pytest.approx(fits[1], rel=1e-6)
 
 
 def test_unreachable_ray_address_is_an_input_error(tmp_path, tiny_doc):
