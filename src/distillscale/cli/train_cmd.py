@@ -276,7 +276,14 @@ def train(
         bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")
     ] = False,
     peak_flops: Annotated[float | None, typer.Option(help="Device peak FLOP/s, for MFU.")] = None,
-    nproc: Annotated[int, typer.Option(help="Data-parallel processes (gloo on CPU).")] = 1,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            help="Data-parallel processes (gloo on CPU) [default: WORLD_SIZE under torchrun, "
+            "else 1].",
+            show_default=False,
+        ),
+    ] = None,
     store: Annotated[
         str | None, typer.Option(help="Run store URL (path, sqlite:///..., postgresql://...).")
     ] = None,
@@ -355,7 +362,7 @@ def train(
             device=device.value,
             compile=compile_model,
             peak_flops=peak_flops,
-            nproc=nproc,
+            nproc=nproc if nproc is not None else int(os.environ.get("WORLD_SIZE", "1")),
         )
         check_run(config)
         run_id = config.run_id()
