@@ -1,0 +1,43 @@
+"""SIGKILL a real local-executor study (driver and workers) at seeded moments; rerun; check."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from .harness import chaos, check_study, local_workers, tiny_spec, write_spec
+
+log = logging.getLogger(__name__)
+
+
+def _survive(tmp_path: Path, corpus: Path, reference: Path, *, seed: int, kills: int) -> None:
+    spec = write_spec(tmp_path / "chaos.yaml", tiny_spec(corpus))
+    record = chaos(spec, tmp_path / "study", seed=seed, max_kills=kills, find_workers=local_workers)
+    checked = check_study(tmp_path / "study", reference, record)
+    log.warning(
+        "seed %d: survived %d kills (%d driver, %d worker) in %d rounds, %.0f s; "
+        "%d invariant checks passed: %s; unexpected driver exits: %s",
+        seed,
+        len(record.kills),
+        record.count("driver"),
+        record.count("worker"),
+        record.rounds,
+        record.seconds,
+        checked.total,
+        checked.counts,
+        record.unexpected_exits,
+    )
+    assert record.count("driver") >= 1, record.kills
+    assert not record.unexpected_exits, record.unexpected_exits
+
+
+def test_killed_local_study_resumes_to_the_reference(tmp_path, corpus, reference):
+    _survive(tmp_path, corpus, reference, seed=3, kills=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [11, 12])
+def test_six_kills_local(tmp_path, corpus, reference, seed):
+    _survive(tmp_path, corpus, reference, seed=seed, kills=6)
