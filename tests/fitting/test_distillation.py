@@ -59,6 +59,19 @@ def test_kind_column_fits_supervised_then_students(students: pd.DataFrame) -> No
     assert float(back.predict(**x)) == pytest.approx(float(fit.predict(**x)), rel=1e-12)
 
 
+def test_kind_column_with_given_supervised_fit_uses_student_rows(students: pd.DataFrame) -> None:
+    teachers = synthetic_table("chinchilla-gamma", 30, noise=0.0, seed=6).assign(kind="baseline")
+    table = pd.concat([teachers, students.assign(kind="student")], ignore_index=True)
+    fit = ds.fit(
+        table,
+        "distillation",
+        supervised="@busbridge2025-supervised",
+        fixed={"c1": 522.6, "f1": 0.09, "d1": 1.315},
+    )
+    assert fit.n_points == 300
+    assert fit.supervised is not None and fit.supervised.source == "@busbridge2025-supervised"
+
+
 def test_supervised_must_be_a_supervised_law(students: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="not a supervised law"):
         ds.fit(students, "distillation", supervised="@busbridge2025")

@@ -4,7 +4,7 @@ The distillation law needs the supervised law at each student's (N, D). Give a s
 (``supervised=`` a :class:`Fit`, a path or ``"@busbridge2025-supervised"``), or a table with a
 ``kind`` column: then its ``teacher`` and ``baseline`` rows fit ``supervised_law`` first and its
 ``student`` rows fit the distillation law with that fit, which the result nests as
-``supervised``.
+``supervised``. With a ``kind`` column the distillation law only ever sees ``student`` rows.
 """
 
 from __future__ import annotations
@@ -169,7 +169,9 @@ def fit(
         raise InputError(f"--bootstrap {bootstrap}: must be >= 0 resamples")
     needs_sup = "supervised_loss" in law_obj.derived_inputs
     student_filter = None
-    if needs_sup and supervised is None and _has_kind(data, columns):
+    if needs_sup and _has_kind(data, columns):
+        student_filter = _STUDENT_KIND  # the student law is fitted to student rows only
+    if needs_sup and supervised is None and student_filter is not None:
         sup_law = resolve_law(supervised_law)
         supervised = fit(
             data,
@@ -185,7 +187,6 @@ def fit(
             drop_invalid=drop_invalid,
             progress=progress,
         )
-        student_filter = _STUDENT_KIND
     base_where = _and(where, student_filter)
     train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid)
     est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised)

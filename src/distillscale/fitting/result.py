@@ -127,7 +127,7 @@ def package_version() -> str:
     return f"distillscale {__version__}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Fit:
     """A fitted (or published) scaling law.
 
@@ -173,6 +173,11 @@ class Fit:
         ``"@name"`` of a published set, or the path the fit was loaded from.
     scale : float or None
         Fitted Huber scale s (``huber-mle`` only; s = exp(sigma), log-residual units).
+
+    Notes
+    -----
+    Fits compare by identity (``eq=False``): they hold arrays, for which ``==`` is elementwise.
+    Compare ``to_json()`` documents instead.
     """
 
     law: str
