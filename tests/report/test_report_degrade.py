@@ -37,8 +37,8 @@ def test_empty_directory_names_every_missing_piece(tmp_path: Path) -> None:
     for piece in ALL_PIECES:
         assert f"<li>{piece} is missing</li>" in text, piece
     assert "<img" not in text
-    assert "No data: runs.csv is missing." in text
-    assert "ledger.json is missing." in text and "plan.json is missing." in text
+    assert "No data: runs.csv is missing or unreadable." in text
+    assert "ledger.json is missing or unreadable." in text and "plan.json is missing or" in text
     assert "No fit artifacts in fits/." in text
     assert sorted(p.name for p in index.parent.iterdir()) == ["index.html"]
 

@@ -57,7 +57,11 @@ def supervised_section(
     title = "Supervised law: loss vs data and compute"
     runs = supervised_runs(data.runs) if data.runs is not None else None
     if runs is None or runs.empty:
-        why = "runs.csv is missing" if runs is None else "no finished teacher or baseline runs"
+        why = (
+            "runs.csv is missing or unreadable"
+            if runs is None
+            else "no finished teacher or baseline runs"
+        )
         return Section(anchor="supervised", title=title, body=_missing(f"No data: {why}."))
     sizes = sorted(runs["params"].unique())
     by_tokens, by_flops, curves_d, curves_c = [], [], [], []
@@ -135,7 +139,11 @@ def distillation_section(
     title = "Distillation law: student loss vs teacher loss (capacity gap)"
     runs = student_runs(data.runs) if data.runs is not None else None
     if runs is None or runs.empty:
-        why = "runs.csv is missing" if runs is None else "no finished distilled students"
+        why = (
+            "runs.csv is missing or unreadable"
+            if runs is None
+            else "no finished distilled students"
+        )
         return Section(anchor="distillation", title=title, body=_missing(f"No data: {why}."))
     points, curves, rows, sup_lines = [], [], [], []
     lt = runs["teacher_loss"]

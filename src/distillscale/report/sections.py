@@ -108,7 +108,7 @@ def summary_section(data: StudyData, problems: list[str]) -> Section:
     rows: list[list[Cell]] = []
     runs = data.runs
     if runs is None:
-        parts.append(_missing("runs.csv is missing: no run counts."))
+        parts.append(_missing("runs.csv is missing or unreadable: no run counts."))
     else:
         done = int(done_mask(runs).sum())
         failed = int(failed_mask(runs).sum())
@@ -154,7 +154,9 @@ def ledger_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Secti
     title = "FLOPs ledger"
     ledger = data.ledger
     if ledger is None:
-        return Section(anchor="ledger", title=title, body=_missing("ledger.json is missing."))
+        return Section(
+            anchor="ledger", title=title, body=_missing("ledger.json is missing or unreadable.")
+        )
     planned_raw = ledger.get("planned")
     planned = planned_raw if isinstance(planned_raw, dict) else None
     extra = [k for k, v in ledger.items() if isinstance(v, int | float) and k != "total"]
@@ -194,7 +196,9 @@ def curves_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Secti
     title = "Loss curves"
     curves = data.curves
     if curves is None:
-        return Section(anchor="curves", title=title, body=_missing("curves.csv is missing."))
+        return Section(
+            anchor="curves", title=title, body=_missing("curves.csv is missing or unreadable.")
+        )
     sizes: dict[str, float] = {}
     if data.runs is not None:
         pairs = zip(data.runs["run"], data.runs["params"], strict=True)
@@ -334,7 +338,9 @@ def plan_section(data: StudyData) -> Section:
     """The planner's verdict per student size, and its text."""
     plan = data.plan
     if plan is None:
-        return Section(anchor="plan", title="Plan", body=_missing("plan.json is missing."))
+        return Section(
+            anchor="plan", title="Plan", body=_missing("plan.json is missing or unreadable.")
+        )
     parts: list[str] = [
         paragraph(
             "Margin = supervised loss - distilled loss at matched compute (nats per "
@@ -356,5 +362,7 @@ def plan_section(data: StudyData) -> Section:
 def spec_section(data: StudyData) -> Section:
     """The study spec (``study.yaml``) as written by the runner."""
     if data.spec_text is None:
-        return Section(anchor="spec", title="Study spec", body=_missing("study.yaml is missing."))
+        return Section(
+            anchor="spec", title="Study spec", body=_missing("study.yaml is missing or unreadable.")
+        )
     return Section(anchor="spec", title="Study spec", body=f"<pre>{esc(data.spec_text)}</pre>")
