@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CacheInfo", "CurvePoint", "ProgressEvent", "RunResult"]
 
-#: One logged step: (step, tokens seen, train loss nats/token, val loss nats/token or None, lr).
+#: One logged step: (step, tokens seen, train cross-entropy nats/token, val loss nats/token or
+#: None, lr).
 CurvePoint = tuple[int, int, float, float | None, float]
 
 
@@ -32,7 +33,7 @@ class ProgressEvent:
     tokens : int
         Training tokens seen so far (count).
     train_loss : float
-        This step's training loss (the optimised objective), nats per token.
+        Cross-entropy of this step's training batch (before the update), nats per token.
     val_loss : float or None
         Held-out loss if validated at this step, nats per token.
     lr : float

@@ -422,19 +422,19 @@ def _train(
             )
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
-            if world > 1:
+            losses = torch.stack([ce.detach(), objective.detach()])  # (2,)
+            if world > 1:  # every rank sees the same losses, so all stop together
                 _average_gradients(model, world)
-                ce = ce.detach().clone()
-                dist.all_reduce(ce)
-                ce /= world
+                dist.all_reduce(losses)
+                losses /= world
             if config.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
-            train_loss = ce.item()
+            train_loss, objective_value = losses.tolist()
             state.step = step + 1
             step_seconds += time.perf_counter() - t0
             step_tokens += tokens_per_step
-            failure = _check_loss(train_loss, objective.item(), state.step, shape.vocab_size)
+            failure = _check_loss(train_loss, objective_value, state.step, shape.vocab_size)
             last = state.step == config.steps
             val_loss = None
             if failure is None and (
