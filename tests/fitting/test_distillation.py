@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -45,7 +46,7 @@ def test_extrapolates_to_lower_loss_and_names_poorly_determined(students: pd.Dat
 def test_kind_column_fits_supervised_then_students(students: pd.DataFrame) -> None:
     teachers = synthetic_table("chinchilla-gamma", 60, noise=0.0, seed=6).assign(kind="teacher")
     table = pd.concat([teachers, students.assign(kind="student")], ignore_index=True)
-    fit = ds.fit(table, "distillation", fixed={"c1": 522.6, "f1": 0.09})
+    fit = ds.fit(table, "distillation", fixed={"c1": 522.6, "f1": 0.09}, bootstrap=8, seed=0)
     assert fit.n_points == 300
     sup = fit.supervised
     assert sup is not None and sup.law == "chinchilla-gamma" and sup.n_points == 60
@@ -57,6 +58,11 @@ def test_kind_column_fits_supervised_then_students(students: pd.DataFrame) -> No
     back = ds.Fit.from_json(doc)
     x = {"params": 1e9, "tokens": 2e10, "teacher_loss": 2.2}
     assert float(back.predict(**x)) == pytest.approx(float(fit.predict(**x)), rel=1e-12)
+    # Both fits were bootstrapped with the same K: intervals pair resample k with resample k.
+    assert sup.bootstrap_samples.shape == (8, 6) and fit.bootstrap_samples.shape == (8, 9)
+    band = back.predict(params=[1e8, 1e9], tokens=2e10, teacher_loss=2.2, interval=True)
+    assert np.all(band.lower <= band.upper)
+    assert np.all(band.upper - band.lower < 0.05 * band.value)
 
 
 def test_kind_column_with_given_supervised_fit_uses_student_rows(students: pd.DataFrame) -> None:
