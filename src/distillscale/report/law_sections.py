@@ -64,15 +64,16 @@ def supervised_section(
         )
         return Section(anchor="supervised", title=title, body=_missing(f"No data: {why}."))
     sizes = sorted(runs["params"].unique())
+    held = _held_out(data, "supervised")
     by_tokens, by_flops, curves_d, curves_c = [], [], [], []
     rows: list[list[Cell]] = []
     d_grid = np.geomspace(runs["tokens"].min() / 2, runs["tokens"].max() * 2, _GRID)
     for n in sizes:
         group = runs[runs["params"] == n].sort_values("tokens")
         label = f"N = {fmt_count(n)}"
-        by_tokens.append(_points(label, n, group["tokens"], group["loss"]))
+        by_tokens.append(_points(label, n, group["tokens"], group["loss"], group["run"], held))
         with_c = group[group["flops"].notna() & (group["flops"] > 0)]
-        by_flops.append(_points(label, n, with_c["flops"], with_c["loss"]))
+        by_flops.append(_points(label, n, with_c["flops"], with_c["loss"], with_c["run"], held))
         rows.append(
             [
                 fmt_count(n),
@@ -103,7 +104,8 @@ def supervised_section(
         band = "with bootstrap bands" if has_bands(fit) else "no bootstrap samples, so no bands"
         parts.append(
             paragraph(
-                f"Points: finished runs. Lines: the fitted {fit.law} law ({band});"
+                "Points: finished runs (hollow: held out of the fit). Lines: the fitted "
+                f"{fit.law} law ({band});"
                 " the compute curves use each size's observed FLOPs per token."
             )
         )
@@ -123,13 +125,24 @@ def supervised_section(
     return Section(anchor="supervised", title=title, body="".join(parts))
 
 
-def _points(label: str, value: float, x: Any, y: Any) -> plots.SeriesPoints:
+def _points(
+    label: str, value: float, x: Any, y: Any, runs: Any, held_out: frozenset[str]
+) -> plots.SeriesPoints:
     return plots.SeriesPoints(
         label=label,
         value=float(value),
         x=np.asarray(x, dtype=float),
         y=np.asarray(y, dtype=float),
+        held_out=np.array([str(r) in held_out for r in runs], dtype=bool),
     )
+
+
+def _held_out(data: StudyData, name: str) -> frozenset[str]:
+    """Run names in ``fits/<name>.json``'s ``holdout`` list."""
+    entries = data.fit_docs.get(name, {}).get("holdout")
+    if not isinstance(entries, list):
+        return frozenset()
+    return frozenset(str(e.get("run")) for e in entries if isinstance(e, dict))
 
 
 def distillation_section(
@@ -147,11 +160,12 @@ def distillation_section(
         return Section(anchor="distillation", title=title, body=_missing(f"No data: {why}."))
     points, curves, rows, sup_lines = [], [], [], []
     lt = runs["teacher_loss"]
+    held = _held_out(data, "distillation")
     lt_grid = np.linspace(lt.min() * 0.8, lt.max() * 1.08, 2 * _GRID)
     for k, ((n, d), group) in enumerate(runs.groupby(["params", "tokens"], sort=True)):
         group = group.sort_values("teacher_loss")
         label = f"N_S = {fmt_count(n)}, D_S = {fmt_count(d)}"
-        points.append(_points(label, k, group["teacher_loss"], group["loss"]))
+        points.append(_points(label, k, group["teacher_loss"], group["loss"], group["run"], held))
         best = group.loc[group["loss"].idxmin()]
         row: list[Cell] = [
             fmt_count(n),
@@ -184,7 +198,8 @@ def distillation_section(
         headers += ["fitted best L_T in range", "fitted L_S there", "supervised L (nats/token)"]
         parts.append(
             paragraph(
-                "Points: distilled students. Lines: the fitted distillation law "
+                "Points: distilled students (hollow: held out of the fit). Lines: the "
+                "fitted distillation law "
                 "over teacher loss at each student's N_S and D_S. Below the "
                 "dashed line the student beats its teacher; below its dotted line it beats "
                 "supervised training on the same data (the fit's supervised law)."

@@ -73,12 +73,16 @@ class Band:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeriesPoints:
-    """Observed points of one group (one model size, one run), arrays shape (n,)."""
+    """Observed points of one group (one model size, one run), arrays shape (n,).
+
+    ``held_out`` marks points the fit did not use (drawn hollow); None means all were used.
+    """
 
     label: str
     value: float
     x: NDArray[np.float64]
     y: NDArray[np.float64]
+    held_out: NDArray[np.bool_] | None = None
 
 
 def _new_figure(ncols: int, width: float = 5.2, height: float = 4.0) -> tuple[Figure, list[Axes]]:
@@ -147,14 +151,31 @@ def _draw_groups(
         ax.plot(band.x, band.y, color=colour, lw=1.5)
         if band.lo is not None and band.hi is not None:
             ax.fill_between(band.x, band.lo, band.hi, color=colour, alpha=0.2, lw=0)
+    any_held = False
     for group in points:
+        colour = colours.get(group.value, "grey")
+        held = np.zeros(len(group.x), bool) if group.held_out is None else group.held_out
+        ax.scatter(group.x[~held], group.y[~held], color=colour, s=22, zorder=3, label=group.label)
+        if held.any():
+            ax.scatter(
+                group.x[held],
+                group.y[held],
+                facecolors="none",
+                edgecolors=colour,
+                s=44,
+                lw=1.3,
+                zorder=3,
+            )
+            any_held = True
+    if any_held:  # one neutral legend entry for every group's hollow markers
         ax.scatter(
-            group.x,
-            group.y,
-            color=colours.get(group.value, "grey"),
-            s=22,
-            zorder=3,
-            label=group.label,
+            [],
+            [],
+            facecolors="none",
+            edgecolors="black",
+            s=44,
+            lw=1.3,
+            label="held out (not fitted)",
         )
 
 
@@ -215,14 +236,10 @@ def distillation_figure(
     fig, (ax,) = _new_figure(1, width=6.4, height=4.4)
     colours = _colours([g.value for g in points] + [b.value for b in curves])
     _draw_groups(ax, points, curves, colours)
-    for i, (value, loss) in enumerate(supervised):
-        ax.axhline(
-            loss,
-            color=colours.get(value, "grey"),
-            ls=":",
-            lw=1.2,
-            label="supervised loss at the same N_S, D_S" if i == 0 else None,
-        )
+    for value, loss in supervised:
+        ax.axhline(loss, color=colours.get(value, "grey"), ls=":", lw=1.2)
+    if supervised:  # one neutral legend entry for every group's dotted line
+        ax.plot([], [], ls=":", lw=1.2, color="black", label="supervised loss, same N_S and D_S")
     xs = [np.asarray(g.x) for g in points if len(g.x)] + [b.x for b in curves if len(b.x)]
     if xs:
         lo, hi = float(min(x.min() for x in xs)), float(max(x.max() for x in xs))
@@ -380,8 +397,15 @@ def curves_figure(series: Sequence[SeriesPoints], train: Sequence[SeriesPoints])
         else:
             ax.plot(group.x, group.y, color=colour, lw=0.8, alpha=0.3)
     for group in series:
-        ax.plot(group.x, group.y, color=colours.get(group.value, "grey"), lw=1.4, marker=".",
-                ms=3, label=label_once(group.label))  # fmt: skip
+        ax.plot(
+            group.x,
+            group.y,
+            color=colours.get(group.value, "grey"),
+            lw=1.4,
+            marker=".",
+            ms=3,
+            label=label_once(group.label),
+        )
     title = (
         "training loss curves (no validation loss logged)"
         if main_is_train
