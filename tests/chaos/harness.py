@@ -173,16 +173,29 @@ def alive(pid: int) -> bool:
     return state[state.rfind(")") + 2] != "Z"
 
 
-def local_workers(driver: int) -> list[int]:
-    """The local executor's worker processes (spawn children, not the resource tracker)."""
+def local_workers(driver: int, study: Path) -> list[int]:
+    """The local executor's worker processes that are training a run now.
+
+    Workers are the driver's ``multiprocessing`` spawn children (not the resource tracker);
+    one is busy when it wrote the last start line of the ``attempts.log`` of a run that the
+    store shows ``running``. Idle workers are left alone: killing one crashes the driver at
+    its next submit (see docs/chaos.md, known issues).
+    """
+    busy = set()
+    for row in _read_store(study / "store.sqlite"):
+        log = study / "runs" / row["run_id"] / "attempts.log"
+        if row["status"] == "running" and log.exists():
+            lines = log.read_text(encoding="utf-8").splitlines()
+            if lines:  # "start attempt=N pid=P time=T"
+                busy.add(int(lines[-1].split("pid=")[1].split()[0]))
     return [
         p
         for p in descendants(driver)
-        if b"spawn_main" in cmdline(p) and b"resource_tracker" not in cmdline(p)
+        if p in busy and b"spawn_main" in cmdline(p) and b"resource_tracker" not in cmdline(p)
     ]
 
 
-def ray_workers(driver: int) -> list[int]:
+def ray_workers(driver: int, study: Path) -> list[int]:
     """Ray worker processes of the driver's local cluster that are running a task."""
     return [p for p in descendants(driver) if cmdline(p).startswith(b"ray::_remote_run")]
 
@@ -295,7 +308,7 @@ def chaos(
     seed: int,
     max_kills: int = 6,
     budget_seconds: float = 120.0,
-    find_workers: Callable[[int], list[int]] = local_workers,
+    find_workers: Callable[[int, Path], list[int]] = local_workers,
     max_delay: float = 3.0,
 ) -> ChaosLog:
     """Run the study in ``out`` under seeded SIGKILLs, then to completion (see module doc).
@@ -314,7 +327,8 @@ def chaos(
     budget_seconds : float
         No new kill round starts after this many seconds (wall clock).
     find_workers : callable
-        Driver pid -> worker pids (:func:`local_workers` or :func:`ray_workers`).
+        (driver pid, study directory) -> pids of workers running a task
+        (:func:`local_workers` or :func:`ray_workers`).
     max_delay : float
         Upper end of the kill delay (seconds).
     """
@@ -360,7 +374,7 @@ def chaos(
             continue
         now = time.monotonic() - start
         if target != "driver" and not early:
-            workers = find_workers(proc.pid)
+            workers = find_workers(proc.pid, out)
             if workers:
                 victim = rng.choice(workers)
                 os.kill(victim, signal.SIGKILL)

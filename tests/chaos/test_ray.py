@@ -1,0 +1,47 @@
+"""SIGKILL a real Ray-executor study (driver and Ray workers) at seeded moments; rerun; check.
+
+The study starts its own local Ray cluster (``executor.address: local``) in the driver process,
+so a killed driver takes its cluster down with it and the rerun starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from .harness import chaos, check_study, ray_workers, tiny_spec, write_spec
+
+pytest.importorskip("ray", reason="ray is not installed (pip install 'distillscale[ray]')")
+
+log = logging.getLogger(__name__)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_killed_ray_study_resumes_to_the_reference(tmp_path, corpus, reference):
+    doc = tiny_spec(corpus, executor="ray")
+    doc["executor"].update(address="local", cpus_per_run=1)
+    spec = write_spec(tmp_path / "chaos.yaml", doc)
+    record = chaos(
+        spec,
+        tmp_path / "study",
+        seed=21,
+        max_kills=4,
+        find_workers=ray_workers,
+        budget_seconds=240,
+    )
+    checked = check_study(tmp_path / "study", reference, record)
+    log.warning(
+        "ray: survived %d kills (%d driver, %d worker) in %d rounds, %.0f s; %d invariant "
+        "checks passed: %s",
+        len(record.kills),
+        record.count("driver"),
+        record.count("worker"),
+        record.rounds,
+        record.seconds,
+        checked.total,
+        checked.counts,
+    )
+    assert record.count("driver") >= 1, record.kills
+    assert not record.unexpected_exits, record.unexpected_exits
