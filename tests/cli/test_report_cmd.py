@@ -53,3 +53,10 @@ def test_file_instead_of_directory_is_exit_2(tmp_path: Path, capsys: pytest.Capt
     target.write_text(RUNS)
     assert main(["report", str(target)]) == 2
     assert "found a file" in capsys.readouterr().err
+
+
+def test_unwritable_report_is_exit_2(study: Path, capsys: pytest.CaptureFixture) -> None:
+    (study / "report").write_text("not a folder")
+    assert main(["report", str(study)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "cannot write the report" in err and "Traceback" not in err

@@ -164,3 +164,10 @@ def test_a_section_that_fails_is_replaced_by_its_error(tmp_path: Path) -> None:
     assert (index.parent / "residuals.png").is_file()
     for name in ("supervised", "holdout", "ledger", "curves"):
         assert (index.parent / f"{name}.png").is_file(), name
+
+
+def test_unwritable_report_location_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "report").write_text("a file where the report folder belongs")
+    with pytest.raises(InputError, match="cannot write the report under .*report"):
+        build_report(tmp_path)
+    assert (tmp_path / "report").read_text() == "a file where the report folder belongs"

@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from distillscale.errors import InputError
 from distillscale.report import sections
 from distillscale.report.html import Section, page
 from distillscale.report.load import load_study
@@ -59,7 +60,27 @@ def build_report(study_dir: Path) -> Path:
     data = load_study(Path(study_dir))
     figures: dict[str, Rendered] = {}
     body: list[Section] = sections.build_sections(data, figures)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = page(
+        title=f"distillscale study report: {data.study_dir.resolve().name}",
+        subtitle=f"study directory {data.study_dir.resolve()}; built {stamp}",
+        sections=body,
+    )
     out_dir = data.study_dir / "report"
+    try:
+        index = _write_all(out_dir, figures, text)
+    except OSError as exc:
+        raise InputError(
+            f"study directory {str(data.study_dir)!r}: cannot write the report under "
+            f"{str(out_dir)!r} ({exc.strerror or exc}); make it writable, or copy the study "
+            "directory somewhere writable and run 'distillscale report' on the copy"
+        ) from None
+    log.info("report: wrote %s with %d figures", index, len(figures))
+    return index
+
+
+def _write_all(out_dir: Path, figures: dict[str, Rendered], text: str) -> Path:
+    """Write figures (removing stale ones) and then ``index.html``; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, rendered in figures.items():
         _write_atomic(out_dir / f"{name}.png", rendered.png)
@@ -67,15 +88,8 @@ def build_report(study_dir: Path) -> Path:
     for name in set(FIGURE_NAMES) - set(figures):
         for suffix in (".png", ".svg"):
             (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = page(
-        title=f"distillscale study report: {data.study_dir.resolve().name}",
-        subtitle=f"study directory {data.study_dir.resolve()}; built {stamp}",
-        sections=body,
-    )
     index = out_dir / "index.html"
     _write_atomic(index, text.encode("utf-8"))
-    log.info("report: wrote %s with %d figures", index, len(figures))
     return index
 
 
