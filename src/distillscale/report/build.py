@@ -37,14 +37,15 @@ FIGURE_NAMES: tuple[str, ...] = (
 _FILE_MODE = 0o644
 
 
-def build_report(study_dir: Path) -> Path:
+def build_report(study_dir: str | os.PathLike[str]) -> Path:
     """Write the study report and return the path of its ``index.html``.
 
     Parameters
     ----------
-    study_dir : Path
+    study_dir : str or path
         Directory written by ``distillscale run STUDY.yaml --out DIR``. Reads ``runs.csv``,
-        ``curves.csv``, ``ledger.json``, ``fits/*.json`` and ``plan.json``; any may be missing.
+        ``curves.csv``, ``ledger.json``, ``fits/*.json``, ``plan.json`` and ``study.yaml``; any
+        may be missing.
 
     Returns
     -------
@@ -55,7 +56,7 @@ def build_report(study_dir: Path) -> Path:
     Raises
     ------
     InputError
-        When ``study_dir`` is not a directory.
+        When ``study_dir`` is not a directory, or ``study_dir/report`` cannot be written.
     """
     data = load_study(Path(study_dir))
     figures: dict[str, Rendered] = {}
