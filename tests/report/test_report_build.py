@@ -263,8 +263,14 @@ def test_parameter_tables_and_diagnostics(built: tuple[Path, str, Page]) -> None
     assert _row(dist, "c1")[1:] == ["522.6", "517.374", "527.826"]
     assert [r[0] for r in nested[1:]] == ["E", "A", "B", "alpha", "beta", "gamma"]
     body = "".join(page.text)
-    assert "converged: NO; at a bound: c1" in body
+    assert "converged: NO; at a bound: c1; poorly determined: none" in body
     assert "warning: c1 at bound" in body
+
+
+def test_public_reexport() -> None:
+    import distillscale
+
+    assert distillscale.build_report is build_report
 
 
 def test_plan_section(built: tuple[Path, str, Page]) -> None:

@@ -56,10 +56,16 @@ def build_sections(data: StudyData, figures: dict[str, plots.Rendered]) -> list[
     problems = [*data.problems, *fit_problems]
     builders: list[tuple[str, str, Callable[[], Section]]] = [
         ("summary", "Summary", lambda: summary_section(data, problems)),
-        ("supervised", "Supervised law",
-         lambda: supervised_section(data, fits.get("supervised"), figures)),
-        ("distillation", "Distillation law",
-         lambda: distillation_section(data, fits.get("distillation"), figures)),
+        (
+            "supervised",
+            "Supervised law",
+            lambda: supervised_section(data, fits.get("supervised"), figures),
+        ),
+        (
+            "distillation",
+            "Distillation law",
+            lambda: distillation_section(data, fits.get("distillation"), figures),
+        ),
         ("residuals", "Residuals", lambda: residuals_section(data, fits, figures)),
         ("holdout", "Held-out check", lambda: holdout_section(data, figures)),
         ("ledger", "FLOPs ledger", lambda: ledger_section(data, figures)),
@@ -67,7 +73,7 @@ def build_sections(data: StudyData, figures: dict[str, plots.Rendered]) -> list[
         ("parameters", "Fitted parameters", lambda: parameters_section(data)),
         ("plan", "Plan", lambda: plan_section(data)),
         ("spec", "Study spec", lambda: spec_section(data)),
-    ]  # fmt: skip
+    ]
     return [_guarded(anchor, title, build, figures) for anchor, title, build in builders]
 
 
@@ -270,10 +276,16 @@ def _diagnostics(doc: Mapping[str, Any]) -> str:
     if not isinstance(diag, dict):
         return _missing("no diagnostics recorded")
     converged = diag.get("converged")
+    names = {
+        key: ", ".join(map(str, diag.get(key) or [])) or "none"
+        for key in ("at_bound", "poorly_determined")
+    }
+    cond = diag.get("condition_number")
+    cond_text = f"; condition number {cond:.3g}" if isinstance(cond, int | float) else ""
     parts = [
         paragraph(
-            f"converged: {'yes' if converged else 'NO'}; at a bound: "
-            f"{', '.join(map(str, diag.get('at_bound') or [])) or 'none'}",
+            f"converged: {'yes' if converged else 'NO'}; at a bound: {names['at_bound']}; "
+            f"poorly determined: {names['poorly_determined']}{cond_text}",
             None if converged else "warning",
         )
     ]
@@ -345,7 +357,7 @@ def plan_section(data: StudyData) -> Section:
         paragraph(
             "Margin = supervised loss - distilled loss at matched compute (nats per "
             "token): positive means distillation wins."
-        )  # fmt: skip
+        )
     ]
     students = [s for s in plan.get("students") or [] if isinstance(s, dict)]
     if students:
