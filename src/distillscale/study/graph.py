@@ -270,7 +270,7 @@ def build_graph(spec: StudySpec) -> StudyGraph:
             runs.setdefault(t.run_id, t)
         chosen = _chosen_teachers(spec, teachers, suffix)
         student_cache_tokens: dict[str, int] = {}
-        pending: list[tuple[RunNode, int, float, str]] = []
+        pending: list[tuple[RunNode, int, int, str]] = []
         s = spec.students
         per = "m" if s.tokens_per_param else "D"
         values: list[float] = list(s.tokens_per_param) or [float(v) for v in s.tokens]

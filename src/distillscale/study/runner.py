@@ -476,7 +476,7 @@ def write_tables(
         }
         rows.append(row)
     _write_csv(study_dir / "runs.csv", RUN_COLUMNS, rows)
-    ledger = actual.as_dict()
+    ledger: dict[str, Any] = dict(actual.as_dict())
     ledger["planned"] = graph.ledger.as_dict()
     write_json_atomic(study_dir / "ledger.json", ledger)
     if curves:

@@ -243,8 +243,9 @@ def _train(
     if done is not None:
         return _from_result(task, done, trained=False)
     if trainer is None:
-        from distillscale.train import train_run as trainer
+        from distillscale.train import train_run
 
+        trainer = train_run
         _set_threads(task.threads)
     with open(workdir / ATTEMPTS_FILE, "a", encoding="utf-8") as fh:
         fh.write(f"start attempt={task.attempt} pid={os.getpid()} time={time.time():.3f}\n")
@@ -276,8 +277,9 @@ def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcom
         except (OSError, ValueError, TypeError):
             info_path.unlink(missing_ok=True)
     if builder is None:
-        from distillscale.train import build_logit_cache as builder
+        from distillscale.train import build_logit_cache
 
+        builder = build_logit_cache
         _set_threads(task.threads)
     (study / "caches").mkdir(parents=True, exist_ok=True)
     os.chdir(study)
