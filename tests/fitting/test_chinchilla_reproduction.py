@@ -78,3 +78,15 @@ def test_grid_beats_or_equals_per_start_lbfgsb_from_best_grid_points(grid_fit: d
     with serial_blas():
         best = min(minimize(fun, s, jac=True, method="L-BFGS-B", bounds=bounds).fun for s in near)
     assert grid_fit.objective <= best + 1e-15
+
+
+def test_huber_grid_on_all_245_points() -> None:
+    # LAWS.md §2.2.1 (computed): keeping the 5 outliers, B becomes poorly identified.
+    f = ds.fit(DATA, "chinchilla")
+    assert f.n_points == 245
+    p = f.params
+    assert p["A"] == pytest.approx(495.73, rel=1e-3)
+    assert p["B"] == pytest.approx(12845.6, rel=1e-3)
+    assert p["E"] == pytest.approx(1.8913, rel=1e-4)
+    assert p["alpha"] == pytest.approx(0.3493, rel=1e-3)
+    assert p["beta"] == pytest.approx(0.4530, rel=1e-3)
