@@ -171,3 +171,19 @@ def test_unwritable_report_location_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot write the report under .*report"):
         build_report(tmp_path)
     assert (tmp_path / "report").read_text() == "a file where the report folder belongs"
+
+
+def test_a_plain_run_table_counts_as_supervised_runs(tmp_path: Path) -> None:
+    # a user's own table: no kind, no status, no teacher columns
+    (tmp_path / "runs.csv").write_text(
+        "run,params,tokens,loss\na,1e7,2e8,3.9\nb,4e7,8e8,3.4\nc,4e7,1.6e9,3.3\n"
+    )
+    index = build_report(tmp_path)
+    text = index.read_text()
+    assert "could not be built" not in text
+    assert '<td class="text">done</td><td>3</td>' in text
+    assert "<td>4.00e+07</td><td>2</td>" in text  # the supervised table: N, runs
+    # no flops column: only the loss-vs-data panel
+    svg = (index.parent / "supervised.svg").read_text()
+    assert "<!-- training tokens D (tokens) -->" in svg
+    assert "training compute" not in svg

@@ -217,9 +217,14 @@ def _usable(runs: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
 
 
 def supervised_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Finished teacher and baseline runs with positive params, tokens and loss."""
+    """Finished teacher and baseline runs with positive params, tokens and loss.
+
+    A run with no ``kind`` and no ``teacher_loss`` (a plain run table brought by a user) counts
+    as supervised.
+    """
     kind = runs["kind"].str.strip().str.lower()
-    return runs[kind.isin(SUPERVISED_KINDS) & _usable(runs, ("params", "tokens", "loss"))]
+    plain = (kind == "") & runs["teacher_loss"].isna()
+    return runs[(kind.isin(SUPERVISED_KINDS) | plain) & _usable(runs, ("params", "tokens", "loss"))]
 
 
 def student_runs(runs: pd.DataFrame) -> pd.DataFrame:

@@ -191,26 +191,31 @@ def supervised_figure(
     ----------
     by_tokens, by_flops : sequence of SeriesPoints
         Observed final losses (nats per token) against tokens (count) and training FLOPs, one
-        group per model size (``value`` = non-embedding parameters).
+        group per model size (``value`` = non-embedding parameters). Without any FLOPs the
+        compute panel is left out.
     curves_tokens, curves_flops : sequence of Band
         The fitted law at each model size over the same axes, with bootstrap bands if any.
     """
-    fig, (ax_d, ax_c) = _new_figure(2)
+    has_compute = any(len(g.x) for g in by_flops) or any(len(b.x) for b in curves_flops)
+    fig, axes = _new_figure(2 if has_compute else 1)
     colours = _colours([g.value for g in by_tokens] + [b.value for b in curves_tokens])
+    ax_d = axes[0]
     _draw_groups(ax_d, by_tokens, curves_tokens, colours)
-    _draw_groups(ax_c, by_flops, curves_flops, colours)
     ax_d.set(
         xscale="log",
         xlabel="training tokens D (tokens)",
         ylabel=LOSS_LABEL,
         title="supervised runs: loss vs data",
     )
-    ax_c.set(
-        xscale="log",
-        xlabel="training compute C (FLOPs)",
-        ylabel=LOSS_LABEL,
-        title="supervised runs: loss vs compute",
-    )
+    if has_compute:  # runs.csv may carry no flops; a log axis needs data
+        ax_c = axes[1]
+        _draw_groups(ax_c, by_flops, curves_flops, colours)
+        ax_c.set(
+            xscale="log",
+            xlabel="training compute C (FLOPs)",
+            ylabel=LOSS_LABEL,
+            title="supervised runs: loss vs compute",
+        )
     _legend(ax_d)
     return _render(fig)
 
