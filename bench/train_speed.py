@@ -170,7 +170,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"machine: {machine()}")
     peak = matmul_peak()
-    print(f"measured float32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
 
     shape = family_shape(3, seq_len=128)  # 1.33M non-embedding parameters
     B, steps = 16, args.steps
@@ -186,6 +185,8 @@ def main() -> None:
         for _ in range(args.repeats):
             ours.append(trainer_step_times(RunConfig(**base), root, "ours"))
             ref.append(reference_step_times(RunConfig(**base), corpus, steps))
+            peak = max(peak, matmul_peak(seconds=1.0))  # the best moment of a shared machine
+        print(f"measured float32 matmul peak (best of the run): {peak / 1e9:.1f} GFLOP/s")
         ours_tps, ref_tps = tok / step_time(ours), tok / step_time(ref)
         f_train = 3 * forward_flops_per_token(shape)
         print(
