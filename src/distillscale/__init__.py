@@ -29,6 +29,8 @@ _LAZY: dict[str, str] = {
     "run_study": "distillscale.study.runner",
     "StudySpec": "distillscale.study.spec",
     "build_report": "distillscale.report",
+    "RunConfig": "distillscale.train",
+    "train_run": "distillscale.train",
 }
 
 
