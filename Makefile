@@ -23,6 +23,7 @@ quickstart: venv
 lint: venv
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 
 test: venv lint
 	$(BIN)/python -m pytest -q
