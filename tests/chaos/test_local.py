@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import chaos, check_study, local_workers, tiny_spec, write_spec
+from .harness import chaos, check_study, local_workers, summary, tiny_spec, write_spec
 
 log = logging.getLogger(__name__)
 
@@ -16,19 +16,7 @@ def _survive(tmp_path: Path, corpus: Path, reference: Path, *, seed: int, kills:
     spec = write_spec(tmp_path / "chaos.yaml", tiny_spec(corpus))
     record = chaos(spec, tmp_path / "study", seed=seed, max_kills=kills, find_workers=local_workers)
     checked = check_study(tmp_path / "study", reference, record)
-    log.warning(
-        "seed %d: survived %d kills (%d driver, %d worker) in %d rounds, %.0f s; "
-        "%d invariant checks passed: %s; unexpected driver exits: %s",
-        seed,
-        len(record.kills),
-        record.count("driver"),
-        record.count("worker"),
-        record.rounds,
-        record.seconds,
-        checked.total,
-        checked.counts,
-        record.unexpected_exits,
-    )
+    log.warning("local, seed %d: %s", seed, summary(record, checked))
     assert record.count("driver") >= 1, record.kills
     assert not record.unexpected_exits, record.unexpected_exits
 

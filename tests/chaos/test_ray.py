@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from .harness import chaos, check_study, ray_workers, tiny_spec, write_spec
+from .harness import chaos, check_study, ray_workers, summary, tiny_spec, write_spec
 
 pytest.importorskip("ray", reason="ray is not installed (pip install 'distillscale[ray]')")
 
@@ -32,16 +32,6 @@ def test_killed_ray_study_resumes_to_the_reference(tmp_path, corpus, reference):
         budget_seconds=240,
     )
     checked = check_study(tmp_path / "study", reference, record)
-    log.warning(
-        "ray: survived %d kills (%d driver, %d worker) in %d rounds, %.0f s; %d invariant "
-        "checks passed: %s",
-        len(record.kills),
-        record.count("driver"),
-        record.count("worker"),
-        record.rounds,
-        record.seconds,
-        checked.total,
-        checked.counts,
-    )
+    log.warning("ray, seed 21: %s", summary(record, checked))
     assert record.count("driver") >= 1, record.kills
     assert not record.unexpected_exits, record.unexpected_exits
