@@ -186,8 +186,10 @@ def local_workers(driver: int, study: Path) -> list[int]:
         log = study / "runs" / row["run_id"] / "attempts.log"
         if row["status"] == "running" and log.exists():
             lines = log.read_text(encoding="utf-8").splitlines()
-            if lines:  # "start attempt=N pid=P time=T"
-                busy.add(int(lines[-1].split("pid=")[1].split()[0]))
+            # the last line is "start attempt=N pid=P time=T", perhaps half written
+            words = lines[-1].split() if lines else []
+            pids = [w[4:] for w in words if w.startswith("pid=") and w[4:].isdigit()]
+            busy.update(int(p) for p in pids)
     return [
         p
         for p in descendants(driver)
