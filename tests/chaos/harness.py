@@ -558,6 +558,11 @@ def check_study(study: Path, reference: Path, log: ChaosLog | None = None) -> Ch
         assert state["step"] == steps and state["result"] is not None, (run_id, state["step"])
         assert state["result"]["loss"] == row["loss"], (run_id, state["result"], row["loss"])
         checked.ok("checkpoints load (weights_only) with the finished result")
+        starts = _lines(workdir / "attempts.log")
+        assert 1 <= starts <= row["attempts"], (
+            f"{run_id}: {starts} training starts in attempts.log, {row['attempts']} claims"
+        )
+        checked.ok("training starts <= claims in the store")
         result = json.loads((workdir / "result.json").read_text(encoding="utf-8"))
         assert result["loss"] == row["loss"], run_id
         curve = curves.get(run_id, [])
