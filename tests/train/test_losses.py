@@ -85,18 +85,19 @@ def test_mixing_weight_and_tau2_scaling():
     torch.testing.assert_close(objective2, 0.3 * ce + 0.7 * kd_term)
 
 
-def test_top_k_renormalize_matches_dense_truncated_reference():
+@pytest.mark.parametrize("name", ["forward-kl", "js", "tv", "skew-reverse-kl"])
+def test_top_k_renormalize_matches_dense_truncated_reference(name):
     torch.manual_seed(2)
     s, t = torch.randn(2, 3, 10, dtype=torch.float64), torch.randn(2, 3, 10, dtype=torch.float64)
     y = torch.randint(0, 10, (2, 3))
-    kd = KDConfig(loss="js", top_k=4)
+    kd = KDConfig(loss=name, top_k=4)
     _, _, got = distillation_loss(s, y, kd, teacher_logits=t)
     p = _softmax(t.numpy())
     keep = np.argsort(-p, -1)[..., :4]
     trunc = np.zeros_like(p)
     np.put_along_axis(trunc, keep, np.take_along_axis(p, keep, -1), -1)
     trunc /= trunc.sum(-1, keepdims=True)
-    want = _reference("js", trunc, _softmax(s.numpy())).mean()
+    want = _reference(name, trunc, _softmax(s.numpy())).mean()
     np.testing.assert_allclose(got.item(), want, rtol=1e-6)
 
 

@@ -181,14 +181,23 @@ def distillation_loss(
         (None without ``kd``). The objective is what is differentiated.
     """
     V = student_logits.size(-1)
-    ce = F.cross_entropy(student_logits.reshape(-1, V).float(), targets.reshape(-1))
     if kd is None:
+        ce = F.cross_entropy(student_logits.reshape(-1, V).float(), targets.reshape(-1))
         return ce, ce, None
     tau = kd.temperature
     logq = F.log_softmax(student_logits.float() / tau, dim=-1)  # (B, T, V)
+    if tau == 1.0:  # reuse the student's log-softmax for the cross-entropy
+        ce = F.nll_loss(logq.reshape(-1, V), targets.reshape(-1))
+    else:
+        ce = F.cross_entropy(student_logits.reshape(-1, V).float(), targets.reshape(-1))
     if teacher_sparse is None and teacher_logits is not None and kd.top_k is not None:
         teacher_sparse = sparse_teacher(teacher_logits, kd.top_k, tau)
-    if teacher_sparse is not None:
+    if teacher_sparse is not None and kd.top_k_mode == "renormalize" and kd.loss == "forward-kl":
+        # KL(p' || q) only sums over the kept set, where p' > 0: no (B, T, V) teacher tensor
+        top = teacher_sparse.logp.float() * (teacher_sparse.temperature / tau)  # (..., k)
+        kept = top - torch.logsumexp(top, dim=-1, keepdim=True)
+        logp, logq = kept, logq.gather(-1, teacher_sparse.index)  # (..., k) each
+    elif teacher_sparse is not None:
         logp, logq = _sparse_terms(teacher_sparse, logq, kd.top_k_mode, tau)
     elif teacher_logits is not None:
         logp = F.log_softmax(teacher_logits.float() / tau, dim=-1)  # (B, T, V)
