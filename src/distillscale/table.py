@@ -21,12 +21,14 @@ are filled the same way. Tables written by distillscale studies carry exact FLOP
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -388,7 +390,40 @@ def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], name: str) -> 
     return frame.rename(columns={theirs: canonical for canonical, theirs in columns.items()})
 
 
+#: What a ``where`` filter may contain: columns, literals, comparisons, boolean and arithmetic
+#: operators. No calls, attributes, subscripts, lambdas or ``@`` variables: pandas would run
+#: ``params.to_csv('/any/path')`` as a method call, and a row filter needs none of that.
+_WHERE_NODES = (
+    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Load,
+    ast.Constant, ast.List, ast.Tuple, ast.Set, ast.boolop, ast.operator, ast.unaryop, ast.cmpop,
+)  # fmt: skip
+
+
+def _check_where(where: str, name: str) -> None:
+    """Refuse a ``where`` expression that is more than a row filter (see :data:`_WHERE_NODES`)."""
+    text = re.sub(r"`[^`]*`", "_col", where)  # backtick-quoted column names
+    if "@" in re.sub(r"'[^']*'|\"[^\"]*\"", "''", text):  # outside string literals
+        raise InputError(
+            f"--where {where!r} on {name}: '@' variables are not allowed; compare columns "
+            'with literal values, e.g. "params > 1e8 and loss < 4"'
+        )
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return  # pandas reports the syntax error in its own words
+    for node in ast.walk(tree):
+        if not isinstance(node, _WHERE_NODES):
+            shown = ast.get_source_segment(text, node) or type(node).__name__
+            raise InputError(
+                f"--where {where!r} on {name}: {shown!r} is not allowed (a "
+                f"{type(node).__name__}); a filter compares columns with values using "
+                "==, !=, <, <=, >, >=, in, and, or, not and arithmetic, e.g. "
+                "\"kind == 'student' and params > 1e8\""
+            )
+
+
 def _query(frame: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
+    _check_where(where, name)
     try:
         result = frame.query(where)
     except Exception as exc:  # noqa: BLE001  pandas raises many types for a bad expression

@@ -320,3 +320,56 @@ def test_cli_fit_on_a_broken_table_exits_2_and_writes_nothing(
     assert "Traceback" not in captured.err
     assert str(path.name) in captured.err
     assert not out.exists()
+
+
+# --- --where is a row filter, not code ------------------------------------------------------
+_WHERE_TOKENS = [
+    "params", "tokens", "loss", "run", "`loss`", ">", "<", "==", "!=", ">=", "and", "or", "not",
+    "in", "(", ")", "[", "]", ",", "1e8", "2.5", "'r1'", "&", "|", "~", "+", "*", ".", "abs",
+    "to_csv", "__class__", "@", "lambda", ":", "x", "'a@b'",
+]  # fmt: skip
+
+
+@fuzz_settings(150)
+@given(tokens=st.lists(st.sampled_from(_WHERE_TOKENS), min_size=1, max_size=8))
+def test_random_where_expressions_filter_rows_or_are_input_errors(tokens: list[str]) -> None:
+    count("tables.where")
+    where = " ".join(tokens)
+    path = _write(_SEEDS[".csv"], ".csv")
+    try:
+        table = read_runs(path, where=where, required=REQUIRED)
+    except InputError as exc:
+        assert "--where" in str(exc)
+        return
+    assert 1 <= len(table) <= 2
+    assert set(table.column("loss")) <= {3.1, 2.9}
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "params.to_csv('{out}')",
+        "loss > 2 or params.to_csv('{out}') is None",
+        "`loss`.to_csv('{out}')",
+        "@pd.DataFrame().to_csv('{out}')",
+    ],
+)
+def test_where_cannot_call_methods_or_reach_variables(where: str) -> None:
+    out = _TMP / "written-by-where.csv"
+    out.unlink(missing_ok=True)
+    path = _write(_SEEDS[".csv"], ".csv")
+    with pytest.raises(InputError, match="not allowed"):
+        read_runs(path, where=where.format(out=out), required=REQUIRED)
+    assert not out.exists()
+
+
+def test_where_keeps_filters_with_strings_lists_and_backticks() -> None:
+    path = _write(b"run,params,tokens,loss,my col\na@b,1e8,2e9,3.1,1\nc,2e8,4e9,2.9,0\n", ".csv")
+    for where, n in [
+        ("run == 'a@b'", 1),
+        ("run in ['a@b', 'c'] and loss < 4", 2),
+        ("`my col` == 1", 1),
+        ("not (params * tokens > 5e17)", 1),
+        ("1e8 <= params < 2e8", 1),
+    ]:
+        assert len(read_runs(path, where=where, required=REQUIRED)) == n, where
