@@ -338,6 +338,7 @@ def chaos(
     budget_seconds: float = 120.0,
     find_workers: Callable[[int, Path], list[int]] = local_workers,
     max_delay: float = 3.0,
+    arm_nodes: int = 2,
 ) -> ChaosLog:
     """Run the study in ``out`` under seeded SIGKILLs, then to completion (see module doc).
 
@@ -347,7 +348,7 @@ def chaos(
         The study spec and directory.
     seed : int
         Seeds every choice: when to kill (once a training attempt has started in the round
-        and 0-2 more nodes have finished, after a delay uniform in [0.1, ``max_delay``]
+        and 0..``arm_nodes`` more nodes have finished, after a delay uniform in [0.1, ``max_delay``]
         seconds; or, one time in seven, 0.5-8 s after the driver starts, before any run), and
         whom (the driver, a worker, or a worker and then the driver).
     max_kills : int
@@ -359,6 +360,9 @@ def chaos(
         (:func:`local_workers` or :func:`ray_workers`).
     max_delay : float
         Upper end of the kill delay (seconds).
+    arm_nodes : int
+        Most nodes (runs, caches) that may finish in a round before its kill is armed; smaller
+        values kill more often per study.
     """
     rng = random.Random(seed)
     log = ChaosLog()
@@ -376,7 +380,7 @@ def chaos(
             )
             baseline = _work_started(out)
         early = rng.random() < 0.15  # now and then kill the driver before any run starts
-        arm = _done_count(out) + rng.randint(0, 2)  # then wait for 0-2 more nodes to finish
+        arm = _done_count(out) + rng.randint(0, arm_nodes)  # wait for more nodes to finish
         delay = rng.uniform(0.1, max_delay)
         target = rng.choice(("driver", "worker", "worker+driver"))
         if early:

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from .harness import run_cli, tiny_spec, write_spec
 
 
@@ -19,6 +21,7 @@ def _store(study: Path) -> dict[str, dict]:
         conn.close()
 
 
+@pytest.mark.slow  # two real study passes; tests/study checks the same with a fake trainer
 def test_diverged_runs_fail_once_are_left_out_and_missing_runs_are_named(tmp_path, corpus):
     # lr 1.0 without clipping or warmup: the depth-2 teacher and the student of the depth-1
     # teacher blow past 2 ln(V) within a few steps (which runs diverge is up to the trainer;

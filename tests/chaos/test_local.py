@@ -7,18 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from .harness import chaos, check_study, local_workers, summary, tiny_spec, write_spec
+from .harness import ChaosLog, chaos, check_study, local_workers, summary, tiny_spec, write_spec
 
 log = logging.getLogger(__name__)
 
 
-def _survive(tmp_path: Path, corpus: Path, reference: Path, *, seed: int, kills: int) -> None:
+def _survive(
+    tmp_path: Path, corpus: Path, reference: Path, *, seed: int, kills: int, **knobs: float
+) -> ChaosLog:
     spec = write_spec(tmp_path / "chaos.yaml", tiny_spec(corpus))
-    record = chaos(spec, tmp_path / "study", seed=seed, max_kills=kills, find_workers=local_workers)
+    record = chaos(
+        spec, tmp_path / "study", seed=seed, max_kills=kills, find_workers=local_workers, **knobs
+    )
     checked = check_study(tmp_path / "study", reference, record)
     log.warning("local, seed %d: %s", seed, summary(record, checked))
     assert record.count("driver") >= 1, record.kills
     assert not record.unexpected_exits, record.unexpected_exits
+    return record
 
 
 def test_killed_local_study_resumes_to_the_reference(tmp_path, corpus, reference):
@@ -28,4 +33,6 @@ def test_killed_local_study_resumes_to_the_reference(tmp_path, corpus, reference
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12])
 def test_six_kills_local(tmp_path, corpus, reference, seed):
-    _survive(tmp_path, corpus, reference, seed=seed, kills=6)
+    # kill early in each round (after at most one more node finished, within 1.5 s)
+    record = _survive(tmp_path, corpus, reference, seed=seed, kills=6, arm_nodes=1, max_delay=1.5)
+    assert len(record.kills) >= 4, record.kills
