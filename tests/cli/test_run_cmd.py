@@ -107,3 +107,43 @@ def test_tiny_real_study_runs_and_resumes_without_retraining(tmp_path, capsys):
     assert main(["run", str(spec), "--out", str(out), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["trained"] == 0 and again["done"] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL and /proc")
+def test_killed_real_study_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL `distillscale run` (driver and, with it, its workers) at random points."""
+    import random
+    import signal
+    import time
+
+    spec = _write(tmp_path, SPEC)
+    cli = [str(Path(sys.executable).with_name("distillscale")), "run", str(spec), "--out"]
+    ref = tmp_path / "ref"
+    subprocess.run([*cli, str(ref)], check=True, capture_output=True, timeout=600)
+    study = tmp_path / "crashed"
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen(
+            [*cli, str(study)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(8.0, 20.0))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        kills += 1
+    subprocess.run([*cli, str(study)], check=True, capture_output=True, timeout=600)
+    assert kills >= 1
+
+    def table(path: Path) -> list[tuple[str, ...]]:
+        with open(path / "runs.csv", newline="") as fh:
+            keep = ("run", "kind", "tokens", "loss", "teacher_loss", "status")
+            return sorted(tuple(r[k] for k in keep) for r in csv.DictReader(fh))
+
+    assert table(study) == table(ref)  # exact resume: identical losses
+    for row in table(study):
+        assert row[-1] == "done"
+        log = (study / "runs" / row[0] / "attempts.log").read_text()
+        assert log.count("start") <= kills + 1

@@ -29,6 +29,7 @@ def test_plain_lines_off_a_terminal_count_runs_and_flops():
     assert "runs 2/3 done, 0 running, 1 failed" in lines[-1]
     assert "FLOPs 2.00e10/3.00e10" in lines[-1]
     assert "FAILED baseline d1  diverged: NaN" in lines[-1]
+    assert progress.eta() is not None and progress.eta() > 0  # 1e10 FLOPs left
 
 
 def test_live_view_shows_loss_of_running_runs():

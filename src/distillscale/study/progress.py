@@ -125,7 +125,7 @@ class StudyProgress:
             self.done += 1
             planned = run.planned if run is not None else 0.0
             self.flops_done += planned
-            self._flops_session += planned - (run.flops if run is not None else 0.0)
+            self._flops_session += planned
             self._line(f"done   {label}  {detail}")
         else:
             if final:
