@@ -176,6 +176,13 @@ def fit_study(
         )
     if distillation is None:
         notes["missing"]["distillation"] = _missing(graph, rows, ("student",))
+    for name, result in (("supervised", supervised), ("distillation", distillation)):
+        if result is not None and result.diagnostics.poorly_determined:
+            notes["warnings"].append(
+                f"{name} fit: {', '.join(result.diagnostics.poorly_determined)} poorly "
+                "determined by these runs (see the artifact's diagnostics); trust predictions "
+                "inside the studied range, not single coefficients"
+            )
     if spec.fit.fix:
         notes["warnings"].append(
             "distillation parameters "
