@@ -226,6 +226,16 @@ def known_bug(argv: list[str]) -> str | None:
         for flag in ("-o", "--output"):
             if flag in argv[:-1] and Path(argv[argv.index(flag) + 1] or ".").is_dir():
                 return "fit -o DIR: os.replace onto a directory exits 1 (fit_cmd / Fit.save)"
+    if argv[:1] == ["plan"]:
+        if "1e-320" in argv:  # --teacher-loss 1e-320: inf loss; --compute 1e-320 --teachers:
+            return "plan: RuntimeWarnings (overflow in exp, log of 0) before the range checks"
+        if "--target-loss" in argv and "--inference-tokens" in argv[:-1]:
+            value = argv[argv.index("--inference-tokens") + 1]
+            try:
+                if float(value) >= 1e20:
+                    return "plan --target-loss --inference-tokens 1e21: scipy RuntimeWarning"
+            except ValueError:
+                pass
     return None
 
 
