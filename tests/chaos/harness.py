@@ -304,12 +304,12 @@ def _reap(proc: subprocess.Popen[bytes], family: list[int], log: ChaosLog, why: 
     """Wait for a killed driver and its descendants; record and kill those that outlive it.
 
     A worker alive 10 s after its driver is an orphan (it could train behind the next
-    driver's back); other helpers (Ray's agents) get 30 s and are only recorded.
+    driver's back); other helpers (Ray's agents) get 15 s and are only recorded.
     """
     proc.wait(timeout=120)
     start = time.monotonic()
     survivors = [p for p in family if alive(p)]
-    while survivors and time.monotonic() - start < 30.0:
+    while survivors and time.monotonic() - start < 15.0:
         if time.monotonic() - start >= 10.0:
             for p in [p for p in survivors if _can_train(p)]:
                 log.orphans.append(f"{why}: worker {p} ({_name(p)}) outlived the driver")
@@ -318,7 +318,7 @@ def _reap(proc: subprocess.Popen[bytes], family: list[int], log: ChaosLog, why: 
         time.sleep(0.2)
         survivors = [p for p in survivors if alive(p)]
     for p in survivors:
-        log.lingering.append(f"{why}: {p} ({_name(p)}) alive 30 s after the driver")
+        log.lingering.append(f"{why}: {p} ({_name(p)}) alive 15 s after the driver")
         _kill(p)
 
 
