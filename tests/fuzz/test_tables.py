@@ -373,3 +373,27 @@ def test_where_keeps_filters_with_strings_lists_and_backticks() -> None:
         ("1e8 <= params < 2e8", 1),
     ]:
         assert len(read_runs(path, where=where, required=REQUIRED)) == n, where
+
+
+@fuzz_settings(60)
+@given(data=st.data(), ext=st.sampled_from(TEXT_FORMATS), json_out=st.booleans())
+def test_cli_predict_points_from_any_table_exits_0_or_2(
+    data: st.DataObject,
+    ext: str,
+    json_out: bool,
+    capsys: pytest.CaptureFixture[str],
+    fast_cli: None,
+) -> None:
+    count("tables.cli_predict_points")
+    path = _write(data.draw(_bytes_for(ext)), ext)
+    argv = ["predict", "@hoffmann2022", "--points", str(path)]
+    capsys.readouterr()
+    status = main([*argv, "--json"] if json_out else argv)
+    captured = capsys.readouterr()
+    assert status in (0, 2), captured.err
+    assert "Traceback" not in captured.err
+    if status == 2:
+        assert captured.out == "" and path.name in captured.err
+    elif json_out:
+        losses = [p["loss"] for p in json.loads(captured.out)["predictions"]]
+        assert losses and all(loss is not None and loss > 0 for loss in losses)
