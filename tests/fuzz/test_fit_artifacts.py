@@ -129,7 +129,7 @@ def _check_loaded_or_refused(path: Path) -> None:
     assert again.params == fit.params
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(doc=damaged_document())
 def test_damaged_artifacts_load_and_predict_or_are_refused_naming_the_file(doc: Any) -> None:
     count("fits.damaged")
@@ -184,7 +184,7 @@ def test_a_missing_fit_file_names_the_path() -> None:
 
 
 # --- through the CLI -------------------------------------------------------------------------
-@fuzz_settings(120)
+@fuzz_settings(100)
 @given(doc=st.one_of(damaged_document(), _JSON), json_out=st.booleans())
 def test_cli_predict_on_a_damaged_artifact_exits_0_or_2(
     doc: Any, json_out: bool, capsys: pytest.CaptureFixture[str], fast_cli: None

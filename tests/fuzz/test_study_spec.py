@@ -111,7 +111,7 @@ def _check_graph(spec: Any) -> None:
         assert Path(cache.path).parts[0] == "caches" and ".." not in Path(cache.path).parts
 
 
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(doc=_YAML_VALUES)
 def test_random_yaml_documents_are_specs_or_input_errors_naming_the_file(doc: Any) -> None:
     count("spec.random_yaml")
@@ -135,7 +135,7 @@ def test_random_yaml_text_is_an_input_error_or_a_spec(text: str) -> None:
         assert str(exc).startswith((str(path), path.name)), str(exc)
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(case=mutated_spec())
 def test_mutated_specs_fail_naming_the_key_path(
     case: tuple[dict[str, Any], tuple[Any, ...]],

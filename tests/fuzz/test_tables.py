@@ -79,7 +79,7 @@ def _bytes_for(ext: str) -> st.SearchStrategy[bytes]:
     )
 
 
-@fuzz_settings(150)
+@fuzz_settings(120)
 @given(data=st.data(), ext=st.sampled_from(TEXT_FORMATS))
 def test_random_bytes_give_a_valid_table_or_an_input_error_naming_the_file(
     data: st.DataObject, ext: str
@@ -205,7 +205,7 @@ def test_structured_tables_round_trip_or_fail_naming_the_file(
         assert result.column(col).tolist() == written
 
 
-@fuzz_settings(40)
+@fuzz_settings(30)
 @given(
     table=structured_table(),
     ext=st.sampled_from(TEXT_FORMATS),
@@ -296,7 +296,7 @@ def test_given_flops_are_kept_when_six_nd_would_overflow() -> None:
 
 
 # --- through the CLI -------------------------------------------------------------------------
-@fuzz_settings(100)
+@fuzz_settings(60)
 @given(data=st.data(), ext=st.sampled_from(TEXT_FORMATS))
 def test_cli_fit_on_a_broken_table_exits_2_and_writes_nothing(
     data: st.DataObject, ext: str, capsys: pytest.CaptureFixture[str], fast_cli: None
@@ -330,7 +330,7 @@ _WHERE_TOKENS = [
 ]  # fmt: skip
 
 
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(tokens=st.lists(st.sampled_from(_WHERE_TOKENS), min_size=1, max_size=8))
 def test_random_where_expressions_filter_rows_or_are_input_errors(tokens: list[str]) -> None:
     count("tables.where")
@@ -375,7 +375,7 @@ def test_where_keeps_filters_with_strings_lists_and_backticks() -> None:
         assert len(read_runs(path, where=where, required=REQUIRED)) == n, where
 
 
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(data=st.data(), ext=st.sampled_from(TEXT_FORMATS), json_out=st.booleans())
 def test_cli_predict_points_from_any_table_exits_0_or_2(
     data: st.DataObject,
