@@ -63,6 +63,7 @@ def test_resume_after_stop_gives_identical_curve(reference, tmp_path):
     assert resumed.loss == full.loss
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: ~20 s on a loaded 2-core machine
 def test_resume_after_sigkill_gives_identical_curve(reference, tmp_path):
     config, full = reference
     script = textwrap.dedent(
