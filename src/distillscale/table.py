@@ -336,6 +336,12 @@ def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
                     f"{name} line {number}: key {exc.args[0]!r} appears twice in one object; "
                     "give each column once"
                 ) from None
+            except (ValueError, RecursionError) as exc:  # a 5000-digit integer, deep nesting
+                what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise InputError(
+                    f"{name} line {number}: not a readable JSON object ({what.split(';')[0]}); "
+                    "write each run as one flat object of numbers and strings"
+                ) from None
             if not isinstance(record, dict):
                 raise InputError(
                     f"{name} line {number}: expected a JSON object per line, "

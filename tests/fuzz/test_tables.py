@@ -269,6 +269,9 @@ def test_drop_invalid_keeps_exactly_the_valid_rows(
             b"params,tokens,loss\n1e200,1e200,3\n",
             r"line 2, column 'flops': .* overflows",
         ),
+        # a 5000-digit integer or deep nesting: Python's own limits, now named by line
+        ("big.jsonl", b'{"params":' + b"9" * 5000 + b',"tokens":2}\n', r"line 1: not a readable"),
+        ("deep.jsonl", b"\n" + b"[" * 100000 + b"]" * 100000 + b"\n", r"line 2: .*too deeply"),
         (
             "latin1.csv",
             "params,tokens,loss,run\n1,2,3,caf\xe9\n".encode("latin-1"),
