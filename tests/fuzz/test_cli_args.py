@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import shutil
 import tempfile
 import typing
 from collections.abc import Iterator
@@ -292,3 +293,50 @@ def test_random_argv_exits_0_or_2_and_json_parses(
         assert captured.err.strip(), argv
     elif "--json" in argv and "--help" not in argv and "--" not in argv:
         json.loads(captured.out)  # exactly one document, nothing else on stdout
+
+
+_REPORT_ROOT = Path(tempfile.mkdtemp(prefix="distillscale-fuzz-report-"))
+_STUDY_FILES = [
+    "runs.csv",
+    "curves.csv",
+    "ledger.json",
+    "fits/chinchilla.json",
+    "fits/distillation.json",
+    "plan.json",
+    "study.yaml",
+]
+_JUNK = [
+    b"",
+    b"garbage",
+    b"\xff\xfe",
+    b"{}",
+    b"[]",
+    b"null",
+    b'{"schema": "distillscale.fit/1"}',
+    b"a,b\n1,2\n",
+    b"run,params,tokens,loss\nr,1e8,2e9,3\n",
+    b"run,params,tokens,loss,kind\nr,-1,nan,x,teacher\n",
+    b"name: x\nteachers: 3\n",
+    b"!!python/object/apply:os.system ['echo hi']",
+    b'{"mode": "supervised"}',
+]
+
+
+@fuzz_settings(15)
+@given(files=st.dictionaries(st.sampled_from(_STUDY_FILES), st.sampled_from(_JUNK), min_size=1))
+def test_report_on_a_damaged_study_directory_exits_0_or_2(
+    files: dict[str, bytes], capsys: pytest.CaptureFixture[str], fast_cli: None
+) -> None:
+    count("cli.report_damaged")
+    study = _REPORT_ROOT / "study"
+    shutil.rmtree(study, ignore_errors=True)
+    for name, data in files.items():
+        (study / name).parent.mkdir(parents=True, exist_ok=True)
+        (study / name).write_bytes(data)
+    capsys.readouterr()
+    status = main(["report", str(study)])
+    captured = capsys.readouterr()
+    assert status in (0, 2), captured.err
+    assert "Traceback" not in captured.err
+    if status == 0:
+        assert (study / "report" / "index.html").is_file()
