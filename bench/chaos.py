@@ -41,6 +41,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--kills", type=int, default=6, help="SIGKILLs per seed (at most)")
     parser.add_argument("--budget", type=float, default=300.0, help="kill phase, seconds")
+    parser.add_argument(
+        "--arm-nodes", type=int, default=1, help="most nodes finishing in a round before a kill"
+    )
+    parser.add_argument("--max-delay", type=float, default=1.5, help="kill delay, seconds")
     args = parser.parse_args()
     h = _harness()
     commit = subprocess.run(
@@ -69,6 +73,8 @@ def main() -> None:
                 max_kills=args.kills,
                 budget_seconds=args.budget,
                 find_workers=find,
+                arm_nodes=args.arm_nodes,
+                max_delay=args.max_delay,
             )
             checked = h.check_study(out, base / "reference", log)
             print(f"seed {seed}: {h.summary(log, checked)}", flush=True)
