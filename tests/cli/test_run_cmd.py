@@ -117,7 +117,7 @@ def test_killed_real_study_resumes_to_the_uninterrupted_result(tmp_path):
     import signal
     import time
 
-    spec = _write(tmp_path, SPEC)
+    spec = _write(tmp_path, {**SPEC, "executor": {"workers": 2, "lease_seconds": 2}})
     cli = [str(Path(sys.executable).with_name("distillscale")), "run", str(spec), "--out"]
     ref = tmp_path / "ref"
     subprocess.run([*cli, str(ref)], check=True, capture_output=True, timeout=600)
@@ -128,7 +128,7 @@ def test_killed_real_study_resumes_to_the_uninterrupted_result(tmp_path):
         proc = subprocess.Popen(
             [*cli, str(study)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(8.0, 20.0))
+        time.sleep(rng.uniform(4.0, 12.0))
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)

@@ -104,3 +104,18 @@ def test_disk_full_stops_with_input_error_and_keeps_the_store(tmp_path, tiny_doc
     for t in teachers:
         log = (tmp_path / "s" / "runs" / t.run_id / "attempts.log").read_text()
         assert log.count("start") == 1  # finished teachers were not retrained
+
+
+def test_attempts_cut_short_by_a_dead_driver_do_not_exhaust_retries(tmp_path, tiny_doc):
+    from distillscale.study.runner import _register, open_study_store, prepare_study
+
+    tiny_doc["executor"].update(max_attempts=1, lease_seconds=1)
+    spec, study = prepare_study(parse_spec(tiny_doc), tmp_path / "s")
+    graph = build_graph(spec)
+    store = open_study_store(spec, study)
+    _register(store, spec, graph)
+    teacher = next(r for r in graph.runs if r.kind == "teacher")
+    assert store.claim(teacher.run_id, "dead-driver", 1, max_attempts=1)  # never heartbeats
+    result = run_study(spec, study, console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    assert result.failed == 0 and result.done == result.runs
+    assert store.get(teacher.run_id).attempts == 2

@@ -60,6 +60,8 @@ RUN_COLUMNS = (
     "flops_logit_cache",
 )
 CURVE_COLUMNS = ("run", "step", "tokens", "train_loss", "val_loss", "lr")
+#: Failure reasons of attempts that a stopped or killed driver cut short (not the run's fault).
+_CUT_SHORT = ("interrupted", "lease expired")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -223,9 +225,21 @@ class _Scheduler:
 
     def _retryable(self, record: RunRecord) -> bool:
         reason = record.failure_reason or ""
+        if reason.startswith(_CUT_SHORT):
+            return True
         return record.attempts < self.spec.executor.max_attempts and not reason.startswith(
             "diverged"
         )
+
+    def _claim(self, node_id: str) -> bool:
+        """Claim a run; an attempt cut short by a stopped or killed driver is not counted."""
+        limit = self.spec.executor.max_attempts
+        record = self.store.get(node_id)
+        if record is not None and (
+            record.status == "running" or (record.failure_reason or "").startswith(_CUT_SHORT)
+        ):
+            limit = max(limit, record.attempts + 1)
+        return self.store.claim(node_id, self.worker_id, self.lease, max_attempts=limit)
 
     def blocked(self, node_id: str) -> str | None:
         """The failed dependency that blocks a node, if any."""
@@ -268,12 +282,7 @@ class _Scheduler:
             for node_id in ready:
                 if self.executor.free <= 0 or self.fatal:
                     break
-                if self.store.claim(
-                    node_id,
-                    self.worker_id,
-                    self.lease,
-                    max_attempts=self.spec.executor.max_attempts,
-                ):
+                if self._claim(node_id):
                     held_since.pop(node_id, None)
                     self._submit(node_id)
                 else:
@@ -296,11 +305,19 @@ class _Scheduler:
                 break
 
     def _refresh_held(self, waiting: list[str]) -> None:
+        """Settle runs another (possibly dead) driver held: done, or out of attempts."""
         for node_id in waiting:
             record = self.store.get(node_id)
-            if record is not None and record.status == "done":
+            if record is None:
+                continue
+            if record.status == "done":
                 self.done.add(node_id)
                 self.progress.skipped(self.label(node_id), self.nodes[node_id].ledger.total)
+            elif record.status == "failed" and not self._retryable(record):
+                self.failed[node_id] = record.failure_reason or "failed"
+                self.progress.finished(
+                    node_id, ok=False, detail=self.failed[node_id], label=self.label(node_id)
+                )
 
     def _submit(self, node_id: str) -> None:
         node = self.nodes[node_id]
