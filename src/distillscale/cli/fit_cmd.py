@@ -106,13 +106,13 @@ def fit_command(
     ci: Annotated[float, typer.Option(help="Interval coverage, e.g. 0.9 = 5th-95th pct.")] = 0.9,
     seed: Annotated[int | None, typer.Option(help="Bootstrap seed.")] = None,
     where: Annotated[
-        str | None, typer.Option(help="pandas query selecting runs, e.g. 'outlier == 0'.")
+        str | None, typer.Option(help="Row filter selecting runs, e.g. 'outlier == 0'.")
     ] = None,
     train_where: Annotated[
-        str | None, typer.Option(help="Fit on these runs (pandas query); needs --test-where.")
+        str | None, typer.Option(help="Fit on these runs (row filter); needs --test-where.")
     ] = None,
     test_where: Annotated[
-        str | None, typer.Option(help="Report held-out errors on these runs (pandas query).")
+        str | None, typer.Option(help="Report held-out errors on these runs (row filter).")
     ] = None,
     map_: Annotated[
         list[str] | None,
@@ -139,6 +139,10 @@ def fit_command(
     """Fit a scaling law to a table of runs (params, tokens: counts; loss: nats per token)."""
     from distillscale.fitting import fit as fit_api
 
+    if output is not None and output.is_dir():  # refuse before the fit, not after it
+        raise InputError(
+            f"-o {str(output) or '.'}: is a directory; give a file such as {output / 'fit.json'}"
+        )
     columns = _pairs(map_, "--map", "params=n_params")
     fixed = _pairs(fix, "--fix", "c1=522.6")
     interactive = bootstrap > 0 and err_console.is_terminal and not json_

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
-from distillscale.laws import get_law
+from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
 
 __all__ = [
@@ -232,8 +232,22 @@ class Fit:
     def _predict_with(
         self, theta: NDArray[np.float64], x: Mapping[str, NDArray[np.float64]]
     ) -> NDArray[np.float64]:
-        """Predictions for S fitting-space parameter sets at flattened inputs, shape (S, n)."""
-        return np.exp(self.law_obj.log_predict(theta, x))
+        """Predictions for S fitting-space parameter sets at flattened inputs, shape (S, n).
+
+        Parameters far outside the law's fitted range (an exponent of 1e308) can overflow; such
+        entries come back as inf or NaN without a RuntimeWarning, for the caller to refuse.
+        """
+        with np.errstate(all="ignore"):
+            return np.exp(self.law_obj.log_predict(theta, x))
+
+    def _domain_error(self, what: str) -> InputError:
+        """The error for a prediction that is not a finite positive number, naming the fit."""
+        name = self.source or f"fit of law {self.law!r}"
+        return InputError(
+            f"{name}: {what} is not a finite positive number at these inputs; the fit's "
+            f"parameters ({', '.join(f'{k}={v:g}' for k, v in self.params.items())}) are outside "
+            "the range where the law can be evaluated: refit, or check the fit file"
+        )
 
     @overload
     def predict(
@@ -297,6 +311,8 @@ class Fit:
         flat = {k: v.ravel() for k, v in x.items()}
         law = self.law_obj
         value = self._predict_with(law.to_fitting(self.params)[None, :], flat)[0].reshape(shape)
+        if not np.all(np.isfinite(value) & (value > 0)):
+            raise self._domain_error("the prediction")
         if not interval:
             return value
         if self.bootstrap_samples is None:
@@ -311,6 +327,9 @@ class Fit:
         pred = self._predict_with(theta, flat)  # (K, n)
         if law.derived_inputs and self.supervised is not None:
             pred = self._paired_supervised(theta, flat, pred)
+        pred = np.where(np.isfinite(pred) & (pred > 0), pred, np.nan)
+        if np.any(np.isnan(pred).all(axis=0)):
+            raise self._domain_error("every bootstrap prediction")
         lo, hi = np.nanpercentile(pred, [50 * (1 - lvl), 50 * (1 + lvl)], axis=0)
         return Prediction(value=value, lower=lo.reshape(shape), upper=hi.reshape(shape), level=lvl)
 
@@ -329,12 +348,13 @@ class Fit:
         sup_law = sup.law_obj
         sup_theta = _samples_to_fitting(sup_law, sup.bootstrap_samples)
         sx = {"params": flat["params"], "tokens": flat["tokens"]}
-        sup_pred = np.exp(sup_law.log_predict(sup_theta, sx))  # (K, n)
         out = np.empty_like(pred)
         law = self.law_obj
-        for k in range(theta.shape[0]):
-            xk = dict(flat, supervised_loss=sup_pred[k])
-            out[k] = np.exp(law.log_predict(theta[k : k + 1], xk))[0]
+        with np.errstate(all="ignore"):
+            sup_pred = np.exp(sup_law.log_predict(sup_theta, sx))  # (K, n)
+            for k in range(theta.shape[0]):
+                xk = dict(flat, supervised_loss=sup_pred[k])
+                out[k] = np.exp(law.log_predict(theta[k : k + 1], xk))[0]
         return out
 
     # --- serialisation ------------------------------------------------------------------------
@@ -380,6 +400,10 @@ class Fit:
     def from_json(cls, doc: Mapping[str, Any], where: str = "fit document") -> Fit:
         """Build a :class:`Fit` from a ``distillscale.fit/1`` document.
 
+        Every value is checked for type and range: numbers must be finite JSON numbers (not
+        strings or booleans), law parameters must lie in the law's domain, and arrays must have
+        the law's shape.
+
         Raises
         ------
         InputError
@@ -393,63 +417,40 @@ class Fit:
                 "(write it with `distillscale fit -o FIT.json`)"
             )
         try:
-            law = get_law(str(doc["law"]))
-            params = {str(k): float(v) for k, v in doc["params"].items()}
-            if set(params) != set(law.param_names):
-                raise InputError(
-                    f"{where}: key 'params' has {sorted(params)}; law {law.name!r} needs "
-                    f"{', '.join(law.param_names)}"
-                )
-            ci_raw = doc.get("ci")
-            ci = (
-                None
-                if ci_raw is None
-                else {k: (float(v[0]), float(v[1])) for k, v in ci_raw.items()}
-            )
-            sup = doc.get("supervised")
-            hold = doc.get("holdout")
-            samples = doc.get("bootstrap_samples")
-            cov = doc.get("covariance")
-            return cls(
-                law=law.name,
-                params=params,
-                ci=ci,
-                ci_level=None if doc.get("ci_level") is None else float(doc["ci_level"]),
-                estimator=str(doc["estimator"]),
-                delta=float(doc["delta"]),
-                objective=None if doc.get("objective") is None else float(doc["objective"]),
-                n_points=None if doc.get("n_points") is None else int(doc["n_points"]),
-                diagnostics=Diagnostics.from_dict(doc["diagnostics"]),
-                supervised=None if sup is None else cls.from_json(sup, f"{where} (supervised)"),
-                holdout=None if hold is None else tuple(HoldoutRow(**h) for h in hold),
-                data_sha256=doc.get("data_sha256"),
-                version=str(doc.get("version", "")),
-                bootstrap_samples=None if samples is None else np.asarray(samples, dtype=float),
-                param_names=tuple(doc.get("param_names") or law.param_names),
-                covariance=None if cov is None else np.asarray(cov, dtype=float),
-                fixed={str(k): float(v) for k, v in (doc.get("fixed") or {}).items()},
-                source=doc.get("source"),
-                scale=None if doc.get("scale") is None else float(doc["scale"]),
-            )
+            return _read_fit(cls, doc, where)
         except KeyError as exc:
             raise InputError(f"{where}: missing key {exc.args[0]!r}") from None
-        except (TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, InputError):
+        except InputError as exc:
+            if str(exc).startswith(where):
                 raise
+            raise InputError(f"{where}: {exc}") from None
+        except (TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
             raise InputError(f"{where}: malformed value ({exc})") from None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the JSON artifact atomically (temporary file, then ``os.replace``)."""
+        """Write the JSON artifact atomically (temporary file, then ``os.replace``).
+
+        The file gets the usual permissions (0666 less the umask), like any file a user writes.
+
+        Raises
+        ------
+        InputError
+            When ``path`` is an existing directory or holds a NUL byte.
+        """
         target = Path(path)
+        if "\x00" in str(target):
+            raise InputError(f"{str(target)!r}: a file name cannot hold a NUL byte")
+        if target.is_dir():
+            raise InputError(f"{target}: is a directory; give a file such as {target / 'fit.json'}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with open(tmp, "x", encoding="utf-8") as fh:
                 json.dump(self.to_json(), fh, indent=2)
                 fh.write("\n")
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return target
 
@@ -520,6 +521,242 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+# --- reading a fit document ----------------------------------------------------------------
+_NUMBER = "a finite number"
+
+
+def _show(value: Any) -> str:
+    """A short repr of a found value, for messages."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bad(where: str, key: str, found: Any, allowed: str) -> InputError:
+    return InputError(
+        f"{where}: key {key!r} is malformed: found {_show(found)}; expected {allowed}"
+    )
+
+
+def _number(where: str, key: str, value: Any, *, positive: bool = False) -> float:
+    """A finite JSON number (not a string or boolean); ``positive`` requires > 0."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    number = float(value) if ok else math.nan
+    if not math.isfinite(number) or (positive and number <= 0):
+        raise _bad(where, key, value, "a finite number > 0" if positive else _NUMBER)
+    return number
+
+
+def _optional_number(where: str, key: str, value: Any, *, positive: bool = False) -> float | None:
+    """:func:`_number`, or None for null."""
+    return None if value is None else _number(where, key, value, positive=positive)
+
+
+def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad(where, key, value, "a list of strings")
+    return tuple(value)
+
+
+def _optional_str(where: str, key: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _bad(where, key, value, "a string or null")
+    return value
+
+
+def _mapping(where: str, key: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _bad(where, key, value, "a JSON object")
+    return value
+
+
+def _named_numbers(where: str, key: str, value: Any, law: Law) -> dict[str, float]:
+    """``{"E": 1.8, ...}``: finite numbers named by the law's parameters."""
+    out: dict[str, float] = {}
+    for name, v in _mapping(where, key, value).items():
+        if name not in law.param_names:
+            raise InputError(
+                f"{where}: key '{key}.{name}' is not a parameter of law {law.name!r} "
+                f"({', '.join(law.param_names)})"
+            )
+        out[name] = _number(where, f"{key}.{name}", v)
+    return out
+
+
+def _array(
+    where: str, key: str, value: Any, shape: tuple[int | None, int], *, finite: bool
+) -> NDArray[np.float64]:
+    """A nested list of numbers with ``shape`` (None: any length >= 1).
+
+    Nulls are NaN unless ``finite`` (``to_json`` writes a non-finite entry as null).
+    """
+    rows = value if isinstance(value, list) else None
+    allowed = f"a list of {shape[0] or 'K'} lists of {shape[1]} " + (
+        "finite numbers" if finite else "numbers or nulls"
+    )
+    if not rows or (shape[0] is not None and len(rows) != shape[0]):
+        raise _bad(where, key, value, allowed)
+    for row in rows:
+        if not isinstance(row, list) or len(row) != shape[1]:
+            raise _bad(where, key, row, allowed)
+        for v in row:
+            number = isinstance(v, int | float) and not isinstance(v, bool)
+            if not (number or (v is None and not finite)) or (
+                finite and not math.isfinite(float(v))
+            ):
+                raise _bad(where, key, v, allowed)
+    return np.array(rows, dtype=float)
+
+
+def _read_law(where: str, key: str, value: Any) -> Law:
+    if not isinstance(value, str):
+        raise _bad(where, key, value, f"a law name ({', '.join(LAWS)})")
+    try:
+        return get_law(value)
+    except InputError as exc:
+        raise InputError(f"{where}: key {key!r}: {exc}") from None
+
+
+def _in_domain(where: str, key: str, law: Law, values: Mapping[str, float]) -> None:
+    """Scale parameters (fitted as logs) must be > 0: the law's own check, naming the key."""
+    try:
+        law.to_fitting(values)
+    except InputError as exc:
+        raise InputError(f"{where}: key {key!r}: {exc}") from None
+
+
+def _read_ci(where: str, value: Any, law: Law) -> dict[str, tuple[float, float]] | None:
+    if value is None:
+        return None
+    out: dict[str, tuple[float, float]] = {}
+    for name, pair in _mapping(where, "ci", value).items():
+        key = f"ci.{name}"
+        if name not in law.param_names:
+            raise InputError(
+                f"{where}: key {key!r} is not a parameter of law {law.name!r} "
+                f"({', '.join(law.param_names)})"
+            )
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise _bad(where, key, pair, "a [low, high] pair of finite numbers")
+        lo, hi = (_number(where, key, v) for v in pair)
+        out[name] = (lo, hi)
+    return out
+
+
+def _read_diagnostics(where: str, value: Any) -> Diagnostics:
+    raw = _mapping(where, "diagnostics", value)
+    if "converged" not in raw:
+        raise InputError(f"{where}: missing key 'diagnostics.converged'")
+    converged = raw["converged"]
+    if not isinstance(converged, bool):
+        raise _bad(where, "diagnostics.converged", converged, "true or false")
+    cond = raw.get("condition_number")
+    return Diagnostics(
+        converged=converged,
+        at_bound=_strings(where, "diagnostics.at_bound", raw.get("at_bound", [])),
+        warnings=_strings(where, "diagnostics.warnings", raw.get("warnings", [])),
+        condition_number=_optional_number(where, "diagnostics.condition_number", cond),
+        poorly_determined=_strings(
+            where, "diagnostics.poorly_determined", raw.get("poorly_determined", [])
+        ),
+    )
+
+
+def _read_holdout(where: str, value: Any) -> tuple[HoldoutRow, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _bad(where, "holdout", value, "a list of objects")
+    rows = []
+    for i, raw in enumerate(value):
+        key = f"holdout[{i}]"
+        row = _mapping(where, key, raw)
+        if set(row) != {"run", "observed", "predicted", "rel_error"}:
+            raise _bad(where, key, sorted(row), "keys run, observed, predicted, rel_error")
+        if not isinstance(row["run"], str):
+            raise _bad(where, f"{key}.run", row["run"], "a string")
+        rows.append(
+            HoldoutRow(
+                run=row["run"],
+                observed=_number(where, f"{key}.observed", row["observed"]),
+                predicted=_number(where, f"{key}.predicted", row["predicted"]),
+                rel_error=_number(where, f"{key}.rel_error", row["rel_error"]),
+            )
+        )
+    return tuple(rows)
+
+
+def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
+    """The body of :meth:`Fit.from_json`: every key checked, each refusal naming it."""
+    law = _read_law(where, "law", doc["law"])
+    params = _named_numbers(where, "params", doc["params"], law)
+    if set(params) != set(law.param_names):
+        raise InputError(
+            f"{where}: key 'params' has {sorted(params)}; law {law.name!r} needs "
+            f"{', '.join(law.param_names)}"
+        )
+    _in_domain(where, "params", law, params)
+    fixed = _named_numbers(where, "fixed", doc.get("fixed") or {}, law)
+    names = doc.get("param_names") or list(law.param_names)
+    if names != list(law.param_names):
+        raise _bad(where, "param_names", names, f"{list(law.param_names)} (law {law.name!r})")
+    ci_level = _optional_number(where, "ci_level", doc.get("ci_level"))
+    if ci_level is not None and not 0.0 < ci_level < 1.0:
+        raise _bad(where, "ci_level", ci_level, "a coverage in (0, 1), e.g. 0.9, or null")
+    n_points = doc.get("n_points")
+    if n_points is not None and (
+        not isinstance(n_points, int) or isinstance(n_points, bool) or n_points < 1
+    ):
+        raise _bad(where, "n_points", n_points, "a whole number of runs >= 1, or null")
+    objective = _optional_number(where, "objective", doc.get("objective"))
+    if objective is not None and objective < 0:
+        raise _bad(where, "objective", objective, "a summed Huber loss >= 0, or null")
+    p = len(law.param_names)
+    samples = doc.get("bootstrap_samples")
+    if samples is not None:
+        samples = _array(where, "bootstrap_samples", samples, (None, p), finite=True)
+        if np.any(samples[:, law.log_mask] <= 0):
+            raise _bad(where, "bootstrap_samples", "a value <= 0", "scale parameters > 0")
+    cov = doc.get("covariance")
+    if cov is not None:
+        cov = _array(where, "covariance", cov, (p, p), finite=False)
+    estimator = doc["estimator"]
+    if not isinstance(estimator, str):
+        raise _bad(where, "estimator", estimator, "a string such as 'huber-grid'")
+    version = doc.get("version", "")
+    if not isinstance(version, str):
+        raise _bad(where, "version", version, "a string")
+    sup = doc.get("supervised")
+    if sup is not None and not law.derived_inputs:
+        raise InputError(f"{where}: key 'supervised': law {law.name!r} takes no supervised fit")
+    supervised = None if sup is None else cls.from_json(sup, f"{where} (supervised)")
+    if supervised is not None and supervised.law_obj.inputs != ("params", "tokens"):
+        raise InputError(
+            f"{where}: key 'supervised' is a fit of law {supervised.law!r}; expected a "
+            "supervised law of params and tokens (chinchilla or chinchilla-gamma)"
+        )
+    return cls(
+        law=law.name,
+        params=params,
+        ci=_read_ci(where, doc.get("ci"), law),
+        ci_level=ci_level,
+        estimator=estimator,
+        delta=_number(where, "delta", doc["delta"], positive=True),
+        objective=objective,
+        n_points=n_points,
+        diagnostics=_read_diagnostics(where, doc["diagnostics"]),
+        supervised=supervised,
+        holdout=_read_holdout(where, doc.get("holdout")),
+        data_sha256=_optional_str(where, "data_sha256", doc.get("data_sha256")),
+        version=version,
+        bootstrap_samples=samples,
+        param_names=law.param_names,
+        covariance=cov,
+        fixed=fixed,
+        source=_optional_str(where, "source", doc.get("source")),
+        scale=_optional_number(where, "scale", doc.get("scale"), positive=True),
+    )
+
+
 def _samples_to_fitting(law: Law, samples: NDArray[np.float64]) -> NDArray[np.float64]:
     """Natural-valued samples (K, P) -> fitting space (K, P)."""
     s = np.asarray(samples, dtype=float)
@@ -572,12 +809,22 @@ def load_fit(path_or_name: str | os.PathLike[str]) -> Fit:
     if text.startswith("@"):
         return _from_published(text)
     path = Path(text)
+    if "\x00" in text:
+        raise InputError(
+            f"{text!r}: a file name cannot hold a NUL byte; give a FIT.json written by "
+            "`distillscale fit -o` or a published set such as @hoffmann2022"
+        )
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(
             f"{path}: cannot read fit file ({exc.strerror or exc}); give a FIT.json written by "
             "`distillscale fit -o` or a published set such as @hoffmann2022"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (found byte 0x{exc.object[exc.start]:02x}); a fit file "
+            "is JSON written by `distillscale fit -o`"
         ) from None
     try:
         doc = json.loads(raw)

@@ -43,8 +43,18 @@ def minimize_1d(
     if not np.isfinite(ys[i]):
         return float(xs[i]), float("inf")
     a, b = xs[max(i - 1, 0)], xs[min(i + 1, n - 1)]
+    # Brent's parabolic steps subtract values (inf - inf is NaN, with a RuntimeWarning) and the
+    # best cell often borders an infeasible one (inf): give Brent a finite penalty above every
+    # finite grid value there instead.
+    finite = ys[np.isfinite(ys)]
+    penalty = 2.0 * float(finite.max()) - float(ys[i]) + 1.0
+
+    def polish(x: float) -> float:
+        value = float(f(np.array([x]))[0])
+        return value if np.isfinite(value) else penalty
+
     res = minimize_scalar(
-        lambda x: float(_clean(f(np.array([x])))[0]),
+        polish,
         bounds=(a, b),
         method="bounded",
         options={"xatol": 1e-10 * max(1.0, abs(hi - lo))},

@@ -43,6 +43,7 @@ from distillscale.planning.supervised import (
 )
 from distillscale.planning.surfaces import DistillationSurface
 from distillscale.planning.teacher import (
+    check_teacher_loss,
     optimal_teacher_loss,
     teacher_for_loss,
     teacher_loss_range,
@@ -54,6 +55,7 @@ __all__ = [
     "TeacherSpec",
     "check_student",
     "optimal_recipe",
+    "supervised_tokens",
     "switches",
 ]
 
@@ -135,6 +137,29 @@ def check_student(student_params: float) -> float:
     return n
 
 
+def supervised_tokens(surface: DistillationSurface, student_params: float, compute: float) -> float:
+    """Tokens the budget buys a student trained alone, ``C / train(N_S)``, capped at 1e17.
+
+    Checks the student size and the budget first, so that nothing is evaluated at an
+    out-of-range value.
+
+    Raises
+    ------
+    InputError
+        When the student size or budget is out of range, or the budget buys under 1e6 tokens.
+    """
+    n_s = check_student(student_params)
+    compute = check_compute(compute)
+    train_s = float(surface.flops.train(n_s))
+    if compute / train_s < 1e6:
+        raise InputError(
+            f"--compute: {compute:.3g} FLOPs trains a {n_s:.3g}-parameter student on only "
+            f"{compute / train_s:.3g} tokens (at least 1e6 are planned); raise --compute to "
+            f"{train_s * 1e6:.3g} or more, or choose a smaller --student-params"
+        )
+    return min(compute / train_s, 1e17)
+
+
 def _positive(value: float | None, flag: str, what: str) -> float | None:
     if value is None:
         return None
@@ -187,13 +212,7 @@ def optimal_recipe(
     sup = surface.supervised
     flops = surface.flops
     train_s = float(flops.train(n_s))
-    if compute / train_s < 1e6:
-        raise InputError(
-            f"--compute: {compute:.3g} FLOPs trains a {n_s:.3g}-parameter student on only "
-            f"{compute / train_s:.3g} tokens (at least 1e6 are planned); raise --compute to "
-            f"{train_s * 1e6:.3g} or more, or choose a smaller --student-params"
-        )
-    d_sup = min(compute / train_s, 1e17)
+    d_sup = supervised_tokens(surface, n_s, compute)
     l_sup = float(sup.loss(n_s, d_sup))
 
     if teacher is not None:
@@ -265,7 +284,7 @@ def _given_teacher(
     """``(N_T, D_T, L_T)`` of an existing teacher, checking the scenario can price it."""
     n_t = _positive(teacher.params, "--teacher-params", "parameter count")
     d_t = _positive(teacher.tokens, "--teacher-tokens", "token count")
-    l_t = _positive(teacher.loss, "--teacher-loss", "loss (nats per token)")
+    l_t = None if teacher.loss is None else check_teacher_loss(teacher.loss)
     if l_t is None:
         if n_t is None or d_t is None:
             raise InputError(

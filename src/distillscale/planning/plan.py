@@ -22,7 +22,12 @@ from distillscale.errors import InputError
 from distillscale.fitting.result import Fit
 from distillscale.flops import SCENARIOS
 from distillscale.planning.cost import Hardware, cost_of
-from distillscale.planning.distill import Recipe, TeacherSpec, optimal_recipe
+from distillscale.planning.distill import (
+    Recipe,
+    TeacherSpec,
+    optimal_recipe,
+    supervised_tokens,
+)
 from distillscale.planning.fits import FitSurfaces, resolve_fit, surfaces
 from distillscale.planning.results import (
     CompareToLoss,
@@ -155,7 +160,7 @@ def _distillation(
     assert surface is not None
     choice: TeacherChoice | None = None
     if teachers is not None:
-        d_s = min(compute / float(surface.flops.train(student_params)), 1e17)
+        d_s = supervised_tokens(surface, student_params, compute)
         choice = choose_teacher(surface, student_params, d_s, teachers)
         teacher = TeacherSpec(loss=choice.teacher_losses[choice.best])
 

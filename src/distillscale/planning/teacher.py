@@ -20,8 +20,10 @@ from distillscale.planning.supervised import SupervisedOptimum, cheapest_for_los
 from distillscale.planning.surfaces import DistillationSurface, SupervisedSurface
 
 __all__ = [
+    "TEACHER_LOSS_RANGE",
     "TeacherChoice",
     "capacity_gap",
+    "check_teacher_loss",
     "choose_teacher",
     "optimal_teacher_loss",
     "teacher_for_loss",
@@ -29,6 +31,30 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
+
+#: Teacher losses the planner accepts, nats per token. A language model's cross-entropy lies well
+#: inside this (ln 256000 = 12.5 nats is a uniform guess over a large vocabulary); a value outside
+#: it is a unit mistake (bits, per byte, a percentage) and would overflow the student law's
+#: powers of L_T (Busbridge et al. 2025 Eq. 8).
+TEACHER_LOSS_RANGE = (0.01, 100.0)
+
+
+def check_teacher_loss(value: float, flag: str = "--teacher-loss") -> float:
+    """Validate a teacher loss (nats per token): finite, inside :data:`TEACHER_LOSS_RANGE`.
+
+    Raises
+    ------
+    InputError
+        Naming ``flag``, the value found and the range allowed.
+    """
+    lo, hi = TEACHER_LOSS_RANGE
+    v = float(value)
+    if not (math.isfinite(v) and lo <= v <= hi):
+        raise InputError(
+            f"{flag}: {value!r} is not a teacher loss in {lo:g}..{hi:g} nats per token; give "
+            "the teacher's held-out cross-entropy in nats (convert bits with x ln 2), e.g. 2.3"
+        )
+    return v
 
 
 def teacher_loss_range(supervised: SupervisedSurface) -> tuple[float, float]:
@@ -104,14 +130,14 @@ def choose_teacher(
     Raises
     ------
     InputError
-        When the list is empty or a loss is not a positive finite number.
+        When the list is empty or a loss is outside :data:`TEACHER_LOSS_RANGE`.
     """
-    losses = tuple(float(x) for x in teacher_losses)
-    if not losses or any(not math.isfinite(x) or x <= 0 for x in losses):
+    if not teacher_losses:
         raise InputError(
-            f"--teachers: {list(teacher_losses)!r} must be a comma-separated list of positive "
-            "teacher losses in nats per token, e.g. 2.1,2.3,2.5"
+            "--teachers: the list is empty; give a comma-separated list of teacher losses in "
+            "nats per token, e.g. 2.1,2.3,2.5"
         )
+    losses = tuple(check_teacher_loss(x, "--teachers") for x in teacher_losses)
     student = capacity_gap(surface, student_params, student_tokens, np.array(losses))
     return TeacherChoice(
         teacher_losses=losses,
