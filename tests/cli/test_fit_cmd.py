@@ -162,3 +162,26 @@ def test_distillation_needs_supervised(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text("params,tokens,teacher_loss,loss\n1e8,2e9,2.5,3.0\n")
     assert main(["fit", str(path), "--law", "distillation"]) == 2
     assert "--supervised" in _err_line(capsys)
+
+
+@pytest.mark.parametrize("output", ["DIR", ""])
+def test_output_that_is_a_directory_is_refused_before_fitting(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+) -> None:
+    # The fit used to run, then os.replace onto the directory failed with exit 1.
+    import distillscale.fitting as fitting
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the fit ran before the output was checked")
+
+    monkeypatch.setattr(fitting, "fit", no_fit)
+    monkeypatch.chdir(tmp_path)
+    data = _synthetic(tmp_path)
+    target = str(tmp_path) if output == "DIR" else output
+    assert main(["fit", str(data), "--law", "chinchilla", "-o", target]) == 2
+    line = _err_line(capsys)
+    assert "is a directory" in line and "fit.json" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -145,3 +146,108 @@ def test_interval_without_samples_is_an_input_error() -> None:
 def test_bad_documents(doc: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         Fit.from_json(doc)  # type: ignore[arg-type]
+
+
+# --- damaged artifacts: one refusal per bad value, naming the file and the key ------------------
+def _edit_published(name: str, edit: object) -> dict[str, object]:
+    doc = json.loads(json.dumps(ds.load_fit(name).to_json()))
+    edit(doc)  # type: ignore[operator]
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "message"),
+    [
+        ("@hoffmann2022", lambda d: d.update(law="foo"), "key 'law': unknown law 'foo'"),
+        ("@hoffmann2022", lambda d: d.update(law=3), "key 'law' is malformed"),
+        (
+            "@busbridge2025",
+            lambda d: d["supervised"].update(law="foo"),
+            "(supervised): key 'law': unknown law",
+        ),
+        (
+            "@busbridge2025",
+            lambda d: d.update(supervised=json.loads(json.dumps(d))),
+            "expected a supervised law",
+        ),
+        ("@hoffmann2022", lambda d: d["params"].update(E=-5), "key 'params': law 'chinchilla'"),
+        ("@hoffmann2022", lambda d: d["params"].update(E=math.nan), "key 'params.E' is malformed"),
+        ("@hoffmann2022", lambda d: d["params"].update(A=math.inf), "key 'params.A' is malformed"),
+        ("@hoffmann2022", lambda d: d["params"].update(E="NaN"), "key 'params.E' is malformed"),
+        ("@hoffmann2022", lambda d: d["params"].update(E=True), "key 'params.E' is malformed"),
+        ("@hoffmann2022", lambda d: d.update(n_points=math.inf), "key 'n_points'"),
+        ("@hoffmann2022", lambda d: d.update(n_points=-1), "key 'n_points'"),
+        ("@hoffmann2022", lambda d: d.update(n_points=1.5), "key 'n_points'"),
+        ("@hoffmann2022", lambda d: d.update(ci={"E": [1.0]}), "key 'ci.E'"),
+        ("@hoffmann2022", lambda d: d.update(ci={"E": []}), "key 'ci.E'"),
+        ("@hoffmann2022", lambda d: d.update(ci={"Q": [1, 2]}), "key 'ci.Q' is not a parameter"),
+        ("@hoffmann2022", lambda d: d.update(delta="NaN"), "key 'delta'"),
+        ("@hoffmann2022", lambda d: d.update(delta=False), "key 'delta'"),
+        ("@hoffmann2022", lambda d: d.update(objective="NaN"), "key 'objective'"),
+        ("@hoffmann2022", lambda d: d.update(fixed={"E": "NaN"}), "key 'fixed.E'"),
+        ("@hoffmann2022", lambda d: d.update(scale="-Infinity"), "key 'scale'"),
+        ("@hoffmann2022", lambda d: d.update(param_names=["x", 1]), "key 'param_names'"),
+        ("@hoffmann2022", lambda d: d.update(covariance=[[1.0]]), "key 'covariance'"),
+        ("@hoffmann2022", lambda d: d.update(ci_level=1.5), "key 'ci_level'"),
+        ("@hoffmann2022", lambda d: d.update(bootstrap_samples=[[1.0]]), "bootstrap_samples"),
+        (
+            "@hoffmann2022",
+            lambda d: d.update(bootstrap_samples=[[1.8, 400, 2000, 0.3, "NaN"]]),
+            "bootstrap_samples",
+        ),
+        ("@hoffmann2022", lambda d: d["diagnostics"].update(converged="yes"), "converged"),
+        ("@hoffmann2022", lambda d: d["diagnostics"].update(warnings="ab"), "warnings"),
+        ("@hoffmann2022", lambda d: d.update(holdout=[{"run": "r"}]), "key 'holdout[0]'"),
+    ],
+)
+def test_damaged_artifacts_are_refused_naming_the_file_and_key(
+    tmp_path: Path, name: str, edit: object, message: str
+) -> None:
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(_edit_published(name, edit)))
+    with pytest.raises(InputError) as info:
+        ds.load_fit(path)
+    assert str(info.value).startswith(str(path)), str(info.value)
+    assert message in str(info.value)
+
+
+def test_every_published_set_round_trips_through_the_checks() -> None:
+    from distillscale.laws import list_published
+
+    for item in list_published():
+        name = "@" + getattr(item, "name", str(item))
+        fit = ds.load_fit(name)
+        again = Fit.from_json(json.loads(json.dumps(fit.to_json())), name)
+        assert again.params == fit.params and again.ci == fit.ci, name
+
+
+def test_a_prediction_that_overflows_is_an_input_error_naming_the_fit() -> None:
+    # alpha = -400 makes A / N^alpha = A N^400, past float64 at N = 1e8: was inf (and a
+    # RuntimeWarning, exit 1 under -W error), now a refusal that names the fit.
+    fit = Fit.from_json(
+        _edit_published("@hoffmann2022", lambda d: d["params"].update(alpha=-400.0)), "odd.json"
+    ).with_source("odd.json")
+    assert np.isfinite(fit.predict(params=1.0, tokens=1e9))  # in range: still answers
+    with pytest.raises(InputError, match=r"^odd\.json: the prediction is not a finite"):
+        fit.predict(params=1e8, tokens=1e9)
+
+
+def test_unreadable_fit_paths_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="NUL byte"):
+        ds.load_fit("a\x00.json")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"law": "caf\xe9"}')
+    with pytest.raises(InputError, match="not UTF-8 text") as info:
+        ds.load_fit(latin)
+    assert str(latin) in str(info.value)
+
+
+def test_save_refuses_a_directory_and_uses_the_umask(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a directory"):
+        _hand_made().save(tmp_path)
+    old = os.umask(0o027)
+    try:
+        path = _hand_made().save(tmp_path / "fit.json")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640  # 0666 less the umask, not mkstemp's 0600

@@ -260,3 +260,30 @@ def test_intervals_skip_a_given_teachers_fixed_numbers():
     fit = _with_samples(pub, _jitter(pub, 6, 0.01, 5), sup)
     p = distillscale.plan(fit, compute=1e21, student_params=546e6, teachers=[2.0, 2.2])
     assert set(p.interval) == {"student_tokens", "student_loss", "supervised_loss", "margin"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # overflow in exp in the student law: was student_loss null and a RuntimeWarning
+        ({"student_params": 1e8, "compute": 1e21, "teacher_loss": 1e-320}, "--teacher-loss"),
+        ({"student_params": 1e8, "compute": 1e21, "teacher_loss": 1e3}, "--teacher-loss"),
+        ({"student_params": 1e8, "compute": 1e21, "teachers": [2.1, 1e-320]}, "--teachers"),
+        # log of zero tokens before the range check: now the range check comes first
+        ({"student_params": 1e8, "compute": 1e-320, "teachers": [2.1, 2.3]}, "--compute"),
+        ({"student_params": 1e8, "compute": 1e12, "teachers": [2.1, 2.3]}, "--compute"),
+        ({"student_params": 1e20, "compute": 1e21, "teachers": [2.1, 2.3]}, "--student-params"),
+    ],
+)
+def test_out_of_range_values_are_refused_before_the_law_is_evaluated(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        distillscale.plan(**kwargs)
+
+
+def test_inference_aware_optimum_at_the_token_bound_has_no_warning():
+    # scipy's Brent polish used to see inf next to the best cell ("invalid value encountered in
+    # scalar subtract"); the optimum sits at the 1e17-token edge of the feasible region.
+    p = distillscale.plan(target_loss=2.5, inference_tokens=1e21).to_json()
+    assert p["loss"] == pytest.approx(2.5, rel=1e-9)
+    assert 0.99e17 <= p["tokens"] <= 1e17
+    assert p["params"] == pytest.approx(1.1497e8, rel=1e-3)

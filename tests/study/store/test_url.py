@@ -61,3 +61,26 @@ def test_wrong_password_is_input_error_without_the_password():
     with pytest.raises(InputError, match="cannot open run store") as info:
         open_store(url)
     assert "wrong-Pa55word" not in str(info.value) and ":***@" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://u:p@Zq9tail@127.0.0.1:1/db",
+        "postgresql+psycopg://u:p@Zq9 tail@127.0.0.1:1/db",
+        "postgresql://bob@corp:p@Zq9tail@db/x",
+    ],
+)
+def test_an_unencoded_at_in_a_password_is_hidden_whole_and_refused(url):
+    # The pattern stopped at the first '@': 'u:***@Zq9tail@127.0.0.1' leaked the rest (Zq9tail).
+    shown = redact_url(url)
+    assert "Zq9" not in shown and "***@" in shown
+    with pytest.raises(InputError, match="%40") as info:
+        open_store(url)
+    assert "Zq9" not in str(info.value)
+
+
+@pytest.mark.parametrize("location", ["a\x00.sqlite", "sqlite:///tmp/a\x00.sqlite"])
+def test_a_nul_byte_in_a_store_location_is_an_input_error(location):
+    with pytest.raises(InputError, match="NUL byte"):
+        open_store(location)
