@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -537,9 +538,14 @@ def _bad(where: str, key: str, found: Any, allowed: str) -> InputError:
     )
 
 
+def _is_number(value: Any) -> bool:
+    """A JSON number, or a numpy one from the Python API; booleans are not numbers here."""
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
 def _number(where: str, key: str, value: Any, *, positive: bool = False) -> float:
     """A finite JSON number (not a string or boolean); ``positive`` requires > 0."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = _is_number(value)
     number = float(value) if ok else math.nan
     if not math.isfinite(number) or (positive and number <= 0):
         raise _bad(where, key, value, "a finite number > 0" if positive else _NUMBER)
@@ -599,7 +605,7 @@ def _array(
         if not isinstance(row, list) or len(row) != shape[1]:
             raise _bad(where, key, row, allowed)
         for v in row:
-            number = isinstance(v, int | float) and not isinstance(v, bool)
+            number = _is_number(v)
             if not (number or (v is None and not finite)) or (
                 finite and not math.isfinite(float(v))
             ):
@@ -704,7 +710,7 @@ def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
         raise _bad(where, "ci_level", ci_level, "a coverage in (0, 1), e.g. 0.9, or null")
     n_points = doc.get("n_points")
     if n_points is not None and (
-        not isinstance(n_points, int) or isinstance(n_points, bool) or n_points < 1
+        not _is_number(n_points) or not isinstance(n_points, Integral) or n_points < 1
     ):
         raise _bad(where, "n_points", n_points, "a whole number of runs >= 1, or null")
     objective = _optional_number(where, "objective", doc.get("objective"))
@@ -742,7 +748,7 @@ def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
         estimator=estimator,
         delta=_number(where, "delta", doc["delta"], positive=True),
         objective=objective,
-        n_points=n_points,
+        n_points=None if n_points is None else int(n_points),
         diagnostics=_read_diagnostics(where, doc["diagnostics"]),
         supervised=supervised,
         holdout=_read_holdout(where, doc.get("holdout")),
