@@ -185,3 +185,15 @@ def test_output_that_is_a_directory_is_refused_before_fitting(
     line = _err_line(capsys)
     assert "is a directory" in line and "fit.json" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+def test_an_unwritable_output_is_exit_2_naming_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")  # its "subfolder" cannot be created, even by root
+    data = _synthetic(tmp_path)
+    argv = ["fit", str(data), "--law", "chinchilla", "--map", "params=n_params"]
+    assert main([*argv, "-o", str(blocker / "fit.json")]) == 2
+    line = _err_line(capsys)
+    assert line.startswith("error: -o ") and "cannot write the fit artifact" in line

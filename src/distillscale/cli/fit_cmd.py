@@ -178,7 +178,13 @@ def fit_command(
             progress=advance,
         )
     if output is not None:
-        result.save(output)
+        try:
+            result.save(output)
+        except OSError as exc:  # e.g. a read-only folder: nothing half-written is left behind
+            raise InputError(
+                f"-o {output}: cannot write the fit artifact ({exc.strerror or exc}); choose a "
+                "writable path"
+            ) from None
         err_console.print(f"wrote {output}")
     render_fit(result)
     if json_:
