@@ -287,3 +287,29 @@ def test_inference_aware_optimum_at_the_token_bound_has_no_warning():
     assert p["loss"] == pytest.approx(2.5, rel=1e-9)
     assert 0.99e17 <= p["tokens"] <= 1e17
     assert p["params"] == pytest.approx(1.1497e8, rel=1e-3)
+
+
+def _edited_fit(tmp_path, **params):
+    doc = load_fit("@hoffmann2022").to_json()
+    doc["params"].update(params)
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("params", "name"), [({"alpha": -400.0}, "alpha"), ({"alpha": 0.0, "A": 1e308}, "A")]
+)
+def test_a_fit_outside_the_laws_range_is_refused_naming_the_file(tmp_path, params, name):
+    # alpha = -400 gave complex numbers in the closed form (exit 1); A = 1e308 a division by 0
+    path = _edited_fit(tmp_path, **params)
+    with pytest.raises(InputError, match=rf"^--fit {path}: law 'chinchilla': parameter {name} ="):
+        distillscale.plan(str(path), compute=1e21)
+
+
+def test_an_exponent_at_its_zero_bound_plans_numerically(tmp_path):
+    # the closed form divides by alpha; at alpha = 0 (a fit at its bound) the search answers
+    p = distillscale.plan(str(_edited_fit(tmp_path, alpha=0.0)), compute=1e21).to_json()
+    assert p["method"] == "numerical"
+    assert p["params"] * p["tokens"] * 6 == pytest.approx(1e21, rel=1e-9)
+    assert p["params"] == pytest.approx(1e6, rel=1e-6)  # N does not help: the smallest model

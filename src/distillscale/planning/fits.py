@@ -106,9 +106,34 @@ def surfaces(
     if sup_fit is None:
         raise InputError(f"--fit {source}: the distillation fit has no nested supervised fit")
     convention = flops_convention(flops or default_convention(fit.law))
-    sup = supervised_surface(sup_fit.law, sup_fit.params, convention)
-    dist = distillation_surface(fit.law, fit.params, sup) if distillation else None
+    try:
+        sup = supervised_surface(sup_fit.law, sup_fit.params, convention)
+        dist = distillation_surface(fit.law, fit.params, sup) if distillation else None
+        samples = _sample_surfaces(fit, sup_fit, sup, convention, distillation, max_samples)
+    except InputError as exc:
+        if str(exc).startswith("--fit"):
+            raise
+        raise InputError(f"--fit {source}: {exc}") from None
+    return FitSurfaces(
+        source=source,
+        law=fit.law,
+        flops=convention,
+        supervised=sup,
+        distillation=dist,
+        samples=samples,
+        ci_level=float(fit.ci_level or 0.9),
+    )
 
+
+def _sample_surfaces(
+    fit: Fit,
+    sup_fit: Fit,
+    sup: SupervisedSurface,
+    convention: FlopsConvention,
+    distillation: bool,
+    max_samples: int,
+) -> tuple[SupervisedSurface | DistillationSurface, ...]:
+    """One surface per used bootstrap resample (paired with the supervised fit's when it can)."""
     samples: list[SupervisedSurface | DistillationSurface] = []
     rows = _rows(fit.bootstrap_samples, max_samples)
     if len(rows):
@@ -131,12 +156,4 @@ def surfaces(
                 sv = dict(zip(sup_names, map(float, sup_samples[r]), strict=True))
                 sup_r = supervised_surface(sup_fit.law, sv, convention)
             samples.append(distillation_surface(fit.law, values, sup_r))
-    return FitSurfaces(
-        source=source,
-        law=fit.law,
-        flops=convention,
-        supervised=sup,
-        distillation=dist,
-        samples=tuple(samples),
-        ci_level=float(fit.ci_level or 0.9),
-    )
+    return tuple(samples)

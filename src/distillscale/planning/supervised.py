@@ -113,7 +113,8 @@ def compute_optimal(surface: SupervisedSurface, compute: float) -> SupervisedOpt
     """The compute-optimal model for a training budget.
 
     Closed form for ``chinchilla``/``chinchilla-gamma`` under the ``6nd`` convention; otherwise a
-    numerical minimisation of ``L(N, C / train(N))`` over ``log N`` (grid, then bounded Brent).
+    numerical minimisation of ``L(N, C / train(N))`` over ``log N`` (grid, then bounded Brent),
+    also used when ``alpha`` or ``beta`` is 0 (the closed form divides by them).
 
     Parameters
     ----------
@@ -124,7 +125,8 @@ def compute_optimal(surface: SupervisedSurface, compute: float) -> SupervisedOpt
     """
     compute = check_compute(compute)
     train = surface.flops.train
-    if surface.law in _CLOSED_FORM_LAWS and surface.flops.name == "6nd":
+    exponents = (float(surface.params.get("alpha", 0.0)), float(surface.params.get("beta", 0.0)))
+    if surface.law in _CLOSED_FORM_LAWS and surface.flops.name == "6nd" and min(exponents) > 0:
         n, d = chinchilla_optimum(surface.params, compute)
         if LOG_MIN <= math.log(n) <= LOG_MAX and LOG_MIN <= math.log(d) <= LOG_MAX:
             loss = float(surface.loss(n, d))

@@ -103,6 +103,17 @@ def _evaluator(law: Law, values: Mapping[str, float]) -> Callable[..., Array]:
     with arrays it built itself.
     """
     theta = law.to_fitting(values)[None, :]  # (1, P)
+    for p, t in zip(law.parameters, theta[0], strict=True):
+        # The planner searches sizes and tokens over 1e6..1e17; inside the law's fitting box
+        # that never overflows float64. Outside it (an exponent of -400) powers of N overflow.
+        slack = 1e-9 * (1.0 + max(abs(p.lower), abs(p.upper)))  # a value saved at a bound
+        if not p.lower - slack <= t <= p.upper + slack:
+            lo, hi = (np.exp(p.lower), np.exp(p.upper)) if p.log_scale else (p.lower, p.upper)
+            raise InputError(
+                f"law {law.name!r}: parameter {p.name} = {float(values[p.name]):.6g} is outside "
+                f"{lo:.3g}..{hi:.3g}, the range a fit of this law can reach; the planner cannot "
+                "use it: refit, or check the fit file"
+            )
     names = (*law.inputs, *law.derived_inputs)
 
     def evaluate(**x: ArrayLike) -> Array:
