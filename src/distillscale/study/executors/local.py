@@ -108,10 +108,38 @@ class LocalExecutor:
         return sum(1 for s in self._slots if s.task is None)
 
     def submit(self, task: Task) -> None:
-        """Hand a task to an idle worker."""
-        slot = next(s for s in self._slots if s.task is None)
-        slot.task = task
+        """Hand a task to an idle worker, first replacing it if it died while idle.
+
+        :meth:`poll` watches only busy workers, so an idle worker that was killed is noticed
+        here: by its exit, or by its pipe refusing the task (it may die between the check and
+        the send). A fresh worker takes its place and runs the task.
+        """
+        index, slot = next((i, s) for i, s in enumerate(self._slots) if s.task is None)
+        if slot.process.is_alive():
+            try:
+                slot.conn.send(task)
+            except OSError as exc:
+                log.debug("idle worker's pipe refused a task (%s)", exc)
+            else:
+                slot.task = task
+                return
+        slot = self._restart_idle(index)
         slot.conn.send(task)
+        slot.task = task
+
+    def _restart_idle(self, index: int) -> _Slot:
+        """Replace the dead idle worker in slot ``index`` with a fresh one."""
+        dead = self._slots[index]
+        if dead.process.is_alive():  # the pipe broke but the process lingers: end it
+            dead.process.kill()
+        dead.process.join(timeout=5)
+        code = dead.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit {code}"
+        log.warning("idle worker died (%s); starting a new one", how)
+        dead.conn.close()
+        fresh = _Slot(self._ctx, self.run_fn, self.threads)
+        self._slots[index] = fresh
+        return fresh
 
     def poll(self, timeout: float) -> list[Event]:
         """Wait up to ``timeout`` seconds for progress, outcomes or dead workers."""
