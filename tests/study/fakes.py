@@ -23,6 +23,7 @@ from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 NAN_MARKER = "FAKE_NAN_DEPTH"
 FINISHED_LOG = "trained_to_end.log"
 DISK_FULL_MARKER = "FAKE_DISK_FULL_KIND"
+CRASH_MARKER = "FAKE_CRASH_TEACHER_DEPTH"  # teachers of this depth crash (a retryable failure)
 
 
 def true_loss(config: RunConfig, teacher_loss: float | None = None) -> float:
@@ -54,6 +55,9 @@ def fake_train(config: RunConfig, workdir: Path, progress=None, *, step_seconds:
     per_step = config.tokens_per_step
     flops_per_step = training_flops(config.shape, per_step)
     nan_depth = os.environ.get(NAN_MARKER)
+    crash_depth = os.environ.get(CRASH_MARKER)
+    if crash_depth and int(crash_depth) == config.shape.n_layers and config.kind == "teacher":
+        raise RuntimeError(f"fake crash of a depth-{crash_depth} teacher")
     curve = []
     for step in range(1, steps + 1):
         loss = final + 2.0 / step

@@ -13,7 +13,7 @@ from distillscale.study.runner import run_study
 from distillscale.study.spec import parse_spec
 from distillscale.study.store import open_store
 
-from .fakes import DISK_FULL_MARKER, NAN_MARKER, fast_run_fn, true_loss
+from .fakes import CRASH_MARKER, DISK_FULL_MARKER, NAN_MARKER, fast_run_fn, true_loss
 
 
 def _quiet() -> Console:
@@ -119,3 +119,73 @@ def test_attempts_cut_short_by_a_dead_driver_do_not_exhaust_retries(tmp_path, ti
     result = run_study(spec, study, console=_quiet(), run_fn=fast_run_fn(), finish=False)
     assert result.failed == 0 and result.done == result.runs
     assert store.get(teacher.run_id).attempts == 2
+
+
+def _blocked_study(tmp_path, tiny_doc, max_attempts: int):
+    from distillscale.study.runner import open_study_store, write_tables
+
+    tiny_doc["executor"]["max_attempts"] = max_attempts
+    spec = parse_spec(tiny_doc)
+    graph = build_graph(spec)
+    result = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    store = open_study_store(spec, tmp_path / "s")
+    rows = write_tables(store, spec, graph, tmp_path / "s")
+    return spec, graph, store, result, rows
+
+
+def test_runs_blocked_by_a_failed_teacher_are_failed_with_the_reason_and_retaken_later(
+    tmp_path, tiny_doc, monkeypatch
+):
+    from distillscale.study.finish import fit_study
+
+    monkeypatch.setenv(CRASH_MARKER, "2")  # the depth-2 teacher crashes; one attempt allowed
+    spec, graph, store, result, rows = _blocked_study(tmp_path, tiny_doc, max_attempts=1)
+    dead = next(r for r in graph.runs if r.kind == "teacher" and r.config.shape.n_layers == 2)
+    blocked = [r for r in graph.runs if r.teacher_run == dead.run_id]
+    assert blocked and all(r.kind == "student" for r in blocked)
+    label = f"teacher {dead.label}"
+    assert result.failures[label].startswith("RuntimeError: fake crash")
+    assert result.failed == len(result.failures) == 1 + len(blocked)
+    assert result.done == result.runs - result.failed
+    reasons = {store.get(r.run_id).failure_reason for r in blocked}
+    assert len(reasons) == 1
+    (reason,) = reasons
+    assert reason.startswith("not run: its dependency ") and reason.endswith(" failed")
+    assert sorted(v for v in result.failures.values() if v.startswith("not run:")) == [
+        reason
+    ] * len(blocked)
+    table = _rows(tmp_path / "s")
+    for r in blocked:
+        record = store.get(r.run_id)
+        assert record.status == "failed" and record.loss is None
+        assert table[r.run_id]["status"] == "failed" and table[r.run_id]["loss"] == ""
+        assert not (tmp_path / "s" / "runs" / r.run_id / "attempts.log").exists()
+    caches = [c for c in graph.caches if c.teacher_run == dead.run_id]
+    assert all(store.get(c.cache_id).status == "failed" for c in caches)
+    _, _, notes = fit_study(spec, graph, rows)
+    for r in blocked:
+        assert (
+            f"student {r.label} ({r.run_id}): failed: {reason}" in notes["missing"]["distillation"]
+        )
+        assert f"student run {r.run_id} failed; left out of the fits" in notes["warnings"]
+
+    # a rerun with the teacher still failing changes nothing and trains nothing
+    before = store.list_runs(study=spec.name)
+    again = run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
+    assert again.trained == 0 and again.failures == result.failures
+    assert store.list_runs(study=spec.name) == before
+
+    # the teacher is fixed and may try again: the blocked runs are retaken and finish
+    monkeypatch.delenv(CRASH_MARKER)
+    _, _, _, fixed, rows = _blocked_study(tmp_path, tiny_doc, max_attempts=2)
+    assert fixed.failures == {} and fixed.failed == 0 and fixed.done == fixed.runs
+    assert fixed.trained == 1 + len(caches) + len(blocked)
+    for r in blocked:
+        record = store.get(r.run_id)
+        assert record.status == "done" and record.failure_reason is None
+        assert record.loss == pytest.approx(
+            true_loss(r.config, store.get(dead.run_id).loss), rel=1e-12
+        )
+        log = (tmp_path / "s" / "runs" / r.run_id / "attempts.log").read_text()
+        assert log.count("start") == 1 and "attempt=1 " in log  # the block is no attempt
+    assert {r["status"] for r in rows} == {"done"}

@@ -76,12 +76,18 @@ def _holdout_split(frame: pd.DataFrame, fraction: float, free: int) -> float | N
 
 
 def _missing(graph: StudyGraph, rows: list[dict[str, Any]], kinds: tuple[str, ...]) -> list[str]:
-    status = {r["run"]: r["status"] for r in rows}
+    status = {r["run"]: _status(r) for r in rows}
     return [
         f"{n.kind} {n.label} ({n.run_id}): {status.get(n.run_id, 'pending')}"
         for n in graph.runs
         if n.kind in kinds and status.get(n.run_id) != "done"
     ]
+
+
+def _status(row: dict[str, Any]) -> str:
+    """A run's status, with the reason when it failed (``failed: not run: ...``)."""
+    reason = row.get("failure_reason")
+    return f"{row['status']}: {reason}" if row["status"] == "failed" and reason else row["status"]
 
 
 def _fit_one(

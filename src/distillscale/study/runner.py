@@ -62,6 +62,8 @@ RUN_COLUMNS = (
 CURVE_COLUMNS = ("run", "step", "tokens", "train_loss", "val_loss", "lr")
 #: Failure reasons of attempts that a stopped or killed driver cut short (not the run's fault).
 _CUT_SHORT = ("interrupted", "lease expired")
+#: Failure reason of a run never started because a dependency failed; retaken once it is done.
+_BLOCKED = "not run: "
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +203,7 @@ class _Scheduler:
         self.curves: dict[str, list[CurveRow]] = {}
         self.trained = 0
         self.fatal: str | None = None
+        self.block_claims: dict[str, int] = {}  # node id -> store attempts that were blocks
 
     def label(self, node_id: str) -> str:
         node = self.nodes[node_id]
@@ -225,21 +228,53 @@ class _Scheduler:
 
     def _retryable(self, record: RunRecord) -> bool:
         reason = record.failure_reason or ""
-        if reason.startswith(_CUT_SHORT):
+        if reason.startswith((*_CUT_SHORT, _BLOCKED)):
             return True
         return record.attempts < self.spec.executor.max_attempts and not reason.startswith(
             "diverged"
         )
 
     def _claim(self, node_id: str) -> bool:
-        """Claim a run; an attempt cut short by a stopped or killed driver is not counted."""
-        limit = self.spec.executor.max_attempts
+        """Claim a run; an attempt cut short by a stopped or killed driver is not counted.
+
+        Nor is a claim that only recorded the run as blocked (:meth:`_block`): its first real
+        attempt may always be claimed, and this session's retries do not count the blocks.
+        """
         record = self.store.get(node_id)
-        if record is not None and (
-            record.status == "running" or (record.failure_reason or "").startswith(_CUT_SHORT)
-        ):
+        reason = (record.failure_reason or "") if record is not None else ""
+        if record is not None and reason.startswith(_BLOCKED):
+            self.block_claims[node_id] = record.attempts
+        limit = self.spec.executor.max_attempts + self.block_claims.get(node_id, 0)
+        if record is not None and (record.status == "running" or reason.startswith(_CUT_SHORT)):
             limit = max(limit, record.attempts + 1)
         return self.store.claim(node_id, self.worker_id, self.lease, max_attempts=limit)
+
+    def _attempts(self, record: RunRecord | None, node_id: str) -> int:
+        """Real attempts of a run: the store's count less this session's known blocks."""
+        if record is None:
+            return self.spec.executor.max_attempts
+        return record.attempts - self.block_claims.get(node_id, 0)
+
+    def _block(self, node_id: str, dep: str) -> None:
+        """Record a run whose dependency ``dep`` failed as failed (``not run: ...``).
+
+        The store only lets a claim holder fail a run, so the run is claimed and failed at
+        once. A run already recorded with the same reason is left alone, so reruns of a study
+        whose dependency is still failed change nothing in the store.
+        """
+        reason = f"{_BLOCKED}its dependency {self.label(dep)} failed"
+        self.failed[node_id] = reason
+        self.progress.finished(node_id, ok=False, detail=reason, label=self.label(node_id))
+        record = self.store.get(node_id)
+        if record is None or record.status == "done":
+            return
+        if record.status == "failed" and record.failure_reason == reason:
+            return
+        limit = max(self.spec.executor.max_attempts, record.attempts + 1)
+        if self.store.claim(node_id, self.worker_id, self.lease, max_attempts=limit):
+            self.store.fail(node_id, self.worker_id, reason)
+        else:  # held by another driver or out of attempts: leave its record as it is
+            log.debug("could not record %s as blocked", node_id)
 
     def blocked(self, node_id: str) -> str | None:
         """The failed dependency that blocks a node, if any."""
@@ -273,11 +308,7 @@ class _Scheduler:
             for node_id in list(self.nodes):
                 dep = self.blocked(node_id) if node_id not in self.failed else None
                 if dep is not None and node_id not in self.done:
-                    reason = f"not run: its dependency {self.label(dep)} failed"
-                    self.failed[node_id] = reason
-                    self.progress.finished(
-                        node_id, ok=False, detail=reason, label=self.label(node_id)
-                    )
+                    self._block(node_id, dep)
             ready = self.ready()
             for node_id in ready:
                 if self.executor.free <= 0 or self.fatal:
@@ -322,7 +353,7 @@ class _Scheduler:
     def _submit(self, node_id: str) -> None:
         node = self.nodes[node_id]
         record = self.store.get(node_id)
-        attempt = record.attempts if record is not None else 1
+        attempt = self._attempts(record, node_id) if record is not None else 1
         if isinstance(node, CacheNode):
             teacher = self.nodes[node.teacher_run]
             assert isinstance(teacher, RunNode)
@@ -383,8 +414,7 @@ class _Scheduler:
         if not outcome.retry and not outcome.fatal and not reason.startswith("diverged"):
             reason = f"diverged: {reason}"
         self.store.fail(node_id, self.worker_id, reason)
-        record = self.store.get(node_id)
-        attempts = record.attempts if record is not None else self.spec.executor.max_attempts
+        attempts = self._attempts(self.store.get(node_id), node_id)
         final = outcome.fatal or not outcome.retry or attempts >= self.spec.executor.max_attempts
         if outcome.fatal:
             self.fatal = f"{self.label(node_id)}: {reason}"
@@ -454,8 +484,9 @@ def write_tables(
 ) -> list[dict[str, Any]]:
     """Write ``runs.csv``, ``ledger.json`` and (``curves``) ``curves.csv``; return the run rows.
 
-    Each file is replaced atomically. Rows cover this study's graph only (a store may hold
-    other studies' runs).
+    The rows hold the ``runs.csv`` columns plus ``failure_reason`` (the store's reason for a
+    failed run, else None), which ``runs.csv`` leaves out. Each file is replaced atomically.
+    Rows cover this study's graph only (a store may hold other studies' runs).
     """
     nodes = graph.by_id()
     stored = {r.run_id: r for r in store.list_runs(study=spec.name)}
@@ -483,6 +514,9 @@ def write_tables(
             "teacher_params": teacher.params if isinstance(teacher, RunNode) else None,
             "teacher_tokens": teacher.tokens if isinstance(teacher, RunNode) else None,
             "status": status,
+            "failure_reason": rec.failure_reason
+            if rec is not None and status == "failed"
+            else None,
             "teacher_run": node.teacher_run,
             "n_layers": node.config.shape.n_layers,
             "d_model": node.config.shape.d_model,
@@ -639,7 +673,7 @@ def run_study(
         study_dir=study_dir,
         runs=len(graph.runs),
         done=sum(1 for r in rows if r["status"] == "done"),
-        failed=sum(1 for r in rows if r["status"] == "failed"),
+        failed=len(failures),
         trained=scheduler.trained,
         failures=failures,
         ledger=_done_ledger(study_dir),
