@@ -174,26 +174,17 @@ def alive(pid: int) -> bool:
 
 
 def local_workers(driver: int, study: Path) -> list[int]:
-    """The local executor's worker processes that are training a run now.
+    """The local executor's worker processes, busy or idle.
 
-    Workers are the driver's ``multiprocessing`` spawn children (not the resource tracker);
-    one is busy when it wrote the last start line of the ``attempts.log`` of a run that the
-    store shows ``running``. Idle workers are left alone: killing one crashes the driver at
-    its next submit (see docs/chaos.md, known issues).
+    Workers are the driver's ``multiprocessing`` spawn children (not the resource tracker).
+    A killed busy worker's run is a failed attempt that is retried; a killed idle worker is
+    replaced at the driver's next submit.
     """
-    busy = set()
-    for row in _read_store(study / "store.sqlite"):
-        log = study / "runs" / row["run_id"] / "attempts.log"
-        if row["status"] == "running" and log.exists():
-            lines = log.read_text(encoding="utf-8").splitlines()
-            # the last line is "start attempt=N pid=P time=T", perhaps half written
-            words = lines[-1].split() if lines else []
-            pids = [w[4:] for w in words if w.startswith("pid=") and w[4:].isdigit()]
-            busy.update(int(p) for p in pids)
+    del study  # every worker is a target, whatever the store says it runs
     return [
         p
         for p in descendants(driver)
-        if p in busy and b"spawn_main" in cmdline(p) and b"resource_tracker" not in cmdline(p)
+        if b"spawn_main" in cmdline(p) and b"resource_tracker" not in cmdline(p)
     ]
 
 

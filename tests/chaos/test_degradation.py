@@ -37,7 +37,11 @@ def test_diverged_runs_fail_once_are_left_out_and_missing_runs_are_named(tmp_pat
     first = run_cli(spec, study)
     rows = _store(study)
     runs = {k: r for k, r in rows.items() if r["kind"] != "cache"}
-    failed = {k: r for k, r in runs.items() if r["status"] == "failed"}
+    failed = {  # diverged; runs blocked by them are failed too, as 'not run: ...' (below)
+        k: r
+        for k, r in runs.items()
+        if r["status"] == "failed" and not r["failure_reason"].startswith("not run:")
+    }
     done = {k: r for k, r in runs.items() if r["status"] == "done"}
     assert failed and done, {k: r["status"] for k, r in runs.items()}
     for run_id, r in failed.items():
@@ -57,6 +61,8 @@ def test_diverged_runs_fail_once_are_left_out_and_missing_runs_are_named(tmp_pat
     assert all("its dependency cache<d2-m0.1 failed" in v for v in blocked_reasons)
     for r in blocked:
         assert not (study / "runs" / r["run_id"] / "attempts.log").exists()
+        assert r["status"] == "failed" and r["failure_reason"] in blocked_reasons, r
+    assert first["failed"] == len(first["failures"]) == len(failed) + len(blocked)
 
     # the run table keeps failed runs, without a loss
     with open(study / "runs.csv", newline="") as fh:
@@ -78,9 +84,14 @@ def test_diverged_runs_fail_once_are_left_out_and_missing_runs_are_named(tmp_pat
     missing = notes["missing"]["supervised"]
     for run_id, r in failed.items():
         if r["kind"] in ("teacher", "baseline"):
-            assert any(run_id in m and m.endswith(": failed") for m in missing), missing
+            assert any(run_id in m and ": failed: diverged at step" in m for m in missing)
     for r in blocked + [r for r in failed.values() if r["kind"] == "student"]:
         assert any(r["run_id"] in m for m in notes["missing"]["distillation"])
+    for r in blocked:
+        assert any(
+            r["run_id"] in m and m.endswith(f": failed: {r['failure_reason']}")
+            for m in notes["missing"]["distillation"]
+        )
     assert not (study / "fits" / "supervised.json").exists()
 
     # a rerun trains nothing: diverged runs are final, blocked ones stay blocked
