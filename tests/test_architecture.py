@@ -52,19 +52,7 @@ CONFINED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 #: Known deviations, each reported to the lead with its fix; delete an entry once fixed.
 #: (importer module, imported module) -> why it deviates and how to fix it.
-KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {
-    ("distillscale.study.estimate", "torch"): (
-        "--dry-run times a few training steps with a bare `import torch` inside a function: "
-        "without torch it exits 1 with ModuleNotFoundError instead of the pip hint; use "
-        "errors.require('torch', 'train', 'distillscale run --dry-run')"
-    ),
-    ("distillscale.study.estimate", "distillscale.train.model"): (
-        "the --dry-run throughput probe imports train.model outside the worker (lazily, so "
-        "study stays torch-free): either the layer table names estimate as a second place "
-        "that may use train, or the probe moves into train and estimate calls it through "
-        "errors.require"
-    ),
-}
+KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 
 #: The torch-free records of ``train`` (its package docstring says so; probed below) that
 #: ``study`` may import at module level to build and hash run configs. Everything else of

@@ -11,12 +11,12 @@ critical path.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
-from distillscale.flops import TransformerShape, forward_flops_per_token
+from distillscale.flops import forward_flops_per_token
 from distillscale.study.graph import CacheNode, RunNode, StudyGraph
 from distillscale.study.spec import StudySpec
+from distillscale.study.worker import measure_throughput
 
 __all__ = ["Estimate", "estimate_wall_time", "measure_throughput"]
 
@@ -51,50 +51,6 @@ class Estimate:
     source: str
     task_seconds: float
     critical_path_seconds: float
-
-
-def measure_throughput(
-    shape: TransformerShape, batch_size: int, threads: int, steps: int = 2
-) -> float:
-    """Training FLOPs per second of one optimiser step of ``shape`` on this machine's CPU.
-
-    Parameters
-    ----------
-    shape : TransformerShape
-        The model.
-    batch_size : int
-        Sequences per step.
-    threads : int
-        Torch threads (as each worker uses).
-    steps : int
-        Timed steps after one warm-up step.
-
-    Returns
-    -------
-    float
-        Training FLOPs per second (operations per second).
-    """
-    import torch
-
-    from distillscale.train.model import GPT
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = GPT(shape)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randint(0, shape.vocab_size, (batch_size, shape.seq_len))  # (B, T)
-    seconds = []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        logits = model(x)  # (B, T, V)
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), x.flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if i:
-            seconds.append(time.perf_counter() - t0)
-    step_flops = 3.0 * forward_flops_per_token(shape) * batch_size * shape.seq_len
-    return step_flops / min(seconds)
 
 
 def _rates(spec: StudySpec, graph: StudyGraph) -> tuple[dict[int, float], str]:

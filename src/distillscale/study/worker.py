@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillscale.errors import InputError
-from distillscale.flops import FlopsLedger
+from distillscale.errors import InputError, require
+from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
 from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
@@ -305,3 +305,47 @@ def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcom
     )
     write_json_atomic(info_path, dataclasses.asdict(info))
     return Outcome(node_id=task.node_id, ok=True, cache=info, trained=True)
+
+
+def measure_throughput(
+    shape: TransformerShape, batch_size: int, threads: int, steps: int = 2
+) -> float:
+    """Training FLOPs per second of one optimiser step of ``shape`` on this machine's CPU.
+
+    Parameters
+    ----------
+    shape : TransformerShape
+        The model.
+    batch_size : int
+        Sequences per step.
+    threads : int
+        Torch threads (as each worker uses).
+    steps : int
+        Timed steps after one warm-up step.
+
+    Returns
+    -------
+    float
+        Training FLOPs per second (operations per second).
+    """
+    torch = require("torch", "train", "distillscale run --dry-run (timing training steps)")
+
+    from distillscale.train.model import GPT
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = GPT(shape)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x = torch.randint(0, shape.vocab_size, (batch_size, shape.seq_len))  # (B, T)
+    seconds = []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        logits = model(x)  # (B, T, V)
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), x.flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if i:
+            seconds.append(time.perf_counter() - t0)
+    step_flops = 3.0 * forward_flops_per_token(shape) * batch_size * shape.seq_len
+    return step_flops / min(seconds)
