@@ -3,99 +3,36 @@
 from __future__ import annotations
 
 import dataclasses
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.shape_options import (
+    DepthOption,
+    DModelOption,
+    Ffn,
+    FfnOption,
+    HeadsOption,
+    KvHeadsOption,
+    LayersOption,
+    shape_from_options,
+)
 from distillscale.errors import InputError
 
 if TYPE_CHECKING:
-    from distillscale.flops import TransformerShape
-
-
-class Ffn(StrEnum):
-    """FFN kinds accepted by ``--ffn``."""
-
-    gated = "gated"
-    plain = "plain"
-
-
-def _shape(
-    depth: int | None,
-    layers: int | None,
-    d_model: int | None,
-    heads: int | None,
-    kv_heads: int | None,
-    ffn: Ffn,
-    ffn_dim: int | None,
-    vocab: int,
-    seq_len: int,
-    tied: bool,
-    qk_norm: bool | None,
-) -> TransformerShape:
-    from distillscale.flops import TransformerShape, family_shape
-
-    if depth is not None:
-        if layers is not None or d_model is not None or heads is not None:
-            raise InputError(
-                "--depth picks layers, width and heads from the model family; drop --layers, "
-                "--d-model and --heads, or drop --depth"
-            )
-        shape = family_shape(depth, vocab_size=vocab, seq_len=seq_len, ffn=ffn.value)
-        return dataclasses.replace(
-            shape,
-            tied_embeddings=tied,
-            n_kv_heads=shape.n_kv_heads if kv_heads is None else kv_heads,
-            ffn_dim=shape.ffn_dim if ffn_dim is None else ffn_dim,
-            qk_norm=shape.qk_norm if qk_norm is None else qk_norm,
-        )
-    if layers is None or d_model is None:
-        raise InputError(
-            "give the shape as --layers L --d-model D (optionally --heads H ...), "
-            "or pick a family member with --depth N"
-        )
-    if heads is None:
-        if d_model % 64:
-            raise InputError(
-                f"--d-model {d_model} is not a multiple of 64, so --heads has no default "
-                "(head_dim 64); pass --heads H with H dividing d_model"
-            )
-        heads = d_model // 64
-    return TransformerShape(
-        n_layers=layers,
-        d_model=d_model,
-        n_heads=heads,
-        n_kv_heads=kv_heads,
-        ffn=ffn.value,
-        ffn_dim=ffn_dim,
-        vocab_size=vocab,
-        seq_len=seq_len,
-        tied_embeddings=tied,
-        qk_norm=bool(qk_norm),
-    )
+    pass
 
 
 @app.command("flops")
 def flops(
-    depth: Annotated[
-        int | None,
-        typer.Option(help="Model-family size dial: layers = N, width 64·N, head_dim 64."),
-    ] = None,
-    layers: Annotated[int | None, typer.Option(help="Transformer blocks.")] = None,
-    d_model: Annotated[int | None, typer.Option(help="Model width (features).")] = None,
-    heads: Annotated[
-        int | None, typer.Option(help="Query heads [default: d_model / 64].", show_default=False)
-    ] = None,
-    kv_heads: Annotated[
-        int | None,
-        typer.Option(help="Key/value heads (GQA) [default: heads].", show_default=False),
-    ] = None,
-    ffn: Annotated[Ffn, typer.Option(help="FFN kind: gated (3 matrices) or plain (2).")] = (
-        Ffn.gated
-    ),
+    depth: DepthOption = None,
+    layers: LayersOption = None,
+    d_model: DModelOption = None,
+    heads: HeadsOption = None,
+    kv_heads: KvHeadsOption = None,
+    ffn: FfnOption = Ffn.gated,
     ffn_dim: Annotated[
         int | None,
         typer.Option(
@@ -143,7 +80,7 @@ def flops(
         kaplan_forward_flops,
     )
 
-    shape = _shape(
+    shape = shape_from_options(
         depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab, seq_len, tied, qk_norm
     )
     if tokens is not None and not tokens > 0:

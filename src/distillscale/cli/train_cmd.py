@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from distillscale.cli.app import app, emit_json, err_console
-from distillscale.cli.flops_cmd import Ffn, _shape
+from distillscale.cli.shape_options import (
+    DepthOption,
+    DModelOption,
+    Ffn,
+    FfnOption,
+    HeadsOption,
+    KvHeadsOption,
+    LayersOption,
+    shape_from_options,
+)
 from distillscale.errors import InputError, require
 
 if TYPE_CHECKING:
@@ -189,22 +198,12 @@ def _document(config: RunConfig, result: RunResult, workdir: Path) -> dict[str, 
 @app.command("train")
 def train(
     tokens: Annotated[float, typer.Option(help="Training tokens D (count, e.g. 2e6).")],
-    depth: Annotated[
-        int | None,
-        typer.Option(help="Model-family size dial: layers = N, width 64·N, head_dim 64."),
-    ] = None,
-    layers: Annotated[int | None, typer.Option(help="Transformer blocks.")] = None,
-    d_model: Annotated[int | None, typer.Option(help="Model width (features).")] = None,
-    heads: Annotated[
-        int | None, typer.Option(help="Query heads [default: d_model / 64].", show_default=False)
-    ] = None,
-    kv_heads: Annotated[
-        int | None,
-        typer.Option(help="Key/value heads (GQA) [default: heads].", show_default=False),
-    ] = None,
-    ffn: Annotated[Ffn, typer.Option(help="FFN kind: gated (3 matrices) or plain (2).")] = (
-        Ffn.gated
-    ),
+    depth: DepthOption = None,
+    layers: LayersOption = None,
+    d_model: DModelOption = None,
+    heads: HeadsOption = None,
+    kv_heads: KvHeadsOption = None,
+    ffn: FfnOption = Ffn.gated,
     ffn_dim: Annotated[
         int | None, typer.Option(help="FFN width (features) [default: by FFN kind].")
     ] = None,
@@ -306,7 +305,7 @@ def train(
     if not tokens >= 1:
         raise InputError(f"--tokens {tokens:g}: must be a positive count of training tokens")
     vocab_size = vocab if vocab is not None else (256 if tokenizer is Tokenizer.byte else 4096)
-    shape = _shape(
+    shape = shape_from_options(
         depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab_size, seq_len, tied, qk_norm
     )
     data_config = DataConfig(
