@@ -17,6 +17,7 @@ _LAZY: dict[str, str] = {
     "fit": "distillscale.fitting",
     "Fit": "distillscale.fitting",
     "load_fit": "distillscale.fitting",
+    "predict": "distillscale.fitting",
     "read_runs": "distillscale.table",
     "RunTable": "distillscale.table",
     "get_law": "distillscale.laws",

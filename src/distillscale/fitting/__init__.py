@@ -8,7 +8,7 @@ Estimators follow scikit-learn: ``__init__`` stores its arguments, ``fit(table)`
 
 from __future__ import annotations
 
-from distillscale.fitting.api import ESTIMATORS, fit
+from distillscale.fitting.api import ESTIMATORS, fit, predict
 from distillscale.fitting.bootstrap import Bootstrap
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
@@ -25,4 +25,5 @@ __all__ = [
     "Prediction",
     "fit",
     "load_fit",
+    "predict",
 ]

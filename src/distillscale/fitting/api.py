@@ -14,18 +14,20 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal, TypeAlias
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.fitting.bootstrap import Bootstrap, Progress
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
-from distillscale.fitting.result import Fit, HoldoutRow
+from distillscale.fitting.result import Fit, HoldoutRow, load_fit
 from distillscale.laws.base import Law
 from distillscale.table import RunTable, read_runs
 
-__all__ = ["ESTIMATORS", "fit"]
+__all__ = ["ESTIMATORS", "fit", "predict"]
 
 #: Estimator names accepted by :func:`fit` and ``distillscale fit --estimator``.
 ESTIMATORS = ("huber-grid", "huber-mle")
@@ -199,3 +201,36 @@ def fit(
         test = _read(data, law_obj, _and(base_where, test_where), columns, drop_invalid)
         result = replace(result, holdout=_holdout(result, test))
     return result
+
+
+def predict(
+    fit_or_name: Fit | str | os.PathLike[str],
+    *,
+    params: ArrayLike | None = None,
+    tokens: ArrayLike | None = None,
+    teacher_loss: ArrayLike | None = None,
+    loss: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """Predict with a fit, a fit file or a published set (``distillscale predict``).
+
+    Parameters
+    ----------
+    fit_or_name : Fit, str or path
+        A :class:`Fit`, a ``FIT.json`` path, or ``"@busbridge2025"`` etc.
+    params : array_like, optional
+        Model size N (parameters, counted as the fit's data counted them).
+    tokens : array_like, optional
+        Training (or distillation) tokens D.
+    teacher_loss : array_like, optional
+        Teacher cross-entropy L_T, nats per token (distillation law).
+    loss : array_like, optional
+        Validation loss, nats per token (downstream law).
+
+    Returns
+    -------
+    ndarray
+        Predicted loss in nats per token (error fraction for ``downstream``), broadcast over
+        the inputs.
+    """
+    fitted = fit_or_name if isinstance(fit_or_name, Fit) else load_fit(fit_or_name)
+    return fitted.predict(params=params, tokens=tokens, teacher_loss=teacher_loss, loss=loss)
