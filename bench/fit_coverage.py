@@ -11,15 +11,13 @@ Usage: ``.venv/bin/python bench/fit_coverage.py [--reps 40] [--resamples 200] [-
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import time
 
 import numpy as np
 import pandas as pd
 
 import distillscale as ds
+from _machine import machine as describe_machine
 
 TRUTH = {
     "chinchilla": "@besiroglu2024",
@@ -31,16 +29,7 @@ TRUTH = {
 
 
 def machine() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return (
-        f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, commit {commit}"
-    )
+    return describe_machine(f"numpy {np.__version__}")
 
 
 def table(law: str, truth: ds.Fit, n: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -15,9 +15,6 @@ Usage: ``.venv/bin/python bench/fit_speed.py [--loop-starts 300]``
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 import distillscale as ds
+from _machine import machine as describe_machine
 from distillscale.fitting import Bootstrap, HuberGrid
 from distillscale.fitting.objective import values, values_grads
 from distillscale.fitting.optimise import serial_blas
@@ -35,17 +33,7 @@ EPOCH_OBJECTIVE = 0.0010182740346  # Besiroglu et al.'s best over the grid (LAWS
 
 
 def machine() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, load {load:.1f}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, commit {commit}"
-    )
+    return describe_machine(f"numpy {np.__version__}")
 
 
 def best_of(fn, repeats: int = 3) -> tuple[float, object]:

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from _machine import machine as describe_machine
 from distillscale.flops import count_params, family_shape
 from distillscale.train import DataConfig, KDConfig, RunConfig, build_logit_cache, train_run
 from distillscale.train.data import load_corpus, unigram_entropy
@@ -36,17 +35,7 @@ SEQ, BATCH = 128, 16
 
 
 def machine() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return (
-        f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, load "
-        f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, {torch.get_num_threads()} "
-        f"threads, commit {commit}"
-    )
+    return describe_machine(f"torch {torch.__version__}", f"{torch.get_num_threads()} threads")
 
 
 def config(depth: int, tokens: int, **kw) -> RunConfig:

@@ -18,9 +18,6 @@ Usage: ``.venv/bin/python bench/train_speed.py [--threads 1] [--steps 40] [--rep
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from _machine import machine as describe_machine
 from distillscale.flops import count_params, family_shape, forward_flops_per_token
 from distillscale.train import DataConfig, KDConfig, RunConfig, build_logit_cache, train_run
 from distillscale.train.data import load_corpus, sequence_starts
@@ -39,17 +37,7 @@ DATA = DataConfig(max_corpus_bytes=2_000_000, val_fraction=0.1)
 
 
 def machine() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return (
-        f"{platform.node()} {platform.machine()} {os.cpu_count()} CPUs, load "
-        f"{os.getloadavg()[0]:.1f}, torch {torch.__version__}, {torch.get_num_threads()} "
-        f"threads, commit {commit}"
-    )
+    return describe_machine(f"torch {torch.__version__}", f"{torch.get_num_threads()} threads")
 
 
 def matmul_peak(n: int = 1024, seconds: float = 2.0) -> float:
