@@ -166,6 +166,30 @@ class StudyGraph:
         return sum(1 for r in self.runs if r.kind == kind)
 
 
+def _node(
+    config: RunConfig,
+    label: str,
+    depth: int,
+    ledger: FlopsLedger,
+    *,
+    teacher_run: str | None = None,
+    cache_id: str | None = None,
+) -> RunNode:
+    """A run node; its id, kind, parameter count and tokens are derived from ``config``."""
+    return RunNode(
+        run_id=config.run_id(),
+        kind=config.kind,
+        label=label,
+        depth=depth,
+        config=config,
+        params=count_params(config.shape).non_embedding,
+        tokens=config.tokens,
+        teacher_run=teacher_run,
+        cache_id=cache_id,
+        ledger=ledger,
+    )
+
+
 def _shape(spec: StudySpec, depth: int) -> TransformerShape:
     return family_shape(
         depth,
@@ -310,17 +334,8 @@ def _teachers(spec: StudySpec, seed: int, suffix: str) -> dict[str, RunNode]:
         d = _whole_steps(tokens, spec, key)
         config = RunConfig(kind="teacher", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
         label = f"d{depth}-{tag}{suffix}"
-        out[label] = RunNode(
-            run_id=config.run_id(),
-            kind="teacher",
-            label=label,
-            depth=depth,
-            config=config,
-            params=count_params(shape).non_embedding,
-            tokens=d,
-            teacher_run=None,
-            cache_id=None,
-            ledger=FlopsLedger(teacher_training=training_flops(shape, d)),
+        out[label] = _node(
+            config, label, depth, FlopsLedger(teacher_training=training_flops(shape, d))
         )
     return out
 
@@ -392,19 +407,13 @@ def _student(
         **_base_config(spec, seed),  # type: ignore[arg-type]
     )
     online = 0.0 if cache is not None else teacher_inference_flops(teacher.config.shape, tokens)
-    return RunNode(
-        run_id=config.run_id(),
-        kind="student",
-        label=label,
-        depth=depth,
-        config=config,
-        params=count_params(shape).non_embedding,
-        tokens=tokens,
+    return _node(
+        config,
+        label,
+        depth,
+        FlopsLedger(student_training=training_flops(shape, tokens), teacher_inference=online),
         teacher_run=teacher.run_id,
         cache_id=cache.cache_id if cache is not None else None,
-        ledger=FlopsLedger(
-            student_training=training_flops(shape, tokens), teacher_inference=online
-        ),
     )
 
 
@@ -438,17 +447,6 @@ def _baselines(
         d = _whole_steps(tokens, spec, key)
         config = RunConfig(kind="baseline", shape=shape, tokens=d, **_base_config(spec, seed))  # type: ignore[arg-type]
         out.append(
-            RunNode(
-                run_id=config.run_id(),
-                kind="baseline",
-                label=label,
-                depth=depth,
-                config=config,
-                params=count_params(shape).non_embedding,
-                tokens=d,
-                teacher_run=None,
-                cache_id=None,
-                ledger=FlopsLedger(supervised_training=training_flops(shape, d)),
-            )
+            _node(config, label, depth, FlopsLedger(supervised_training=training_flops(shape, d)))
         )
     return out
