@@ -57,8 +57,8 @@ def test_dead_process_claim_is_taken_over(store_url):
 
 def test_openers_create_schema_concurrently(store_url):
     ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=open_race, args=(store_url, barrier)) for _ in range(2)]
+    barrier = ctx.Barrier(N_WORKERS)
+    procs = [ctx.Process(target=open_race, args=(store_url, barrier)) for _ in range(N_WORKERS)]
     for p in procs:
         p.start()
     for p in procs:

@@ -7,13 +7,15 @@ the busy timeout cannot resolve). Waiting writers queue for up to :data:`BUSY_TI
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL
 
-__all__ = ["BUSY_TIMEOUT_S", "sqlite_engine"]
+__all__ = ["BUSY_TIMEOUT_S", "enable_wal", "sqlite_engine"]
 
 #: Seconds a writer waits for the lock before failing.
 BUSY_TIMEOUT_S = 60.0
@@ -39,8 +41,8 @@ def sqlite_engine(url: URL) -> sa.Engine:
         # take transaction control away from pysqlite so that BEGIN IMMEDIATE below is used
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -50,3 +52,31 @@ def sqlite_engine(url: URL) -> sa.Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def enable_wal(cursor: Any, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Switch the database to WAL mode, retrying while another process holds the lock.
+
+    Converting a fresh file to WAL needs an exclusive lock, and SQLite answers ``database is
+    locked`` at once, without its busy handler, when two processes convert the same file at
+    the same moment. This retries with a short back-off until ``timeout_s`` seconds have passed.
+
+    Parameters
+    ----------
+    cursor : sqlite3.Cursor
+        A cursor on the connection to convert.
+    timeout_s : float
+        Seconds to keep retrying before re-raising the lock error.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or time.monotonic() + delay_s > deadline:
+                raise
+        time.sleep(delay_s)
+        delay_s = min(delay_s * 2, 0.25)
