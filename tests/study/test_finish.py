@@ -56,6 +56,22 @@ def test_finish_fits_recover_the_fake_truth_and_plan(tmp_path):
     assert "supervised fit (chinchilla" in out and "plan:" in out
 
 
+@pytest.mark.slow
+def test_supervised_fix_holds_the_supervised_law_parameters(tmp_path):
+    doc = dict(FIT_DOC, fit=dict(FIT_DOC["fit"], supervised_fix={"alpha": 0.3, "E": 1.5}))
+    console = Console(stderr=True, record=True, width=200)
+    run_study(parse_spec(doc), tmp_path / "s", console=console, run_fn=fast_run_fn())
+    sup = json.loads((tmp_path / "s" / "fits" / "supervised.json").read_text())
+    assert sup["params"]["alpha"] == 0.3 and sup["params"]["E"] == 1.5
+    assert sup["fixed"] == {"alpha": 0.3, "E": 1.5}
+    # the free ones still recover fakes.true_loss: 1.5 + 40 / N^0.3 + 60 / D^0.3
+    assert sup["params"]["beta"] == pytest.approx(0.3, rel=0.02)
+    assert sup["params"]["A"] == pytest.approx(40, rel=0.05)
+    notes = json.loads((tmp_path / "s" / "fits" / "notes.json").read_text())
+    assert notes["supervised_fixed"] == {"alpha": 0.3, "E": 1.5}
+    assert any("fit.supervised_fix" in w for w in notes["warnings"])
+
+
 def test_too_few_runs_says_which_are_missing(tmp_path, monkeypatch):
     monkeypatch.setenv(NAN_MARKER, "1")  # depth-1 baselines diverge
     doc = dict(FIT_DOC, teachers={"depths": [1, 2], "tokens_per_param": [0.4]})

@@ -51,6 +51,18 @@ def test_valid_spec_has_documented_defaults():
         (_doc(name="../../etc"), "name"),
         (_doc(seeds=[1, 1]), "seeds repeat"),
         (_doc(fit__fix={"c1": "busbridge"}), "published set"),
+        (_doc(fit__fix={"bogus": 1.0}), "fit: fix: bogus=...: law 'distillation' has no parameter"),
+        (_doc(fit__fix={"c1": "@nosuchset"}), "unknown published coefficient set '@nosuchset'"),
+        (_doc(fit__fix={"alpha": "@besiroglu2024"}), "that set is for law 'chinchilla'"),
+        (_doc(fit__supervised_fix={"c1": 1.0}), "law 'chinchilla' has no parameter 'c1'"),
+        (_doc(fit__supervised_fix={"E": 0.0}), "fit: supervised_fix: E=0.0: E must be > 0"),
+        (_doc(fit__supervised_fix={"alpha": "@busbridge2025"}), "that set is for law 'distil"),
+        (
+            _doc(
+                fit__supervised="chinchilla-gamma", fit__supervised_fix={"gamma": "@hoffmann2022"}
+            ),
+            "that set is for law 'chinchilla', not 'chinchilla-gamma'",
+        ),
         ({"students": BASE["students"]}, "teachers: required key is missing"),
         ([1, 2], "must be a YAML mapping"),
     ],
@@ -63,6 +75,12 @@ def test_invalid_specs_name_the_key(doc, message):
     with pytest.raises(InputError) as err:
         parse_spec(doc)
     assert message in str(err.value)
+
+
+def test_supervised_fix_accepts_numbers_and_sets_of_its_law():
+    spec = parse_spec(_doc(fit__supervised_fix={"alpha": "@besiroglu2024", "beta": 0.37}))
+    assert spec.fit.supervised_fix == {"alpha": "@besiroglu2024", "beta": 0.37}
+    assert parse_spec(BASE).fit.supervised_fix == {}
 
 
 def test_impossible_sizes_are_input_errors():

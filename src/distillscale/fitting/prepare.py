@@ -93,26 +93,29 @@ def resolve_law(law: str | Law) -> Law:
     return law if isinstance(law, Law) else get_law(str(law))
 
 
-def resolve_fixed(law: Law, fixed: FixedSpec | None) -> dict[str, float]:
+def resolve_fixed(law: Law, fixed: FixedSpec | None, *, where: str = "--fix") -> dict[str, float]:
     """Natural values of fixed parameters; ``"@name"`` takes the value from a published set.
+
+    ``where`` names the option or key in error messages (``--fix`` on the command line).
 
     Raises
     ------
     InputError
-        Unknown parameter, a value that is not a number, or a set without that parameter.
+        Unknown parameter, a value that is not a number, a set without that parameter, or a
+        non-positive value for a parameter fitted in log space.
     """
     out: dict[str, float] = {}
     for name, value in (fixed or {}).items():
         if name not in law.param_names:
             raise InputError(
-                f"--fix {name}=...: law {law.name!r} has no parameter {name!r}; "
+                f"{where} {name}=...: law {law.name!r} has no parameter {name!r}; "
                 f"its parameters are {', '.join(law.param_names)}"
             )
         if isinstance(value, str) and value.strip().startswith("@"):
             source = load_fit(value.strip())
             if source.law != law.name or name not in source.params:
                 raise InputError(
-                    f"--fix {name}={value}: that set is for law {source.law!r}, "
+                    f"{where} {name}={value}: that set is for law {source.law!r}, "
                     f"not {law.name!r}; give a number or a set of law {law.name!r}"
                 )
             out[name] = float(source.params[name])
@@ -121,11 +124,13 @@ def resolve_fixed(law: Law, fixed: FixedSpec | None) -> dict[str, float]:
             out[name] = float(value)
         except (TypeError, ValueError):
             raise InputError(
-                f"--fix {name}={value!r}: not a number; give a value (--fix {name}=0.5) "
-                f"or a published set (--fix {name}=@busbridge2025)"
+                f"{where} {name}={value!r}: not a number; give a value ({name}=0.5) "
+                f"or a published set ({name}=@busbridge2025)"
             ) from None
         if not np.isfinite(out[name]):
-            raise InputError(f"--fix {name}={value!r}: must be finite")
+            raise InputError(f"{where} {name}={value!r}: must be finite")
+        if law.log_mask[law.param_names.index(name)] and out[name] <= 0:
+            raise InputError(f"{where} {name}={value!r}: {name} must be > 0")
     return out
 
 
@@ -169,9 +174,7 @@ def prepare(
         if name in fixed_values:
             v = fixed_values[name]
             if law_obj.log_mask[i]:
-                if v <= 0:
-                    raise InputError(f"--fix {name}={v}: {name} must be > 0")
-                v = float(np.log(v))
+                v = float(np.log(v))  # resolve_fixed checked v > 0
             base[i] = v
     n_free = int(free.sum())
     if problem.n_points < n_free:

@@ -140,6 +140,7 @@ def fit_study(
     """
     notes: dict[str, Any] = {
         "fixed": dict(spec.fit.fix),
+        "supervised_fixed": dict(spec.fit.supervised_fix),
         "warnings": [],
         "missing": {},
         "skipped": {},
@@ -157,7 +158,7 @@ def fit_study(
         sup_rows.reset_index(drop=True),
         spec.fit.supervised,
         spec,
-        fixed=None,
+        fixed=dict(spec.fit.supervised_fix),
         supervised=None,
         notes=notes,
         label="supervised",
@@ -189,6 +190,12 @@ def fit_study(
                 "determined by these runs (see the artifact's diagnostics); trust predictions "
                 "inside the studied range, not single coefficients"
             )
+    if spec.fit.supervised_fix:
+        notes["warnings"].append(
+            "supervised parameters "
+            + ", ".join(f"{k}={v}" for k, v in spec.fit.supervised_fix.items())
+            + " are fixed, not fitted (fit.supervised_fix in the spec)"
+        )
     if spec.fit.fix:
         notes["warnings"].append(
             "distillation parameters "
@@ -328,7 +335,13 @@ def finish_study(
         Fits, notes, plan and report path.
     """
     supervised = distillation = None
-    notes: dict[str, Any] = {"fixed": {}, "warnings": [], "missing": {}, "skipped": {}}
+    notes: dict[str, Any] = {
+        "fixed": {},
+        "supervised_fixed": {},
+        "warnings": [],
+        "missing": {},
+        "skipped": {},
+    }
     fits_dir = study_dir / "fits"
     fits_dir.mkdir(exist_ok=True)
     if spec.fit.enabled:

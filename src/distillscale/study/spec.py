@@ -243,12 +243,36 @@ class ExecutorSpec(_Strict):
     lease_seconds: Annotated[float, Field(ge=1.0, le=86400.0, allow_inf_nan=False)] = 60.0
 
 
+def _check_fix_values(key: str, value: dict[str, float | str]) -> dict[str, float | str]:
+    for name, v in value.items():
+        if isinstance(v, str) and not re.fullmatch(r"@[A-Za-z0-9_.-]+", v):
+            raise ValueError(
+                f"{key}.{name} = {v!r}: give a number or a published set such as '@busbridge2025'"
+            )
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{key}.{name} = {v}: give a finite number")
+    return value
+
+
+def _check_fix_names(key: str, law_name: str, fixed: dict[str, float | str]) -> None:
+    """Every fixed name is a parameter of the law with a usable value (checked before training)."""
+    from distillscale.fitting.prepare import resolve_fixed
+    from distillscale.laws.registry import get_law
+
+    try:
+        resolve_fixed(get_law(law_name), fixed, where=f"{key}:")
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class FitSpec(_Strict):
     """End-of-study fits.
 
     ``supervised`` is the law fitted to teachers and baselines (``chinchilla`` or
     ``chinchilla-gamma``); the student law is always ``distillation``. ``fix`` pins
-    distillation parameters to numbers or to a published set (``"@busbridge2025"``).
+    distillation parameters to numbers or to a published set (``"@busbridge2025"``);
+    ``supervised_fix`` does the same for the supervised law (``"@besiroglu2024"``), for studies
+    whose teachers and baselines are too few or too alike to pin all of its parameters.
     ``holdout`` is the fraction of each fit's lowest-loss runs kept out of the fit and
     predicted (0 = no held-out check).
     """
@@ -258,20 +282,25 @@ class FitSpec(_Strict):
     estimator: Literal["huber-grid", "huber-mle"] = "huber-grid"
     bootstrap: Annotated[int, Field(ge=0, le=100000)] = 200
     fix: dict[str, float | str] = Field(default_factory=dict)
+    supervised_fix: dict[str, float | str] = Field(default_factory=dict)
     holdout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.2
     seed: int = 0
 
     @field_validator("fix")
     @classmethod
     def _fix_values(cls, value: dict[str, float | str]) -> dict[str, float | str]:
-        for name, v in value.items():
-            if isinstance(v, str) and not re.fullmatch(r"@[A-Za-z0-9_.-]+", v):
-                raise ValueError(
-                    f"fix.{name} = {v!r}: give a number or a published set such as '@busbridge2025'"
-                )
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"fix.{name} = {v}: give a finite number")
-        return value
+        return _check_fix_values("fix", value)
+
+    @field_validator("supervised_fix")
+    @classmethod
+    def _supervised_fix_values(cls, value: dict[str, float | str]) -> dict[str, float | str]:
+        return _check_fix_values("supervised_fix", value)
+
+    @model_validator(mode="after")
+    def _fix_names(self) -> FitSpec:
+        _check_fix_names("fix", "distillation", self.fix)
+        _check_fix_names("supervised_fix", self.supervised, self.supervised_fix)
+        return self
 
 
 class PlanSpec(_Strict):
@@ -377,6 +406,11 @@ def _first_error(exc: ValidationError, source: str) -> InputError:
         if err["type"] == "missing":
             lines.append(f"{source}: {_loc(loc)}: required key is missing")
             continue
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            if isinstance(found, dict):  # a check across keys names them itself
+                lines.append(f"{source}: {_loc(loc)}: {msg}")
+                continue
         lines.append(f"{source}: {_loc(loc)}: {msg} (found {found_text})")
     more = len(exc.errors()) - len(lines)
     tail = f" (and {more} more)" if more > 0 else ""
