@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,16 @@ def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert lo < row["loss"] < hi
 
 
+def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _run(["@gadre2024-c4-downstream", "--loss", "2.5", "--loss", "3.0"], capsys)
+    assert doc["law"] == "downstream"
+    # LAWS.md 4.4, C4, 46 tasks: Err(L) = 0.7589 - 1.289 exp(-0.9722 L)
+    for row, loss in zip(doc["predictions"], (2.5, 3.0), strict=True):
+        assert set(row) == {"loss", "error", "interval"}
+        assert row["loss"] == loss
+        assert row["error"] == pytest.approx(0.7589 - 1.289 * math.exp(-0.9722 * loss), abs=2e-4)
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -72,6 +83,9 @@ def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixtu
         (["@nope", "--params", "1e9", "--tokens", "2e10"], "unknown published coefficient set"),
         (["missing.json", "--params", "1e9", "--tokens", "2e10"], "missing.json"),
         (["@hoffmann2022", "--params", "-1e9", "--tokens", "2e10"], "must be finite and > 0"),
+        (["@gadre2024-c4-downstream"], "give --loss VALUE"),
+        (["@gadre2024-c4-downstream", "--loss", "3", "--params", "1e9"], "--params has no mean"),
+        (["@hoffmann2022", "--params", "1e9", "--tokens", "2e10", "--loss", "2"], "--loss has no"),
     ],
 )
 def test_bad_input_exit_2(

@@ -2,7 +2,8 @@
 
 ``--json`` prints CONVENTIONS.md's ``predict --json`` document: ``law``, ``fit`` and one
 ``predictions`` entry per point with ``params``, ``tokens``, ``teacher_loss``, ``loss`` and the
-bootstrap ``interval`` (null when the fit has no bootstrap samples).
+bootstrap ``interval`` (null when the fit has no bootstrap samples). For the downstream law,
+which maps a loss to an error, each entry is ``loss``, ``error`` and ``interval`` (of the error).
 """
 
 from __future__ import annotations
@@ -23,20 +24,27 @@ def _points(
     params: list[float] | None,
     tokens: list[float] | None,
     teacher_loss: list[float] | None,
+    loss: list[float] | None,
     points: Path | None,
 ) -> dict[str, np.ndarray]:
     """Inputs by canonical name, broadcast to one flat array each."""
     inputs = fit_law.inputs
+    given = {"params": params, "tokens": tokens, "teacher_loss": teacher_loss, "loss": loss}
     if points is not None:
-        if params or tokens or teacher_loss:
+        if any(given.values()):
             raise InputError(
-                "give points either as --points FILE or as --params/--tokens, not both"
+                "give points either as --points FILE or as --params/--tokens/--loss, not both"
             )
         from distillscale.table import read_runs
 
         table = read_runs(points, required=inputs)
         return {k: table.column(k) for k in inputs}
-    given = {"params": params, "tokens": tokens, "teacher_loss": teacher_loss}
+    unused = [k for k, v in given.items() if v and k not in inputs]
+    if unused:
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in unused)
+        raise InputError(
+            f"law {fit_law.name!r} predicts from {', '.join(inputs)}; {flags} has no meaning for it"
+        )
     missing = [k for k in inputs if not given.get(k)]
     if missing:
         flags = " ".join(f"--{k.replace('_', '-')} VALUE" for k in missing)
@@ -48,7 +56,8 @@ def _points(
         arrays = np.broadcast_arrays(*[np.asarray(given[k], dtype=float) for k in inputs])
     except ValueError:
         raise InputError(
-            "repeated --params/--tokens/--teacher-loss must come in equal numbers (or one each)"
+            "repeated --params/--tokens/--teacher-loss/--loss must come in equal numbers "
+            "(or one each)"
         ) from None
     return {k: a.ravel() for k, a in zip(inputs, arrays, strict=True)}
 
@@ -66,52 +75,58 @@ def predict_command(
         list[float] | None,
         typer.Option(help="Teacher loss L_T, nats per token (distillation); repeatable."),
     ] = None,
+    loss: Annotated[
+        list[float] | None,
+        typer.Option(help="Validation loss L, nats per token (downstream law); repeatable."),
+    ] = None,
     points: Annotated[
         Path | None,
         typer.Option(help="Table of points (CSV/TSV/Parquet/JSONL) with the law's inputs."),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print predictions as JSON.")] = False,
 ) -> None:
-    """Predict loss (nats per token) from a fit at given sizes and token counts."""
+    """Predict loss (nats per token) from a fit at given sizes and token counts.
+
+    For a downstream fit, predict the error (fraction) at given losses (--loss).
+    """
     from distillscale.fitting import load_fit
 
     fitted = load_fit(fit)
     law = fitted.law_obj
-    if law.output != "loss":
-        raise InputError(
-            f"{fit}: law {law.name!r} predicts {law.output} from {', '.join(law.inputs)}; "
-            "`distillscale predict` takes loss laws (use the Python API for this one)"
-        )
-    x = _points(law, params, tokens, teacher_loss, points)
-    n_s, d_s, l_t = x.get("params"), x.get("tokens"), x.get("teacher_loss")
+    x = _points(law, params, tokens, teacher_loss, loss, points)
+    inputs = {
+        "params": x.get("params"),
+        "tokens": x.get("tokens"),
+        "teacher_loss": x.get("teacher_loss"),
+        "loss": x.get("loss"),
+    }
     interval = None
     if fitted.bootstrap_samples is not None:
-        pred = fitted.predict(params=n_s, tokens=d_s, teacher_loss=l_t, interval=True)
+        pred = fitted.predict(**inputs, interval=True)
         value, interval = pred.value, (pred.lower, pred.upper)
     else:
-        value = fitted.predict(params=n_s, tokens=d_s, teacher_loss=l_t)
-    has_teacher = "teacher_loss" in x
+        value = fitted.predict(**inputs)
+    shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]
     table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
-    for col in ("params", "tokens", *(["teacher_loss"] if has_teacher else []), "loss"):
+    for col in (*shown, law.output):
         table.add_column(col, justify="right")
     if interval is not None:
         table.add_column(f"{round(100 * (fitted.ci_level or 0.9), 1):g}% interval", justify="right")
     rows: list[dict[str, Any]] = []
     for i in range(value.shape[0]):
         band = None if interval is None else [float(interval[0][i]), float(interval[1][i])]
-        rows.append(
-            {
+        if law.output == "loss":
+            has_teacher = "teacher_loss" in x
+            row = {
                 "params": float(x["params"][i]),
                 "tokens": float(x["tokens"][i]),
                 "teacher_loss": float(x["teacher_loss"][i]) if has_teacher else None,
                 "loss": float(value[i]),
-                "interval": band,
             }
-        )
-        cells = [f"{x['params'][i]:.4g}", f"{x['tokens'][i]:.4g}"]
-        if has_teacher:
-            cells.append(f"{x['teacher_loss'][i]:.4g}")
-        cells.append(f"{value[i]:.5f}")
+        else:
+            row = {**{k: float(x[k][i]) for k in shown}, law.output: float(value[i])}
+        rows.append({**row, "interval": band})
+        cells = [f"{x[k][i]:.4g}" for k in shown] + [f"{value[i]:.5f}"]
         if band is not None:
             cells.append(f"[{band[0]:.5f}, {band[1]:.5f}]")
         table.add_row(*cells)
