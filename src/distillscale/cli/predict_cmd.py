@@ -94,18 +94,13 @@ def predict_command(
     fitted = load_fit(fit)
     law = fitted.law_obj
     x = _points(law, params, tokens, teacher_loss, loss, points)
-    inputs = {
-        "params": x.get("params"),
-        "tokens": x.get("tokens"),
-        "teacher_loss": x.get("teacher_loss"),
-        "loss": x.get("loss"),
-    }
+    n, d, l_t, l_v = (x.get(k) for k in ("params", "tokens", "teacher_loss", "loss"))
     interval = None
     if fitted.bootstrap_samples is not None:
-        pred = fitted.predict(**inputs, interval=True)
+        pred = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v, interval=True)
         value, interval = pred.value, (pred.lower, pred.upper)
     else:
-        value = fitted.predict(**inputs)
+        value = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v)
     shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]
     table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
     for col in (*shown, law.output):
