@@ -28,7 +28,7 @@ from distillscale.fitting import Bootstrap, HuberGrid
 from distillscale.fitting.objective import values, values_grads
 from distillscale.fitting.optimise import serial_blas
 
-CHINCHILLA = Path("/work/shared/datasets/chinchilla/chinchilla.csv")
+CHINCHILLA = Path(__file__).resolve().parents[2] / "shared/datasets/chinchilla/chinchilla.csv"
 EPOCH_OBJECTIVE = 0.0010182740346  # Besiroglu et al.'s best over the grid (LAWS.md §2.2.1)
 
 

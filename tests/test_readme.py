@@ -1,6 +1,7 @@
-"""The README's commands and Python example run as written, and print the numbers it quotes.
+"""The README's and docs' commands run as written, and print the numbers they quote.
 
-Every indented ``distillscale ...`` line of README.md is run through the real command line,
+Every indented ``distillscale ...`` line of README.md (and of the fenced blocks of the fitting,
+planning, FLOPs and laws docs) is run through the real command line,
 except those that train (``train``, ``run`` without ``--dry-run``) or read a finished study
 (``runs``, ``report``): the study and training tests cover those. A number with a decimal point
 in a line's trailing comment (``# 18.33 tokens/param``) must appear, to its printed precision, in
@@ -37,6 +38,28 @@ def _readme_commands() -> list[tuple[str, str]]:
     return out
 
 
+def _doc_commands(name: str, blocks: int | None = None) -> list[tuple[str, str]]:
+    """``distillscale`` lines of the fenced blocks of ``docs/NAME`` (first ``blocks`` of them)."""
+    out: list[tuple[str, str]] = []
+    fence, seen, pending = False, 0, ""
+    for line in (ROOT / "docs" / name).read_text().splitlines():
+        if line.startswith("```"):
+            fence = not fence
+            seen += fence
+            continue
+        if not fence or (blocks is not None and seen > blocks):
+            continue
+        line = pending + line.strip()
+        if line.endswith("\\"):
+            pending = line[:-1]
+            continue
+        pending = ""
+        if line.startswith("distillscale "):
+            code, _, comment = line.partition("  # ")
+            out.append((code.strip(), comment.strip()))
+    return out
+
+
 def _variables() -> dict[str, str]:
     """Shell variables the README sets (``DATA=...``)."""
     found = {}
@@ -53,13 +76,25 @@ def _runnable(command: str) -> bool:
     return sub not in NEEDS_A_STUDY and (sub != "run" or "--dry-run" in words)
 
 
-COMMANDS = [c for c in _readme_commands() if _runnable(c[0])]
+COMMANDS = [
+    c
+    for c in (
+        _readme_commands()
+        + _doc_commands("fitting.md", blocks=1)  # later blocks read files a Python example writes
+        + _doc_commands("planning.md")
+        + _doc_commands("flops.md")
+        + _doc_commands("laws.md")
+    )
+    if _runnable(c[0])
+]
+COMMANDS = [c for i, c in enumerate(COMMANDS) if c[0] not in {d for d, _ in COMMANDS[:i]}]
 
 
 def _absolute(arg: str) -> str:
     """Paths the README gives relative to the checkout, made absolute (the test runs in tmp)."""
-    if arg.startswith("../shared/") and SHARED is not None:
-        return str(SHARED / arg.removeprefix("../shared/"))
+    for prefix in ("../shared/", "/work/shared/"):
+        if arg.startswith(prefix) and SHARED is not None:
+            return str(SHARED / arg.removeprefix(prefix))
     if arg.startswith("examples/"):
         return str(ROOT / arg)
     return arg
@@ -98,9 +133,14 @@ def test_readme_command_runs_as_written(command, comment, workdir, monkeypatch, 
     variables = _variables()
     argv = [variables.get(w[1:], w) if w.startswith("$") else w for w in shlex.split(command)]
     argv = [_absolute(w) for w in argv[1:]]
+    redirect = None
+    if ">" in argv:  # `... --json > FILE`: what the shell would write
+        argv, redirect = argv[: argv.index(">")], argv[argv.index(">") + 1]
     code = main(argv)
     captured = capsys.readouterr()
     assert code == 0, f"{command}\n{captured.err}"
+    if redirect is not None:
+        Path(redirect).write_text(captured.out)
     printed = _printed_numbers(captured.out + captured.err)
     for quoted in NUMBER.findall(comment):
         assert _appears(quoted, printed), f"{command}: README says {quoted}, not printed"
