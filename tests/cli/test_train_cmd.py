@@ -118,3 +118,22 @@ def test_teacher_with_other_vocabulary_exits_2(tmp_path, capsys):
     )
     assert code == 2 and "vocabulary 300" in err
     assert not (tmp_path / "s").exists()
+
+
+def test_teacher_with_other_bpe_tokenizer_of_the_same_size_exits_2(tmp_path, capsys, monkeypatch):
+    """Equal vocabulary sizes, different merges: the same ids would mean different text."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bpe = ["--tokenizer", "bpe", "--vocab", "300"]
+    teacher_dir = tmp_path / "t"
+    train_json([*bpe, "--tokens", "500"], teacher_dir)  # BPE trained on the stdlib corpus
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(40):
+        (other / f"doc{i}.txt").write_text(f"zebra quokka {i} " * 200 + "lorem ipsum dolor " * 50)
+    student = [*TINY, *bpe, "--tokens", "500", "--teacher", str(teacher_dir)]
+    code, err = error([*student, "--data", str(other), "--workdir", str(tmp_path / "s")], capsys)
+    assert code == 2 and "trained with another tokenizer" in " ".join(err.split())
+    assert not (tmp_path / "s").exists()
+    # the same tokenizer (same data, BPE rebuilt from its cache) distils as before
+    doc = train_json([*bpe, "--tokens", "500", "--teacher", str(teacher_dir)], tmp_path / "ok")
+    assert doc["status"] == "done"

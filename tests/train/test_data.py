@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,27 @@ def test_bpe_tokenizer_is_trained_and_cached(tmp_path, monkeypatch):
     cached = list((tmp_path / "cache" / "distillscale").glob("bpe-*.json"))
     assert len(cached) == 1
     assert np.array_equal(load_corpus(cfg).train, c.train)
+
+
+def test_tokenizer_hash_tells_tokenizers_apart_not_corpora(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(20):
+        (other / f"d{i}.txt").write_text(f"alpha beta gamma {i} " * 300)
+    stdlib = DataConfig(max_corpus_bytes=200_000, val_fraction=0.2)
+    text = DataConfig(corpus=str(other), val_fraction=0.2)
+    # bytes are bytes whatever the text
+    assert load_corpus(stdlib).tokenizer_hash == load_corpus(text).tokenizer_hash is not None
+    bpe_a = load_corpus(dataclasses.replace(stdlib, tokenizer="bpe", vocab_size=300))
+    bpe_b = load_corpus(dataclasses.replace(text, tokenizer="bpe", vocab_size=300))
+    assert bpe_a.vocab_size == bpe_b.vocab_size == 300
+    assert bpe_a.tokenizer_hash != bpe_b.tokenizer_hash  # same size, other merges
+    assert bpe_a.tokenizer_hash != load_corpus(stdlib).tokenizer_hash
+    again = load_corpus(dataclasses.replace(stdlib, tokenizer="bpe", vocab_size=300))
+    assert again.tokenizer_hash == bpe_a.tokenizer_hash
+    np.save(tmp_path / "tokens.npy", np.arange(1000, dtype=np.uint16) % 50)
+    assert load_corpus(DataConfig(corpus=str(tmp_path / "tokens.npy"))).tokenizer_hash is None
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,10 @@ class Corpus:
         Documents read (0 for token files).
     n_bytes : int
         Bytes of text read (token files: bytes of the file).
+    tokenizer_hash : str or None
+        SHA-256 (hex) of the tokenizer itself (for BPE: its vocabulary and merges): a teacher
+        and a student with different hashes see different tokens under the same ids. None for
+        pre-tokenised files, whose tokenizer is unknown.
     """
 
     train: NDArray[np.unsignedinteger]
@@ -77,6 +81,7 @@ class Corpus:
     data_hash: str
     n_documents: int
     n_bytes: int
+    tokenizer_hash: str | None = None
 
 
 def _fraction(key: str) -> float:
@@ -250,9 +255,11 @@ def load_corpus(data: DataConfig) -> Corpus:
         )
     tokenizer = None
     vocab = 256
+    tokenizer_hash = hashlib.sha256(b"byte:256").hexdigest()
     if data.tokenizer == "bpe":
         vocab = data.vocab_size or DEFAULT_BPE_VOCAB
         tokenizer = _bpe_tokenizer(train_docs, vocab, digest.hexdigest())
+        tokenizer_hash = hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
     digest.update(f"|val={data.val_fraction}|tok={data.tokenizer}|vocab={vocab}".encode())
     return Corpus(
         train=_tokenize(train_docs, tokenizer, vocab),
@@ -261,6 +268,7 @@ def load_corpus(data: DataConfig) -> Corpus:
         data_hash=digest.hexdigest(),
         n_documents=len(docs),
         n_bytes=sum(len(t) for _, t in docs),
+        tokenizer_hash=tokenizer_hash,
     )
 
 

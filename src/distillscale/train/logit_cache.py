@@ -238,7 +238,7 @@ def build_logit_cache(
         )
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     dev = torch.device("cuda" if use_cuda else "cpu")
-    model = load_model(teacher.checkpoint, dev)
+    model = load_model(teacher.checkpoint, dev, corpus=corpus)
     n_seq = max(1, math.ceil(tokens / seq_len))
     cache_shape = dataclasses.replace(shape, seq_len=seq_len)
     flops = logit_cache_flops(cache_shape, n_seq * seq_len)

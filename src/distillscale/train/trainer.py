@@ -140,9 +140,30 @@ def load_teacher(path: str | Path) -> TeacherRef:
     )
 
 
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> GPT:
-    """The trained model of a checkpoint, in eval mode with gradients off."""
+def load_model(
+    path: str | Path, device: torch.device | str = "cpu", *, corpus: Corpus | None = None
+) -> GPT:
+    """The trained model of a checkpoint, in eval mode with gradients off.
+
+    With ``corpus``, the checkpoint's tokenizer must be the corpus's: a BPE teacher trained on
+    other text maps the same ids to other strings, which equal vocabulary sizes do not reveal.
+
+    Raises
+    ------
+    InputError
+        Unreadable checkpoint, or a teacher whose tokenizer differs from ``corpus``'s.
+    """
     state = _torch_load(Path(path))
+    theirs = state.get("tokenizer_hash")
+    ours = None if corpus is None else corpus.tokenizer_hash
+    if theirs is not None and ours is not None and theirs != ours:
+        data = state["config"].get("data", {})
+        raise InputError(
+            f"teacher {state.get('run_id', path)}: trained with another tokenizer "
+            f"({data.get('tokenizer')!r} on {data.get('corpus')!r}, tokenizer sha256 "
+            f"{theirs[:12]}) than this data's (sha256 {ours[:12]}); the same token ids would "
+            "mean different text: distil on data tokenised like the teacher's"
+        )
     model = GPT(shape_from_dict(state["config"]["shape"]))
     model.load_state_dict(state["model"])
     model.requires_grad_(False)
@@ -193,7 +214,7 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
             f"teacher {ref.run_id}: context {t_shape.seq_len} tokens is shorter than the "
             f"student's seq_len {shape.seq_len}; use --seq-len <= {t_shape.seq_len}"
         )
-    model = load_model(ref.checkpoint, device)
+    model = load_model(ref.checkpoint, device, corpus=corpus)
     if model.shape != t_shape:
         raise InputError(
             f"teacher {ref.run_id}: checkpoint {ref.checkpoint} holds shape {model.shape}, the "
@@ -393,7 +414,10 @@ def _train(
     def checkpoint(result: dict[str, Any] | None = None) -> None:
         state.wall_seconds = wall_before + time.perf_counter() - started
         if rank == 0:
-            _save_atomic(_state_dict(config, model, optimizer, state, result), path)
+            checkpoint_state = _state_dict(
+                config, model, optimizer, state, result, corpus.tokenizer_hash
+            )
+            _save_atomic(checkpoint_state, path)
         flush_curve()
 
     try:
@@ -564,11 +588,13 @@ def _state_dict(
     optimizer: torch.optim.Optimizer,
     state: _Progress,
     result: dict[str, Any] | None,
+    tokenizer_hash: str | None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": CHECKPOINT_VERSION,
         "run_id": config.run_id(),
         "config": config.to_dict(),
+        "tokenizer_hash": tokenizer_hash,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "step": state.step,
