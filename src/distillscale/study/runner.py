@@ -401,9 +401,9 @@ class _Scheduler:
         if outcome.trained:
             self.trained += 1
         if outcome.ok:
-            self.store.complete(node_id, self.worker_id, self._run_outcome(node, outcome))
-            if outcome.result is not None and outcome.result.curve:
-                self.store.append_curve(node_id, [_curve_row(p) for p in outcome.result.curve])
+            curve = [_curve_row(p) for p in outcome.result.curve] if outcome.result else []
+            # result and curve in one transaction: a driver killed here leaves neither
+            self.store.complete(node_id, self.worker_id, self._run_outcome(node, outcome), curve)
             self.done.add(node_id)
             loss = outcome.result.loss if outcome.result is not None else None
             detail = f"loss {loss:.4f} nats" if loss is not None else "cached"

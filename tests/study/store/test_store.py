@@ -157,6 +157,28 @@ def test_append_curve_overwrites_steps(store):
         store.append_curve("ghost", rows)
 
 
+def test_complete_writes_result_and_curve_together(store):
+    store.register(spec("a"))
+    rows = [CurveRow(step=s, tokens=64 * s, train_loss=5.0 - s, lr=1e-3) for s in range(1, 4)]
+    assert store.claim("a", "dead", lease_seconds=0)
+    assert store.claim("a", "live", lease_seconds=60)
+    assert not store.complete("a", "dead", RunOutcome(loss=9.0), rows)  # lost its claim
+    assert store.curve("a") == []  # ... and wrote no curve either
+    assert store.complete("a", "live", RunOutcome(loss=2.0), rows)
+    assert store.get("a").status == "done" and store.curve("a") == rows
+
+
+def test_complete_is_all_or_nothing(store):
+    """A curve that cannot be written leaves the run unfinished, not done without a curve."""
+    store.register(spec("a"))
+    assert store.claim("a", "w", lease_seconds=60)
+    bad = [CurveRow(step=1, tokens=64, train_loss=None, lr=1e-3)]  # NOT NULL column
+    with pytest.raises(sa.exc.IntegrityError):
+        store.complete("a", "w", RunOutcome(loss=2.0), bad)
+    rec = store.get("a")
+    assert (rec.status, rec.loss) == ("running", None) and store.curve("a") == []
+
+
 def test_run_table_columns_and_teacher_join(store):
     store.register(spec("t", depth=3, tokens=5000))
     store.register(spec("s", kind="student", teacher="t", tokens=2000))

@@ -320,7 +320,13 @@ class Store:
             runs.c.run_id == run_id, runs.c.status == "running", runs.c.claimed_by == worker_id
         )
 
-    def complete(self, run_id: str, worker_id: str, result: RunOutcome) -> bool:
+    def complete(
+        self,
+        run_id: str,
+        worker_id: str,
+        result: RunOutcome,
+        curve: Sequence[CurveRow] = (),
+    ) -> bool:
         """Record a finished run's result, if ``worker_id`` still holds it (idempotent).
 
         Parameters
@@ -331,6 +337,9 @@ class Store:
             The worker that claimed it.
         result : RunOutcome
             Loss, tokens, FLOPs, timing, checkpoint.
+        curve : sequence of CurveRow
+            Logged steps, written in the same transaction as the result: a run is never
+            ``done`` without its curve, whenever the writer dies.
 
         Returns
         -------
@@ -352,7 +361,7 @@ class Store:
         }
         if result.flops is not None:
             values.update(ledger_columns(result.flops))
-        return self._finish(run_id, worker_id, values, "done")
+        return self._finish(run_id, worker_id, values, "done", curve)
 
     def fail(self, run_id: str, worker_id: str, reason: str) -> bool:
         """Mark a held run failed with a reason (idempotent); it may be claimed again.
@@ -370,11 +379,20 @@ class Store:
         }
         return self._finish(run_id, worker_id, values, "failed")
 
-    def _finish(self, run_id: str, worker_id: str, values: dict[str, Any], status: str) -> bool:
+    def _finish(
+        self,
+        run_id: str,
+        worker_id: str,
+        values: dict[str, Any],
+        status: str,
+        curve: Sequence[CurveRow] = (),
+    ) -> bool:
         with self._engine.begin() as conn:
             if conn.execute(
                 sa.update(runs).where(self._held(run_id, worker_id)).values(values)
             ).rowcount:
+                if curve:
+                    conn.execute(*self._curve_upsert(run_id, curve))
                 return True
             row = conn.execute(
                 sa.select(runs.c.status, runs.c.claimed_by).where(runs.c.run_id == run_id)
@@ -402,6 +420,20 @@ class Store:
         """
         if not rows:
             return 0
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(*self._curve_upsert(run_id, rows))
+        except sa_exc.IntegrityError as exc:
+            raise InputError(
+                f"store {self.url}: cannot append curve of run {run_id!r}: {exc.orig}; "
+                "register the run first"
+            ) from exc
+        return len(rows)
+
+    def _curve_upsert(
+        self, run_id: str, rows: Sequence[CurveRow]
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """The statement and parameters that write ``rows``, overwriting steps already stored."""
         data = [
             {
                 "run_id": run_id,
@@ -418,15 +450,7 @@ class Store:
             index_elements=["run_id", "step"],
             set_={c: stmt.excluded[c] for c in ("tokens", "train_loss", "val_loss", "lr")},
         )
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(stmt, data)
-        except sa_exc.IntegrityError as exc:
-            raise InputError(
-                f"store {self.url}: cannot append curve of run {run_id!r}: {exc.orig}; "
-                "register the run first"
-            ) from exc
-        return len(data)
+        return stmt, data
 
     def curve(self, run_id: str) -> list[CurveRow]:
         """The stored steps of a run, in step order."""
