@@ -1,7 +1,8 @@
 """A synthetic study directory in the documented formats (CONVENTIONS.md, the study contract).
 
 Losses come from the published Busbridge et al. 2025 laws (LAWS.md §1.1, §1.2, Table 6
-coefficients), written out here independently of ``distillscale.laws``. Runs at D = 20 N are
+coefficients), from the plain formulas of ``busbridge_reference``, independent of
+``distillscale.laws``. Runs at D = 20 N are
 exact law values, so they reproduce the LAWS.md §1.9 sanity tables; the others carry a fixed
 relative perturbation.
 """
@@ -12,38 +13,9 @@ import csv
 import json
 from pathlib import Path
 
-SUP = {"E": 1.220, "A": 3355.0, "B": 18186.0, "alpha": 0.408, "beta": 0.431, "gamma": 0.452}
-DIST = {
-    "A": 2243.0,
-    "B": 24181.0,
-    "alpha": 0.321,
-    "beta": 0.637,
-    "gamma": 0.764,
-    "c0": 2.549,
-    "c1": 522.6,
-    "f1": 0.090,
-    "d1": 1.315,
-}
+from busbridge_reference import DIST, SUP, student_loss, supervised_loss
+
 EVIL = 's-<b>evil</b>&"q"'
-
-
-def supervised_loss(n: float, d: float) -> float:
-    """LAWS.md §1.1: E + (A/N^alpha + B/D^beta)^gamma, nats per token."""
-    p = SUP
-    return p["E"] + (p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]) ** p["gamma"]
-
-
-def student_loss(n: float, d: float, lt: float) -> float:
-    """LAWS.md §1.2 (paper Eq. 8), nats per token."""
-    p = DIST
-    ls_tilde = supervised_loss(n, d)
-    gap = (1 + (lt / (ls_tilde * p["d1"])) ** (1 / p["f1"])) ** (-p["c1"] * p["f1"])
-    return (
-        lt
-        + lt ** (-p["c0"])
-        * gap
-        * (p["A"] / n ** p["alpha"] + p["B"] / d ** p["beta"]) ** p["gamma"]
-    )
 
 
 COLUMNS = [
