@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from typing import Any
 
 from hypothesis import HealthCheck, settings
 
@@ -35,3 +36,15 @@ def fuzz_settings(max_examples: int) -> settings:
 def count(name: str) -> None:
     """Record one case of the fuzz test ``name``."""
     CASES[name] += 1
+
+
+def doc_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key/index path into a JSON/YAML document (the places a mutation can hit)."""
+    out = [prefix] if prefix else []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += doc_paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += doc_paths(v, (*prefix, i))
+    return out

@@ -23,7 +23,7 @@ from distillscale.cli import main
 from distillscale.errors import InputError
 from distillscale.fitting import load_fit
 
-from ._fuzz import count, fuzz_settings
+from ._fuzz import count, doc_paths, fuzz_settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="distillscale-fuzz-fits-"))
 BASES = {name: load_fit(name).to_json() for name in ("@hoffmann2022", "@busbridge2025")}
@@ -48,24 +48,12 @@ _JSON = st.recursive(
 )
 
 
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key/index path into ``doc`` (the places a mutation can hit)."""
-    out = [prefix] if prefix else []
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def damaged_document(draw: st.DrawFn) -> Any:
     """A published artifact with 1-3 keys deleted or replaced by arbitrary JSON."""
     doc = copy.deepcopy(BASES[draw(st.sampled_from(sorted(BASES)))])
     for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(doc)
+        paths = doc_paths(doc)
         if not paths:
             break
         path = draw(st.sampled_from(paths))

@@ -23,25 +23,15 @@ from distillscale.cli import main
 from distillscale.errors import InputError
 from distillscale.study.graph import build_graph
 from distillscale.study.spec import load_spec
+from study.specs import TINY as STUDY_TINY
 
-from ._fuzz import count, fuzz_settings
+from ._fuzz import count, doc_paths, fuzz_settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="distillscale-fuzz-spec-"))
 
-#: A small valid study (the study package's own test spec) with a fixed throughput, so that
-#: ``--dry-run`` prices wall time without timing a training step.
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "data": {"seq_len": 16},
-    "model": {"aspect": 16, "head_dim": 16},
-    "teachers": {"depths": [1, 2], "tokens_per_param": [0.05]},
-    "students": {"depths": [1], "tokens": [2048, 4096]},
-    "training": {"batch_size": 4},
-    "executor": {"workers": 2, "lease_seconds": 2, "max_attempts": 5},
-    "fit": {"enabled": False},
-    "plan": {"enabled": False},
-    "throughput": 1e9,
-}
+#: The study package's own test spec with a fixed throughput, so that ``--dry-run`` prices
+#: wall time without timing a training step.
+TINY: dict[str, Any] = {**STUDY_TINY, "throughput": 1e9}
 _HEX_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 _SCALARS = st.one_of(
@@ -69,22 +59,11 @@ def _write(text: str, name: str = "study.yaml") -> Path:
     return path
 
 
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def mutated_spec(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[Any, ...]]:
     """TINY with one key deleted, replaced by arbitrary YAML, or one unknown key added."""
     doc = copy.deepcopy(TINY)
-    path = draw(st.sampled_from(_paths(doc)))
+    path = draw(st.sampled_from(doc_paths(doc)))
     parent: Any = doc
     for part in path[:-1]:
         parent = parent[part]

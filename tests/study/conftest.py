@@ -2,17 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-TINY = {
-    "name": "tiny",
-    "data": {"seq_len": 16},
-    "model": {"aspect": 16, "head_dim": 16},
-    "teachers": {"depths": [1, 2], "tokens_per_param": [0.05]},
-    "students": {"depths": [1], "tokens": [2048, 4096]},
-    "training": {"batch_size": 4},
-    "executor": {"workers": 2, "lease_seconds": 2, "max_attempts": 5},
-    "fit": {"enabled": False},
-    "plan": {"enabled": False},
-}
+from .specs import TINY
 
 
 @pytest.fixture
