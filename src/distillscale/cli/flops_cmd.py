@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -20,9 +20,6 @@ from distillscale.cli.shape_options import (
     shape_from_options,
 )
 from distillscale.errors import InputError
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command("flops")

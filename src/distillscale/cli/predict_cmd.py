@@ -108,10 +108,10 @@ def predict_command(
     if interval is not None:
         table.add_column(f"{round(100 * (fitted.ci_level or 0.9), 1):g}% interval", justify="right")
     rows: list[dict[str, Any]] = []
+    has_teacher = "teacher_loss" in x
     for i in range(value.shape[0]):
         band = None if interval is None else [float(interval[0][i]), float(interval[1][i])]
         if law.output == "loss":
-            has_teacher = "teacher_loss" in x
             row = {
                 "params": float(x["params"][i]),
                 "tokens": float(x["tokens"][i]),
