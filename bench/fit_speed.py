@@ -28,8 +28,10 @@ from distillscale.fitting import Bootstrap, HuberGrid
 from distillscale.fitting.objective import values, values_grads
 from distillscale.fitting.optimise import serial_blas
 
-CHINCHILLA = Path(__file__).resolve().parents[2] / "shared/datasets/chinchilla/chinchilla.csv"
-EPOCH_OBJECTIVE = 0.0010182740346  # Besiroglu et al.'s best over the grid (LAWS.md §2.2.1)
+CHINCHILLA = Path(__file__).resolve().parents[1] / "examples/data/chinchilla.csv"
+EPOCH_OBJECTIVE = (
+    0.0010182740346  # Besiroglu et al.'s best over the grid (docs/references.md: Chinchilla)
+)
 
 
 def machine() -> str:

@@ -7,7 +7,8 @@ A small study on the default corpus (stdlib bytes, vocabulary 256), all in one p
 2. One k = 64 cache over the students' token stream: file bytes per token (the format stores
    float16 log-probs, uint16 ids and a float16 log remaining mass: 4k + 2 bytes).
 3. Students of one size and token budget: supervised; distilled from full logits (online
-   teacher); and from the cache truncated to k (renormalised, LAWS.md §12.8) with lambda = 1
+   teacher); and from the cache truncated to k (renormalised, docs/references.md: KD losses) with
+   lambda = 1
    and lambda = 0.7. Busbridge et al. (2025) report +0.11 nats for k = 128 of a 32k
    vocabulary at lambda = 1, and within 0.01 nats of full logits at lambda = 0.7.
 

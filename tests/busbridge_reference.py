@@ -1,4 +1,4 @@
-"""Busbridge et al. 2025 laws with their Table 6 coefficients, written out from LAWS.md.
+"""Busbridge et al. 2025 laws with their Table 6 coefficients, written out from docs/references.md.
 
 Plain formulas, independent of ``distillscale.laws``, for the tests that check the library
 against them (the planner's solvers, the report's synthetic study). Losses in nats per token;
@@ -23,12 +23,13 @@ DIST = {
 
 
 def supervised_loss(n, d, p=SUP):
-    """LAWS.md §1.1: E + (A/N^alpha + B/D^beta)^gamma."""
+    """docs/references.md: Busbridge: E + (A/N^alpha + B/D^beta)^gamma."""
     return p["E"] + (p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]) ** p["gamma"]
 
 
 def student_loss(n, d, lt, p=DIST, s=SUP):
-    """LAWS.md §1.2 (paper Eq. 8): the student's loss distilled from a teacher of loss ``lt``."""
+    """docs/references.md: Busbridge (paper Eq. 8): the student's loss distilled from a teacher of
+    loss ``lt``."""
     lt_sup = supervised_loss(n, d, s)
     gap = (1 + (lt / (lt_sup * p["d1"])) ** (1 / p["f1"])) ** (-p["c1"] * p["f1"])
     red = (p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]) ** p["gamma"]

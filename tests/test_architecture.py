@@ -1,4 +1,4 @@
-"""Guards for the layer table of docs/architecture.md (and STYLE.md section 2).
+"""Guards for the layer table of docs/architecture.md.
 
 1. Imports between distillscale packages point down the layer table only, never sideways
    within a layer; ``cli`` is imported by nobody; ``study`` imports ``train`` only inside a

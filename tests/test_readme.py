@@ -22,15 +22,9 @@ from distillscale.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-SHARED = next(
-    (p for p in (ROOT.parent / "shared", Path("/work/shared")) if (p / "datasets").is_dir()), None
-)
 NEEDS_A_STUDY = {"train", "runs", "report"}
 QUOTED = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
 DOCS = ("fitting.md", "planning.md", "flops.md", "laws.md")
-needs_shared = pytest.mark.skipif(
-    SHARED is None, reason="the shared datasets folder is not beside the checkout"
-)
 
 
 def _split_comment(line: str) -> tuple[str, str]:
@@ -84,9 +78,6 @@ def _runnable(command: str) -> bool:
 
 def _absolute(arg: str) -> str:
     """Paths given relative to the checkout, made absolute (the examples run in tmp)."""
-    for prefix in ("../shared/", "/work/shared/"):
-        if arg.startswith(prefix) and SHARED is not None:
-            return str(SHARED / arg.removeprefix(prefix))
     if arg.startswith("examples/"):
         return str(ROOT / arg)
     return arg
@@ -122,8 +113,7 @@ def _run_command(command: str, comment: str, capsys, variables: dict[str, str]) 
 
 def _run_python(code: str, namespace: dict, where: str) -> None:
     """Execute a Python block statement by statement, checking commented expressions."""
-    if SHARED is not None:
-        code = code.replace('"../shared/', f'"{SHARED}/')
+    code = code.replace('"examples/', f'"{ROOT}/examples/')
     lines = code.splitlines()
     for node in ast.parse(code).body:
         source = ast.get_source_segment(code, node) or ""
@@ -154,7 +144,6 @@ def test_the_examples_cover_every_fast_command():
     assert len(README_COMMANDS) >= 15 and len(in_docs) >= 20
 
 
-@needs_shared
 @pytest.mark.parametrize(
     ("command", "comment"), README_COMMANDS, ids=[c for c, _ in README_COMMANDS]
 )
@@ -163,7 +152,6 @@ def test_readme_command_runs_as_written(command, comment, workdir, monkeypatch, 
     _run_command(command, comment, capsys, README_VARIABLES)
 
 
-@needs_shared
 def test_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     block = README.read_text().split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
@@ -173,7 +161,6 @@ def test_readme_python_example_runs_as_written(tmp_path, monkeypatch):
     assert (tmp_path / "fit.json").exists()
 
 
-@needs_shared
 @pytest.mark.parametrize("doc", DOCS)
 def test_doc_examples_run_as_written(doc, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

@@ -1,6 +1,7 @@
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from distillscale.errors import DistillscaleWarning, InputError
 from distillscale.table import parse_column_map, read_runs
 
-CHINCHILLA = "/work/shared/datasets/chinchilla/chinchilla.csv"
+CHINCHILLA = str(Path(__file__).resolve().parents[1] / "examples/data/chinchilla.csv")
 
 
 def small_frame() -> pd.DataFrame:

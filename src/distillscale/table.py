@@ -1,6 +1,6 @@
 """The run table: read a user's or a study's runs, map columns, validate, convert units.
 
-One row per run (CONVENTIONS.md, "The run table"). :func:`read_runs` accepts CSV (``.csv``),
+One row per run (docs/conventions.md, "The run table"). :func:`read_runs` accepts CSV (``.csv``),
 TSV (``.tsv``, ``.tab``), Parquet (``.parquet``, ``.pq``; needs pyarrow), JSON Lines
 (``.jsonl``, ``.ndjson``) or a pandas DataFrame, and returns a :class:`RunTable` whose frame
 holds canonical column names and canonical units (losses in nats per token).
@@ -88,7 +88,7 @@ class RunTable:
     Parameters
     ----------
     frame : pandas.DataFrame
-        One row per run, canonical column names (CONVENTIONS.md), losses in nats per token,
+        One row per run, canonical column names (docs/conventions.md), losses in nats per token,
         a fresh ``RangeIndex``. Non-canonical columns are kept as read.
     source : str
         The file path as given, or ``"<DataFrame>"``.

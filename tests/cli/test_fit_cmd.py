@@ -12,7 +12,7 @@ import pytest
 from distillscale.cli import main
 from distillscale.fitting import load_fit
 
-CHINCHILLA = Path("/work/shared/datasets/chinchilla/chinchilla.csv")
+CHINCHILLA = Path(__file__).resolve().parents[2] / "examples/data/chinchilla.csv"
 
 
 def _synthetic(tmp_path: Path, n: int = 30, name: str = "runs.csv") -> Path:
@@ -72,7 +72,6 @@ def test_fit_json_and_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "alpha" in captured.err  # the human table went to stderr
 
 
-@pytest.mark.skipif(not CHINCHILLA.exists(), reason="shared Chinchilla dataset not present")
 def test_fit_holdout_and_bootstrap(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [

@@ -1,4 +1,4 @@
-"""``distillscale predict``: CONVENTIONS.md's predict --json document and bad input."""
+"""``distillscale predict``: docs/conventions.md's predict --json document and bad input."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_published_chinchilla_sanity_value(capsys: pytest.CaptureFixture[str]) -
     doc = _run(["@hoffmann2022", "--params", "70e9", "--tokens", "1.4e12"], capsys)
     assert doc["law"] == "chinchilla" and doc["fit"] == "@hoffmann2022"
     (row,) = doc["predictions"]
-    # LAWS.md §2.1 sanity table: Hoffmann unrounded, L(70e9, 1.4e12) = 1.9208.
+    # docs/references.md: Chinchilla sanity table: Hoffmann unrounded, L(70e9, 1.4e12) = 1.9208.
     assert row["loss"] == pytest.approx(1.9208, abs=1e-4)
     assert row["teacher_loss"] is None and row["interval"] is None
     assert row["params"] == 70e9 and row["tokens"] == 1.4e12
@@ -68,7 +68,7 @@ def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
     doc = _run(["@gadre2024-c4-downstream", "--loss", "2.5", "--loss", "3.0"], capsys)
     assert doc["law"] == "downstream"
-    # LAWS.md 4.4, C4, 46 tasks: Err(L) = 0.7589 - 1.289 exp(-0.9722 L)
+    # docs/references.md: Gadre, C4, 46 tasks: Err(L) = 0.7589 - 1.289 exp(-0.9722 L)
     for row, loss in zip(doc["predictions"], (2.5, 3.0), strict=True):
         assert set(row) == {"loss", "error", "interval"}
         assert row["loss"] == loss

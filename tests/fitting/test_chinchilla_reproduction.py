@@ -1,4 +1,4 @@
-"""Reproduce Besiroglu et al. 2024 on the 240 Chinchilla points (LAWS.md §2.2)."""
+"""Reproduce Besiroglu et al. 2024 on the 240 Chinchilla points (docs/references.md: Chinchilla)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 
 import distillscale as ds
 
-DATA = Path("/work/shared/datasets/chinchilla/chinchilla.csv")
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason="shared Chinchilla dataset not present")
+DATA = Path(__file__).resolve().parents[2] / "examples/data/chinchilla.csv"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +42,7 @@ def test_huber_mle_reproduces_epoch_headline() -> None:
     assert p["E"] == pytest.approx(1.8169, rel=1e-4)
     assert p["alpha"] == pytest.approx(0.34781, rel=1e-4)
     assert p["beta"] == pytest.approx(0.36585, rel=1e-4)
-    # s = delta * mean |r| at the optimum (LAWS.md §2.2.2): log s = -12.2666.
+    # s = delta * mean |r| at the optimum (docs/references.md: Chinchilla): log s = -12.2666.
     assert np.log(f.scale) == pytest.approx(-12.2666, abs=1e-3)
     assert f.diagnostics.converged
 
@@ -81,7 +80,8 @@ def test_grid_beats_or_equals_per_start_lbfgsb_from_best_grid_points(grid_fit: d
 
 
 def test_huber_grid_on_all_245_points() -> None:
-    # LAWS.md §2.2.1 (computed): keeping the 5 outliers, B becomes poorly identified.
+    # docs/references.md: Chinchilla (computed): keeping the 5 outliers, B becomes poorly
+    # identified.
     f = ds.fit(DATA, "chinchilla")
     assert f.n_points == 245
     p = f.params

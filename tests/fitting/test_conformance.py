@@ -1,4 +1,4 @@
-"""One conformance suite over every law x estimator pair (STYLE.md §3 Tests).
+"""One conformance suite over every law x estimator pair (as scikit-learn's check_estimator does).
 
 Checks: the start grid lies inside the bounds, ``Fit.predict`` is vectorised, fitting twice
 gives the same result, and a fit to the law's own (noise-free) predictions recovers its
@@ -92,7 +92,8 @@ def test_distillation_fits_own_predictions(estimator: str) -> None:
     a = est.fit(table)
     b = type(est)(**est.get_params()).fit(table)
     assert a.params_ == b.params_
-    # Not every coefficient is identifiable (LAWS.md §1.3), but the predictions are exact.
+    # Not every coefficient is identifiable (docs/references.md: Busbridge), but the predictions
+    # are exact.
     x = {k: table.column(k) for k in ("params", "tokens", "teacher_loss")}
     pred = a.result_.predict(**x)
     np.testing.assert_allclose(pred, table.column("loss"), rtol=1e-4)

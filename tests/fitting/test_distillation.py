@@ -23,7 +23,9 @@ def test_extrapolates_to_lower_loss_and_names_poorly_determined(students: pd.Dat
         students,
         "distillation",
         supervised="@busbridge2025-supervised",
-        fixed={"c1": "@busbridge2025"},  # c1's published CI is degenerate (LAWS.md §1.3)
+        fixed={
+            "c1": "@busbridge2025"
+        },  # c1's published CI is degenerate (docs/references.md: Busbridge)
         train_where="loss > 2.3",
         test_where="loss <= 2.3",
     )

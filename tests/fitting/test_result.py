@@ -108,7 +108,7 @@ def test_published_loads_as_fit() -> None:
     assert fit.estimator == "published" and fit.source == "@busbridge2025"
     assert fit.ci["c1"] == (522.6, 522.6) and fit.ci_level == 0.9
     assert fit.supervised is not None and fit.supervised.law == "chinchilla-gamma"
-    # LAWS.md §2.1 sanity: Epoch unrounded L(70e9, 1.4e12) = 1.9734.
+    # docs/references.md: Chinchilla sanity: Epoch unrounded L(70e9, 1.4e12) = 1.9734.
     epoch = ds.load_fit("@besiroglu2024")
     assert float(epoch.predict(params=70e9, tokens=1.4e12)) == pytest.approx(1.9734, abs=1e-4)
 

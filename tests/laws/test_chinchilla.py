@@ -9,7 +9,7 @@ HOFFMANN_ROUNDED = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.
 
 
 def test_hoffmann_rounded_chinchilla_point():
-    # LAWS.md §2.1 sanity value, computed from the rounded App. D.2 coefficients.
+    # docs/references.md: Chinchilla sanity value, computed from the rounded App. D.2 coefficients.
     law = get_law("chinchilla")
     assert law.predict(HOFFMANN_ROUNDED, params=70e9, tokens=1.4e12) == pytest.approx(
         1.9366, abs=1e-4

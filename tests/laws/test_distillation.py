@@ -1,4 +1,5 @@
-"""Properties of the student law stated in Busbridge et al. 2025 §4 (LAWS.md §1.2)."""
+"""Properties of the student law stated in Busbridge et al. 2025 §4 (docs/references.md:
+Busbridge)."""
 
 import numpy as np
 import pytest

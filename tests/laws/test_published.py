@@ -6,7 +6,7 @@ import pytest
 from distillscale.errors import InputError
 from distillscale.laws import get_law, list_published, load_published
 
-# LAWS.md §1.9: L(N, 20N) from Busbridge et al. Table 6 (supervised).
+# docs/references.md: Busbridge: L(N, 20N) from Busbridge et al. Table 6 (supervised).
 SUPERVISED_20N = {
     143e6: 2.8892,
     546e6: 2.5149,
@@ -16,14 +16,14 @@ SUPERVISED_20N = {
     4.82e9: 2.0773,
     7.75e9: 2.0036,
 }
-# LAWS.md §1.9: L_S(N_S, 20 N_S, L_T) from Table 6 (distillation + supervised).
+# docs/references.md: Busbridge: L_S(N_S, 20 N_S, L_T) from Table 6 (distillation + supervised).
 TEACHER_LOSSES = (1.9, 2.1, 2.3, 2.5, 3.0)
 STUDENT_20N = {
     143e6: (2.5944, 2.6151, 2.6649, 2.7253, 3.0082),
     546e6: (2.3618, 2.3923, 2.4375, 2.5325, 3.0000),
     1.82e9: (2.1700, 2.2053, 2.3146, 2.5002, 3.0000),
 }
-# LAWS.md §2.1: L(70e9, 1.4e12) for the four Chinchilla coefficient sets.
+# docs/references.md: Chinchilla: L(70e9, 1.4e12) for the four Chinchilla coefficient sets.
 CHINCHILLA_POINT = {
     "hoffmann2022-rounded": 1.9366,
     "hoffmann2022": 1.9208,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,13 +242,13 @@ def test_warnings_flag_extrapolation_only():
 def test_end_to_end_with_a_bootstrapped_fit_artifact(tmp_path):
     from distillscale.cli import main
 
-    data = "/work/shared/datasets/chinchilla/chinchilla.csv"
+    data = str(Path(__file__).resolve().parents[2] / "examples/data/chinchilla.csv")
     fitted = distillscale.fit(
         data, law="chinchilla", estimator="huber-mle", bootstrap=10, seed=0, where="outlier == 0"
     )
     path = fitted.save(tmp_path / "fit.json")
     p = distillscale.plan(str(path), compute=5.88e23)
-    # Epoch's estimate (LAWS.md §2.2): 18.33 tokens/param at Chinchilla's compute
+    # Epoch's estimate (docs/references.md: Chinchilla): 18.33 tokens/param at Chinchilla's compute
     assert p.tokens_per_param == pytest.approx(18.33, abs=0.05)
     lo, hi = p.interval["tokens_per_param"]
     assert lo < p.tokens_per_param < hi

@@ -34,7 +34,7 @@ def _numerical_twin(s: SupervisedSurface, flops: str = "6nd") -> SupervisedSurfa
     [("@besiroglu2024", 18.33), ("@hoffmann2022", 59.0), ("@hoffmann2022-rounded", 92.8)],
 )
 def test_closed_form_tokens_per_param_at_chinchilla_compute(name, ratio):
-    # LAWS.md §2.2 "Computed directly with a = beta/(alpha+beta) at C = 5.88e23".
+    # docs/references.md: Chinchilla "Computed directly with a = beta/(alpha+beta) at C = 5.88e23".
     opt = compute_optimal(_sup(name), CHINCHILLA_C)
     assert opt.method == "closed-form"
     assert opt.tokens_per_param == pytest.approx(ratio, abs=0.06)

@@ -13,7 +13,7 @@ from ._reference import student_loss, sup_loss
 
 
 def test_reference_formulas_match_laws_md_sanity_tables():
-    # LAWS.md §1.9 (computed from Table 6) and §1.8 (Table 13 forward FLOPs)
+    # docs/references.md: Busbridge (computed from Table 6) and §1.8 (Table 13 forward FLOPs)
     assert sup_loss(546e6, 20 * 546e6) == pytest.approx(2.5149, abs=1e-4)
     assert student_loss(546e6, 20 * 546e6, 2.3) == pytest.approx(2.4375, abs=1e-4)
     assert student_loss(1.82e9, 20 * 1.82e9, 1.9) == pytest.approx(2.1700, abs=1e-4)

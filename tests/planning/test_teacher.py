@@ -17,7 +17,7 @@ from distillscale.planning.teacher import (
 from ._reference import student_loss, sup_loss
 
 SANITY_LT = [1.9, 2.1, 2.3, 2.5, 3.0]
-# LAWS.md §1.9, L_S(N_S, D_S = 20 N_S, L_T), computed from Busbridge Table 6
+# docs/references.md: Busbridge, L_S(N_S, D_S = 20 N_S, L_T), computed from Busbridge Table 6
 SANITY = {
     143e6: [2.5944, 2.6151, 2.6649, 2.7253, 3.0082],
     546e6: [2.3618, 2.3923, 2.4375, 2.5325, 3.0000],

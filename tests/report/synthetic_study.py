@@ -1,9 +1,11 @@
-"""A synthetic study directory in the documented formats (CONVENTIONS.md, the study contract).
+"""A synthetic study directory in the documented formats (docs/conventions.md, the study contract).
 
-Losses come from the published Busbridge et al. 2025 laws (LAWS.md §1.1, §1.2, Table 6
+Losses come from the published Busbridge et al. 2025 laws (docs/references.md: Busbridge, §1.2,
+Table 6
 coefficients), from the plain formulas of ``busbridge_reference``, independent of
 ``distillscale.laws``. Runs at D = 20 N are
-exact law values, so they reproduce the LAWS.md §1.9 sanity tables; the others carry a fixed
+exact law values, so they reproduce the docs/references.md: Busbridge sanity tables; the others
+carry a fixed
 relative perturbation.
 """
 

@@ -100,7 +100,7 @@ def _row(rows: list[list[str]], first: str) -> list[str]:
 
 
 def test_fixture_reproduces_published_sanity_tables() -> None:
-    # LAWS.md §1.9, computed from Busbridge et al. 2025 Table 6
+    # docs/references.md: Busbridge, computed from Busbridge et al. 2025 Table 6
     assert supervised_loss(143e6, 20 * 143e6) == pytest.approx(2.8892, abs=1e-4)
     assert supervised_loss(1.82e9, 20 * 1.82e9) == pytest.approx(2.2509, abs=1e-4)
     assert student_loss(143e6, 20 * 143e6, 2.1) == pytest.approx(2.6151, abs=1e-4)
@@ -208,7 +208,8 @@ def test_distillation_table(built: tuple[Path, str, Page]) -> None:
     assert small[3] == "t-1.82B-m80"  # the strongest teacher helps the 143M student most
     lt = supervised_loss(1.82e9, 80 * 1.82e9) * (1 - 0.003)
     assert small[4:6] == [f"{lt:.4f}", f"{student_loss(1.43e8, 20 * 1.43e8, lt):.4f}"]
-    # the supervised loss column is the nested supervised fit at (N_S, D_S): LAWS.md §1.9
+    # the supervised loss column is the nested supervised fit at (N_S, D_S): docs/references.md:
+    # Busbridge
     assert small[-1] == "2.8892"
     assert _row(rows, "5.46e+08")[-1] == "2.5149"
 

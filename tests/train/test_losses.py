@@ -22,7 +22,7 @@ def _kl(p, r):
 
 
 def _reference(name, p, q, skew=0.1, beta=0.5):
-    """Dense numpy definitions from LAWS.md §12.2-12.5 (KL forms)."""
+    """Dense numpy definitions from docs/references.md: KD losses (KL forms)."""
     if name == "forward-kl":
         return _kl(p, q)
     if name == "reverse-kl":

@@ -1,7 +1,7 @@
 """``distillscale plan``: supervised optima, distillation recipes, teacher choice and cost.
 
 Parses options, calls :func:`distillscale.planning.plan` and renders: a table on stderr, the
-``plan --json`` document (CONVENTIONS.md) on stdout with ``--json``.
+``plan --json`` document (docs/conventions.md) on stdout with ``--json``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``distillscale predict``: evaluate a fit (or a published set) at given points.
 
-``--json`` prints CONVENTIONS.md's ``predict --json`` document: ``law``, ``fit`` and one
+``--json`` prints docs/conventions.md's ``predict --json`` document: ``law``, ``fit`` and one
 ``predictions`` entry per point with ``params``, ``tokens``, ``teacher_loss``, ``loss`` and the
 bootstrap ``interval`` (null when the fit has no bootstrap samples). For the downstream law,
 which maps a loss to an error, each entry is ``loss``, ``error`` and ``interval`` (of the error).

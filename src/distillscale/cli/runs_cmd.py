@@ -121,7 +121,7 @@ def export(
 ) -> None:
     """Write the run table (run, params, tokens, flops, loss, teacher_loss, ...) to a file.
 
-    Columns follow CONVENTIONS.md, so the file feeds 'distillscale fit' directly.
+    Columns follow docs/conventions.md, so the file feeds 'distillscale fit' directly.
     """
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".")

@@ -38,7 +38,7 @@ LEASE_SECONDS = 600.0
 
 
 class KDLoss(StrEnum):
-    """Distillation divergences (LAWS.md §12)."""
+    """Distillation divergences (docs/references.md: KD losses)."""
 
     forward_kl = "forward-kl"
     reverse_kl = "reverse-kl"
@@ -162,7 +162,7 @@ def _register(store: Any, config: RunConfig) -> str:
 
 
 def _document(config: RunConfig, result: RunResult, workdir: Path) -> dict[str, Any]:
-    """The run record printed by ``--json`` (CONVENTIONS.md ``train --json``)."""
+    """The run record printed by ``--json`` (docs/conventions.md ``train --json``)."""
     shape = config.shape
     cfg = config.to_dict()
     cfg.update(

@@ -123,7 +123,7 @@ def fit(
     Parameters
     ----------
     data : path, DataFrame or RunTable
-        The runs (CSV/TSV/Parquet/JSON Lines; canonical columns of CONVENTIONS.md: ``params``
+        The runs (CSV/TSV/Parquet/JSON Lines; canonical columns of docs/conventions.md: ``params``
         and ``tokens`` counts, ``loss`` nats per token, ...).
     law : str or Law
         Law name (``"chinchilla"``, ``"chinchilla-gamma"``, ``"distillation"``, ...).

@@ -1,4 +1,6 @@
-"""``huber-mle``: the Huber likelihood with a fitted scale, Besiroglu et al. 2024 (LAWS.md §2.2.2).
+"""``huber-mle``: the Huber likelihood with a fitted scale, Besiroglu et al. 2024.
+
+See docs/references.md: Chinchilla.
 
 Standardised residuals x_i = r_i / s, with s = exp(sigma), are i.i.d. from the Huber density
 p(x) = exp(-rho(x)) / Z(delta), Z(delta) = sqrt(2 pi) (1 - 2 Q(delta)) + 2 exp(-delta^2/2) / delta
@@ -161,7 +163,8 @@ class HuberMLE:
             res = minimize(fun, z0, jac=True, method="BFGS")
         theta = full(np.asarray(res.x))
         sigma = float(res.x[-1])
-        # "precision loss" is SciPy's usual message at this optimum (LAWS.md §2.2.2); the
+        # "precision loss" is SciPy's usual message at this optimum (docs/references.md:
+        # Chinchilla); the
         # Epoch notebook accepts it, and so does this estimator.
         converged = bool(res.success) or (
             "precision loss" in str(res.message) and bool(np.isfinite(res.fun))

@@ -233,7 +233,8 @@ def polish(
 ) -> tuple[NDArray[np.float64], float, bool]:
     """Refine one start with SciPy L-BFGS-B, analytic gradient and tight tolerances.
 
-    Tolerances ftol 1e-15, gtol 1e-12, maxcor 20 (the tight setting of LAWS.md §2.2.1), at
+    Tolerances ftol 1e-15, gtol 1e-12, maxcor 20 (the tight setting of docs/references.md:
+    Chinchilla), at
     most 1000 iterations (a near-optimal start needs far fewer; a degenerate problem would
     otherwise crawl along its flat direction).
 

@@ -1,6 +1,6 @@
 """The fit result :class:`Fit`: parameters, intervals, diagnostics, prediction, JSON artifact.
 
-The artifact is CONVENTIONS.md's ``distillscale.fit/1`` document; :meth:`Fit.to_json` writes
+The artifact is docs/conventions.md's ``distillscale.fit/1`` document; :meth:`Fit.to_json` writes
 exactly its keys plus ``param_names``, ``covariance``, ``fixed``, ``source``, ``scale`` and
 ``bootstrap_samples`` (natural parameter values, one row per resample, in ``param_names`` order).
 Published coefficient sets load as a :class:`Fit` with ``estimator="published"``.
@@ -135,7 +135,7 @@ class Fit:
     Parameters
     ----------
     law : str
-        Law name (CONVENTIONS.md).
+        Law name (docs/conventions.md).
     params : dict of str to float
         Natural parameter values (not logs), fitted and fixed.
     ci : dict of str to (float, float), or None

@@ -1,6 +1,6 @@
 """The scaling laws as pure math (numpy only), one module each, and their registry.
 
-``LAWS`` maps a law's name (CONVENTIONS.md) to an instance; :func:`get_law` looks one up and
+``LAWS`` maps a law's name (docs/conventions.md) to an instance; :func:`get_law` looks one up and
 names the choices when the name is unknown. :func:`load_published` loads a bundled published
 coefficient set (``"@busbridge2025"``).
 """

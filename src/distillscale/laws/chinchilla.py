@@ -4,12 +4,13 @@
 et al. count all parameters, embeddings included; use whichever count your table holds, but fit
 and predict with the same one), ``D`` training tokens.
 
-Fitting space (LSE parameterisation, LAWS.md §2.1): ``E``, ``A`` and ``B`` are fitted as their
+Fitting space (LSE parameterisation, docs/references.md: Chinchilla): ``E``, ``A`` and ``B`` are
+fitted as their
 natural logs ``e, a, b``; ``alpha`` and ``beta`` as they are, so that
 
 ``log L = LSE(a - alpha log N, b - beta log D, e)``.
 
-Start grid: Hoffmann's grid as replicated by Besiroglu et al. 2024 (LAWS.md §2.2.1),
+Start grid: Hoffmann's grid as replicated by Besiroglu et al. 2024 (docs/references.md: Chinchilla),
 alpha, beta in {0, 0.5, 1, 1.5, 2}; e in {-1, -0.5, 0, 0.5, 1}; a, b in {0, 5, ..., 25}:
 4500 starts. Huber delta 1e-3 (Hoffmann et al.; Besiroglu et al.).
 """

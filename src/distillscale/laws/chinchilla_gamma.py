@@ -9,7 +9,7 @@ as they are, so that
 
 ``log L = LSE(gamma * LSE(a - alpha log N, b - beta log D), e)``.
 
-Start grid: Busbridge et al. App. F (LAWS.md §1.4): a, b in {0, 5, 10, 15, 20};
+Start grid: Busbridge et al. App. F (docs/references.md: Busbridge): a, b in {0, 5, 10, 15, 20};
 e in {-1, -0.5, 0, 0.5, 1, 1.5}; alpha, beta, gamma in {0, 0.5, 1, 1.5}: 9600 starts.
 ``default_delta`` is 1e-3 like Chinchilla; Busbridge et al. fitted with delta = 1e-4 on their runs,
 so pass ``delta=1e-4`` to the fitter to reproduce their procedure.

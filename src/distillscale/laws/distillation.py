@@ -1,4 +1,6 @@
-"""The student law of Busbridge et al. 2025 (arXiv 2502.08606), Eq. 8 (LAWS.md §1.2).
+"""The student law of Busbridge et al. 2025 (arXiv 2502.08606), Eq. 8.
+
+See docs/references.md: Busbridge.
 
 ::
 
@@ -10,7 +12,7 @@ in nats per token; ``N_S`` (input ``params``) student non-embedding parameters; 
 ``tokens``) distillation tokens. ``Ltilde_S`` (derived input ``supervised_loss``, nats per token)
 is the supervised law (:mod:`~distillscale.laws.chinchilla_gamma`) evaluated at (N_S, D_S); the
 fitter supplies it from the supervised fit. The paper's primed names A', B', alpha', beta',
-gamma' are written ``A B alpha beta gamma`` here (CONVENTIONS.md).
+gamma' are written ``A B alpha beta gamma`` here (docs/conventions.md).
 
 Fitting space and stability. In log form, with ``lT = log L_T`` and ``lS = log Ltilde_S``::
 
@@ -23,7 +25,8 @@ Fitting space and stability. In log form, with ``lT = log L_T`` and ``lS = log L
 softplus never overflows however sharp the transition. ``log c1`` keeps the transition factor
 at most 1 (a teacher never makes the student worse than the term without it).
 
-Start grid: App. F (LAWS.md §1.4): a, b in {0, 5, 10, 15, 20}; alpha, beta, gamma in {0, 0.5, 1};
+Start grid: App. F (docs/references.md: Busbridge): a, b in {0, 5, 10, 15, 20}; alpha, beta, gamma
+in {0, 0.5, 1};
 c0 in {0, 0.5, 1, 1.5}; c1, f1 in {0, 0.5, 1, 1.5} with the published 0 mapped to 0.01 (both are
 fitted as logs, so 0 itself is not representable; 0.01 makes ``c1 f1`` negligible, which is what 0
 means there); log d1 in {-1, -0.5, 0, 0.5, 1}: 216,000 starts. Bounds: log c1, log f1 in

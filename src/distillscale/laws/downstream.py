@@ -1,4 +1,6 @@
-"""The downstream error law of Gadre et al. 2024 (arXiv 2403.08540), Eq. 5 (LAWS.md §4.2).
+"""The downstream error law of Gadre et al. 2024 (arXiv 2403.08540), Eq. 5.
+
+See docs/references.md: Gadre.
 
 ``Err(L) = epsilon - k exp(-gamma L)``: average top-1 error (a fraction in [0, 1]) from the
 validation loss ``L`` (input ``loss``, nats per token) of the same model.

@@ -6,7 +6,8 @@ non-embedding parameters (Kaplan et al.'s count), ``D`` tokens. ``Nc`` (paramete
 
 ``log L = alpha_D * LSE((alpha_N / alpha_D) (log Nc - log N), log Dc - log D)``.
 
-Kaplan et al. do not document their estimator (LAWS.md §3); the start grid here is this
+Kaplan et al. do not document their estimator (docs/references.md: Kaplan); the start grid here is
+this
 project's choice, spanning their published values (Nc = 6.4e13, Dc = 1.8e13, alpha_N = 0.076,
 alpha_D = 0.103): log Nc, log Dc in {10, 20, 30, 40}; alpha_N, alpha_D in {0.05, 0.1, 0.3, 0.5}
 (256 starts). ``alpha_D`` is bounded below by 0.01 because it divides ``alpha_N``.

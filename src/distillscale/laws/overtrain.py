@@ -1,15 +1,17 @@
-"""The over-training law of Gadre et al. 2024 (arXiv 2403.08540), Eq. 4 (LAWS.md §4.1).
+"""The over-training law of Gadre et al. 2024 (arXiv 2403.08540), Eq. 4 (docs/references.md: Gadre).
 
 ``L(N, D) = E + (a M^eta + b M^-eta) C^-eta`` with ``M = D / N`` (tokens per parameter) and
 ``C = 6 N D`` (training FLOPs); loss in nats per token, ``N`` parameters as counted by the
-authors' repository (which count that is remains unverified, LAWS.md §0), ``D`` tokens.
+authors' repository (which count that is remains unverified, docs/references.md: N counting), ``D``
+tokens.
 It equals Chinchilla with ``alpha = beta = 2 eta``, ``A = a 6^-eta`` and ``B = b 6^-eta``.
 
 Fitting space: ``E, a, b`` as natural logs, ``eta`` as it is:
 
 ``log L = LSE(log E, LSE(log a + eta log M, log b - eta log M) - eta log C)``.
 
-Start grid: the authors' 128-start grid (``scaling/laws.py``, LAWS.md §4.3) mapped to these
+Start grid: the authors' 128-start grid (``scaling/laws.py``, docs/references.md: Gadre) mapped to
+these
 parameters: their ``alpha_c, beta_c`` in {1e2, 3e2, 1e3, 3e3} give log a, log b (``a`` is
 ``alpha_c 6^eta``, a factor of at most 1.31 on this grid, ignored for a start); their exponent
 b in {-0.1, -0.3} gives eta = -b/2 in {0.05, 0.15}; their E in {0, 1, 2, 10} gives log E with

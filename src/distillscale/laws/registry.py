@@ -1,4 +1,4 @@
-"""The law registry: every law by name (CONVENTIONS.md) and :func:`get_law`."""
+"""The law registry: every law by name (docs/conventions.md) and :func:`get_law`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from distillscale.laws.overtrain import Overtrain
 
 __all__ = ["LAWS", "get_law"]
 
-#: Every law by name, in the order of CONVENTIONS.md.
+#: Every law by name, in the order of docs/conventions.md.
 LAWS: dict[str, Law] = {
     law.name: law
     for law in (

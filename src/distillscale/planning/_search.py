@@ -18,7 +18,7 @@ __all__ = ["LOG_MAX", "LOG_MIN", "bisect_increasing", "minimize_1d", "minimize_2
 Array = NDArray[np.float64]
 
 #: Bounds on N_T, D_S, D_T (and every size or token count the planner searches), as natural
-#: logs: 1e6 .. 1e17, Busbridge et al. 2025 Sec. 5.3 (LAWS.md §1.6).
+#: logs: 1e6 .. 1e17, Busbridge et al. 2025 Sec. 5.3 (docs/references.md: Busbridge).
 LOG_MIN = float(np.log(1e6))
 LOG_MAX = float(np.log(1e17))
 

@@ -3,7 +3,8 @@
 Recipes are compared with supervised training of the same student. The threshold and the
 compute needed to reach a loss are in :mod:`~distillscale.planning.reverse`.
 
-Problem (Busbridge et al. 2025 Sec. 5.3, LAWS.md §1.6): for a student of ``N_S`` parameters and a
+Problem (Busbridge et al. 2025 Sec. 5.3, docs/references.md: Busbridge): for a student of ``N_S``
+parameters and a
 per-student budget ``C``, choose ``D_S, N_T, D_T`` in ``[1e6, 1e17]`` to minimise
 ``L_S(N_S, D_S, L_T = L(N_T, D_T))`` subject to Eq. 9,
 

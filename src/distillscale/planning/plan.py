@@ -1,6 +1,6 @@
 """``distillscale.plan(...)``: one entry point for every planning question.
 
-It returns a :class:`Plan` whose ``to_json()`` is CONVENTIONS.md's ``plan --json`` document.
+It returns a :class:`Plan` whose ``to_json()`` is docs/conventions.md's ``plan --json`` document.
 
 * No student size: a supervised plan (compute-optimal N*, D* for a budget; or the cheapest model
   reaching ``target_loss``, optionally with lifetime inference tokens).

@@ -1,6 +1,6 @@
 """The plan records :func:`distillscale.plan` returns, and their ``plan --json`` documents.
 
-Keys follow CONVENTIONS.md (``plan --json``); more keys are added, never renamed.
+Keys follow docs/conventions.md (``plan --json``); more keys are added, never renamed.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``plan --json`` document (CONVENTIONS.md), plain JSON data."""
+        """The ``plan --json`` document (docs/conventions.md), plain JSON data."""
         return {
             "mode": self.mode,
             "fit": self.fit,
@@ -114,7 +114,7 @@ class DistillationPlan(Plan):
     threshold: Threshold | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """CONVENTIONS.md distillation keys, plus intervals, teacher choice and threshold."""
+        """docs/conventions.md distillation keys, plus intervals, teacher choice and threshold."""
         r = self.recipe
         doc: dict[str, Any] = {
             "mode": self.mode,

@@ -4,7 +4,7 @@ The target-loss question optionally counts lifetime inference (Sardana et al. 20
 
 Compute is counted with the surface's :class:`~distillscale.planning.surfaces.FlopsConvention`:
 ``C = train(N) * D`` (``6 N D`` or Busbridge et al.'s ``3 F(N) D``). Sizes and token counts are
-searched in ``[1e6, 1e17]`` (LAWS.md §1.6).
+searched in ``[1e6, 1e17]`` (docs/references.md: Busbridge).
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def chinchilla_optimum(params: Mapping[str, float], compute: float) -> tuple[flo
     """Closed-form compute-optimal ``(N, D)`` under ``C = 6 N D`` (Hoffmann et al. 2022 App. D.2).
 
     ``N_opt = G (C/6)^a``, ``D_opt = C / (6 N_opt)``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``,
-    ``a = beta / (alpha + beta)`` (LAWS.md §2.1). Also exact for ``chinchilla-gamma``: ``gamma``
+    ``a = beta / (alpha + beta)`` (docs/references.md: Chinchilla). Also exact for
+    ``chinchilla-gamma``: ``gamma``
     is a monotone transform of the reducible term and does not move the optimum.
 
     Parameters
@@ -223,7 +224,7 @@ def cheapest_for_loss(
 
     Minimises ``train(N) D_tr + forward(N) D_inf`` subject to ``L(N, D_tr) = target``. With
     ``D_inf = 0`` this is the cheapest supervised run to a loss. With ``D_inf > 0`` it is the
-    inference-aware objective of Sardana et al. 2024 as reconstructed in LAWS.md §11
+    inference-aware objective of Sardana et al. 2024 as reconstructed in docs/references.md: Sardana
     (``6 N D_tr + 2 N D_inf`` under ``6nd``): that objective is **UNVERIFIED** against the paper.
 
     Parameters

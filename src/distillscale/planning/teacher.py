@@ -1,7 +1,8 @@
 """Teacher choice: the capacity-gap curve, the optimal teacher loss, and which teacher to use.
 
 The student law depends on the teacher only through its loss ``L_T`` (Busbridge et al. 2025
-Eq. 8); ``L_S`` is U-shaped in ``L_T`` (the capacity gap, Sec. 5.2, LAWS.md §1.7). Teacher losses
+Eq. 8); ``L_S`` is U-shaped in ``L_T`` (the capacity gap, Sec. 5.2, docs/references.md: Busbridge).
+Teacher losses
 are searched between the best and worst plannable teachers, ``L(1e17, 1e17)`` and ``L(1e6, 1e6)``.
 """
 

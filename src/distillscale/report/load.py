@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 #: Fit artifacts a study writes under ``fits/``, in report order.
 FIT_NAMES: tuple[str, ...] = ("supervised", "distillation")
 
-#: Numeric columns of ``runs.csv`` (CONVENTIONS.md run table plus the study's extras).
+#: Numeric columns of ``runs.csv`` (docs/conventions.md run table plus the study's extras).
 RUN_NUMERIC = (
     "params",
     "tokens",

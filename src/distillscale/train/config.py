@@ -30,7 +30,8 @@ __all__ = [
     "shape_to_dict",
 ]
 
-#: Distillation divergences (LAWS.md §12): name -> short definition, p teacher, q student.
+#: Distillation divergences (docs/references.md: KD losses): name -> short definition, p teacher, q
+# student.
 KD_LOSSES: dict[str, str] = {
     "forward-kl": "KL(p || q)",
     "reverse-kl": "KL(q || p)",
@@ -112,7 +113,8 @@ class DataConfig:
 class KDConfig:
     """Distillation loss: ``(1 - weight) * NTP + weight * tau^2 * D(p_tau, q_tau)``.
 
-    Defaults follow Busbridge et al. 2025 (LAWS.md §1.8): pure distillation (``weight = 1``),
+    Defaults follow Busbridge et al. 2025 (docs/references.md: Busbridge): pure distillation
+    (``weight = 1``),
     ``temperature = 1``, forward KL, full teacher logits.
 
     Parameters
@@ -122,7 +124,7 @@ class KDConfig:
     temperature : float
         tau > 0, dividing teacher and student logits.
     tau2_scaling : bool
-        Multiply the divergence by tau^2 (Hinton et al. 2015; LAWS.md §12.1).
+        Multiply the divergence by tau^2 (Hinton et al. 2015; docs/references.md: KD losses).
     weight : float
         lambda in [0, 1], the weight of the distillation term.
     skew : float
@@ -133,7 +135,8 @@ class KDConfig:
         Keep only the teacher's k most likely tokens; None uses full logits.
     top_k_mode : str
         ``"renormalize"``: the teacher is renormalised over its kept set and the student keeps
-        its full distribution (LAWS.md §12.8, renormalisation unverified; reverse KL is then
+        its full distribution (docs/references.md: KD losses, renormalisation unverified; reverse
+        KL is then
         infinite and refused). ``"bucket"``: both distributions are reduced to the k kept tokens
         plus one bucket holding the remaining mass.
     """

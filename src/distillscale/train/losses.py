@@ -1,16 +1,19 @@
 """Next-token and distillation losses, in nats per token.
 
-The training objective of a distilled student (Busbridge et al. 2025 Eq. 6/7; LAWS.md §12.1):
+The training objective of a distilled student (Busbridge et al. 2025 Eq. 6/7; docs/references.md:
+KD losses):
 
     L = (1 - lambda) * CE(z_S, y) + lambda * s(tau) * mean_t D(p_tau, q_tau)
 
 with ``p_tau = softmax(z_T / tau)`` (teacher), ``q_tau = softmax(z_S / tau)`` (student),
 ``s(tau) = tau^2`` when ``tau2_scaling`` (Hinton et al. 2015) else 1, and ``D`` one of the
-divergences of LAWS.md §12.2-12.5. Every divergence here is zero when ``p == q``; forward KL is
+divergences of docs/references.md: KD losses. Every divergence here is zero when ``p == q``;
+forward KL is
 ``KL(p || q)``, which differs from Apple's cross-entropy form ``-sum p log q`` by the teacher
 entropy, a constant with no gradient.
 
-Truncated teachers (``top_k``; LAWS.md §12.8) keep the teacher's k most likely tokens:
+Truncated teachers (``top_k``; docs/references.md: KD losses) keep the teacher's k most likely
+tokens:
 
 * ``renormalize``: the teacher is renormalised over the kept set, the student keeps its full
   distribution (reverse KL is then infinite and is refused by :class:`KDConfig`);

@@ -492,7 +492,7 @@ class Store:
             return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
 
     def run_table(self, study: str | None = None, *, status: str | None = "done") -> pd.DataFrame:
-        """The runs as a pandas DataFrame with the run-table columns of CONVENTIONS.md.
+        """The runs as a pandas DataFrame with the run-table columns of docs/conventions.md.
 
         Columns are :data:`RUN_TABLE_COLUMNS`: ``run, params`` (non-embedding), ``tokens``,
         ``flops`` (the run's total: own training + teacher inference + logit cache,
