@@ -26,6 +26,7 @@ def test_published_chinchilla_sanity_value(capsys: pytest.CaptureFixture[str]) -
     # LAWS.md §2.1 sanity table: Hoffmann unrounded, L(70e9, 1.4e12) = 1.9208.
     assert row["loss"] == pytest.approx(1.9208, abs=1e-4)
     assert row["teacher_loss"] is None and row["interval"] is None
+    assert row["prediction_interval"] is None
     assert row["params"] == 70e9 and row["tokens"] == 1.4e12
 
 
@@ -63,6 +64,9 @@ def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixtu
     for row in doc["predictions"]:
         lo, hi = row["interval"]
         assert lo < row["loss"] < hi
+        # the prediction interval for a new run adds the residual scatter: it is wider
+        p_lo, p_hi = row["prediction_interval"]
+        assert p_lo < lo and hi < p_hi
 
 
 def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,7 +74,8 @@ def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["law"] == "downstream"
     # LAWS.md 4.4, C4, 46 tasks: Err(L) = 0.7589 - 1.289 exp(-0.9722 L)
     for row, loss in zip(doc["predictions"], (2.5, 3.0), strict=True):
-        assert set(row) == {"loss", "error", "interval"}
+        assert set(row) == {"loss", "error", "interval", "prediction_interval"}
+        assert row["interval"] is None and row["prediction_interval"] is None
         assert row["loss"] == loss
         assert row["error"] == pytest.approx(0.7589 - 1.289 * math.exp(-0.9722 * loss), abs=2e-4)
 

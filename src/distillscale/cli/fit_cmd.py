@@ -82,6 +82,11 @@ def render_fit(fit: Fit) -> None:
             f"held out: {len(errs)} runs, mean |rel error| {sum(errs) / len(errs):.3%}, "
             f"max {max(errs):.3%}"
         )
+        from distillscale.fitting.result import holdout_coverage
+
+        cover = holdout_coverage(fit.holdout, fit.ci_level)
+        if cover:
+            err_console.print(f"held out: {cover}")
     for warning in fit.diagnostics.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if fit.supervised is not None:

@@ -84,19 +84,25 @@ def _make_estimator(
 
 
 def _holdout(result: Fit, table: RunTable) -> tuple[HoldoutRow, ...]:
+    """Observed vs predicted on held-out runs, with the prediction interval when there is one."""
     law = result.law_obj
     x = {k: table.column(k) for k in law.inputs}
-    predicted = result.predict(
-        params=x.get("params"),
-        tokens=x.get("tokens"),
-        teacher_loss=x.get("teacher_loss"),
-        loss=x.get("loss"),
-    )
+    n, d, lt, lv = (x.get(k) for k in ("params", "tokens", "teacher_loss", "loss"))
     observed = table.column(law.output)
-    return tuple(
-        HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))
-        for r, o, p in zip(run_ids(table), observed, predicted, strict=True)
-    )
+    if result.bootstrap_samples is None:
+        predicted = result.predict(params=n, tokens=d, teacher_loss=lt, loss=lv)
+        lower = upper = None
+    else:
+        pred = result.predict(params=n, tokens=d, teacher_loss=lt, loss=lv, interval=True)
+        predicted, lower, upper = pred.value, pred.prediction_lower, pred.prediction_upper
+    rows = []
+    for i, (r, o, p) in enumerate(zip(run_ids(table), observed, predicted, strict=True)):
+        row = HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))
+        if lower is not None and upper is not None:
+            lo, hi = float(lower[i]), float(upper[i])
+            row = replace(row, lower=lo, upper=hi, inside=bool(lo <= o <= hi))
+        rows.append(row)
+    return tuple(rows)
 
 
 def fit(

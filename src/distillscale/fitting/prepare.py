@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from distillscale.errors import InputError
 from distillscale.fitting.diagnostics import diagnose
+from distillscale.fitting.intervals import residual_quantiles
 from distillscale.fitting.objective import Problem
 from distillscale.fitting.result import Fit, load_fit, package_version
 from distillscale.laws import get_law
@@ -227,6 +228,8 @@ def build_fit(
     """A :class:`Fit` (no intervals yet) with diagnostics at ``theta``."""
     law = prep.law
     diag, cov = diagnose(prep.problem, theta, free=prep.free, converged=converged)
+    with np.errstate(all="ignore"):
+        resid = law.log_predict(theta[None, :], prep.problem.x)[0] - prep.problem.log_y
     return Fit(
         law=law.name,
         params={**law.from_fitting(theta), **prep.fixed},  # fixed values exactly as given
@@ -244,4 +247,5 @@ def build_fit(
         covariance=cov,
         fixed=dict(prep.fixed),
         scale=scale,
+        residual_quantiles=residual_quantiles(resid, int(prep.free.sum())),
     )
