@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.fitting.bootstrap import Bootstrap, Progress
+from distillscale.fitting.constraints import BoundSpec, TieSpec
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
@@ -75,11 +76,17 @@ def _make_estimator(
     delta: float | None,
     fixed: FixedSpec | None,
     supervised: Fit | str | None,
+    bounds: BoundSpec | None = None,
+    ties: TieSpec | None = None,
 ) -> HuberGrid | HuberMLE:
     if estimator == "huber-grid":
-        return HuberGrid(law, delta=delta, fixed=fixed, supervised=supervised)
+        return HuberGrid(
+            law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
+        )
     if estimator == "huber-mle":
-        return HuberMLE(law, delta=delta, fixed=fixed, supervised=supervised)
+        return HuberMLE(
+            law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
+        )
     raise InputError(f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}")
 
 
@@ -119,6 +126,8 @@ def fit(
     test_where: str | None = None,
     columns: Mapping[str, str] | None = None,
     fixed: FixedSpec | None = None,
+    bounds: BoundSpec | None = None,
+    ties: TieSpec | None = None,
     supervised: Fit | str | None = None,
     supervised_law: str = "chinchilla-gamma",
     drop_invalid: bool = False,
@@ -152,6 +161,12 @@ def fit(
         Canonical name -> your column name (``{"params": "n_params"}``).
     fixed : mapping, optional
         Parameters held fixed: ``{"c1": 522.6, "f1": "@busbridge2025"}``.
+    bounds : mapping, optional
+        Natural-unit bounds inside the law's range: ``{"E": (0.5, 3.0)}`` (``--bound``). They
+        narrow the start grid and every minimiser, and a parameter that ends on one is flagged.
+    ties : mapping, optional
+        ``{"alpha": "beta"}``: alpha takes beta's value, one free parameter shared (``--tie``).
+        With a ``kind`` column, bounds and ties apply to the student (distillation) law only.
     supervised : Fit, str, optional
         Supervised fit (or path or ``"@name"``) for the distillation law.
     supervised_law : str
@@ -197,7 +212,7 @@ def fit(
         )
     base_where = _and(where, student_filter)
     train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid)
-    est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised)
+    est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised, bounds, ties)
     if bootstrap:
         boot = Bootstrap(est, n_resamples=int(bootstrap), ci=ci, seed=seed, progress=progress)
         result = boot.fit(train).result_

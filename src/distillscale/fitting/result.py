@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.constraints import read_bounds, read_ties
 from distillscale.fitting.intervals import prediction_band, read_residual_quantiles
 from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
@@ -206,6 +207,10 @@ class Fit:
         Quantiles 0%, 1%, ..., 100% of log(observed / predicted) for a new run, from the fitted
         runs' residuals (:func:`~distillscale.fitting.intervals.residual_quantiles`); they give
         the prediction interval. None for published sets.
+    bounds : dict of str to (float, float), or None
+        User bounds the fit was made within (natural units; ``--bound``), None without any.
+    ties : dict of str to str, or None
+        Tied parameter -> the parameter whose value it took (``--tie``), None without any.
 
     Notes
     -----
@@ -233,6 +238,8 @@ class Fit:
     source: str | None = None
     scale: float | None = None
     residual_quantiles: NDArray[np.float64] | None = None
+    bounds: dict[str, tuple[float, float]] | None = None
+    ties: dict[str, str] | None = None
 
     # --- prediction -------------------------------------------------------------------------
     @property
@@ -436,6 +443,10 @@ class Fit:
         )
         if self.residual_quantiles is not None:
             doc["residual_quantiles"] = self.residual_quantiles.tolist()
+        if self.bounds:
+            doc["bounds"] = {k: list(v) for k, v in self.bounds.items()}
+        if self.ties:
+            doc["ties"] = dict(self.ties)
         return _finite(doc)
 
     @classmethod
@@ -522,6 +533,10 @@ class Fit:
             note = []
             if self.fixed and name in self.fixed:
                 note.append("fixed")
+            if self.ties and name in self.ties:
+                note.append(f"tied to {self.ties[name]}")
+            if self.bounds and name in self.bounds:
+                note.append("bounded {:g}..{:g}".format(*self.bounds[name]))
             if name in self.diagnostics.at_bound:
                 note.append("at bound")
             if name in self.diagnostics.poorly_determined:
@@ -836,6 +851,8 @@ def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
         source=_optional_str(where, "source", doc.get("source")),
         scale=_optional_number(where, "scale", doc.get("scale"), positive=True),
         residual_quantiles=read_residual_quantiles(where, doc.get("residual_quantiles")),
+        bounds=read_bounds(where, doc.get("bounds"), law) or None,
+        ties=read_ties(where, doc.get("ties"), law) or None,
     )
 
 
