@@ -89,3 +89,14 @@ def test_band_is_the_percentile_of_every_resample_residual_pair() -> None:
 
 def test_published_sets_have_no_prediction_interval() -> None:
     assert ds.load_fit("@hoffmann2022").residual_quantiles is None
+
+
+def test_the_fitted_range_is_recorded_and_checked(boot_fit: ds.Fit) -> None:
+    lo, hi = boot_fit.data_range["params"]  # type: ignore[index]
+    frame = synthetic_table("chinchilla", 100, seed=11)
+    assert (lo, hi) == (frame["params"].min(), frame["params"].max())
+    doc = boot_fit.to_json()
+    assert ds.Fit.from_json(doc).data_range == boot_fit.data_range
+    for bad in ({"params": [2, 1]}, {"nope": [1, 2]}, [1, 2], {"params": ["a", 2]}):
+        with pytest.raises(InputError, match="key 'data_range' is malformed"):
+            ds.Fit.from_json({**doc, "data_range": bad})

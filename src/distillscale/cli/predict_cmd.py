@@ -6,7 +6,9 @@ bootstrap ``interval`` of the fitted curve (confidence interval, parameter uncer
 the ``prediction_interval`` for a new run's observed loss (bootstrap plus the fit's residual
 scatter); both null when the fit has no bootstrap samples. For the downstream law, which maps a
 loss to an error, each entry is ``loss``, ``error``, ``interval`` and ``prediction_interval``
-(of the error).
+(of the error). A top-level ``warnings`` list holds the range warnings of
+:mod:`distillscale.fitting.extrapolation` (also printed on stderr); a predicted loss above 100
+nats per token is refused with exit 2.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ def predict_command(
     For a downstream fit, predict the error (fraction) at given losses (--loss).
     """
     from distillscale.fitting import load_fit
+    from distillscale.fitting.extrapolation import check_absurd, range_warnings
 
     fitted = load_fit(fit)
     law = fitted.law_obj
@@ -107,6 +110,8 @@ def predict_command(
             p_interval = (pred.prediction_lower, pred.prediction_upper)
     else:
         value = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v)
+    check_absurd(value, law.output, fitted.source or fit)
+    warnings = range_warnings(fitted.data_range, x, fitted.source or fit)
     shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]
     table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
     for col in (*shown, law.output):
@@ -137,5 +142,7 @@ def predict_command(
                 cells.append(f"[{b[0]:.5f}, {b[1]:.5f}]")
         table.add_row(*cells)
     err_console.print(table)
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if json_:
-        emit_json({"law": law.name, "fit": fit, "predictions": rows})
+        emit_json({"law": law.name, "fit": fit, "predictions": rows, "warnings": warnings})

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from distillscale.errors import InputError
 from distillscale.fitting.bootstrap import Bootstrap, Progress
 from distillscale.fitting.constraints import BoundSpec, TieSpec
+from distillscale.fitting.extrapolation import check_absurd
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
@@ -252,6 +253,13 @@ def predict(
     ndarray
         Predicted loss in nats per token (error fraction for ``downstream``), broadcast over
         the inputs.
+
+    Raises
+    ------
+    InputError
+        When a predicted loss exceeds 100 nats per token (an absurd extrapolation).
     """
     fitted = fit_or_name if isinstance(fit_or_name, Fit) else load_fit(fit_or_name)
-    return fitted.predict(params=params, tokens=tokens, teacher_loss=teacher_loss, loss=loss)
+    value = fitted.predict(params=params, tokens=tokens, teacher_loss=teacher_loss, loss=loss)
+    check_absurd(value, fitted.law_obj.output, fitted.source or f"fit of law {fitted.law!r}")
+    return value

@@ -25,6 +25,7 @@ from distillscale.fitting.constraints import (
     tie_theta,
 )
 from distillscale.fitting.diagnostics import diagnose
+from distillscale.fitting.extrapolation import data_range
 from distillscale.fitting.intervals import residual_quantiles
 from distillscale.fitting.objective import Problem
 from distillscale.fitting.result import Fit, load_fit, package_version
@@ -274,4 +275,5 @@ def build_fit(
         residual_quantiles=residual_quantiles(resid, int(prep.free.sum())),
         bounds=dict(prep.bounds) or None,
         ties=dict(prep.ties) or None,
+        data_range=data_range(prep.problem.x, law.inputs),
     )

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.fitting.constraints import read_bounds, read_ties
+from distillscale.fitting.extrapolation import read_data_range
 from distillscale.fitting.intervals import prediction_band, read_residual_quantiles
 from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
@@ -211,6 +212,10 @@ class Fit:
         User bounds the fit was made within (natural units; ``--bound``), None without any.
     ties : dict of str to str, or None
         Tied parameter -> the parameter whose value it took (``--tie``), None without any.
+    data_range : dict of str to (float, float), or None
+        (min, max) of each input over the fitted runs (counts; losses in nats per token);
+        ``predict`` and ``plan`` warn far outside it
+        (:mod:`~distillscale.fitting.extrapolation`). None when unknown.
 
     Notes
     -----
@@ -240,6 +245,7 @@ class Fit:
     residual_quantiles: NDArray[np.float64] | None = None
     bounds: dict[str, tuple[float, float]] | None = None
     ties: dict[str, str] | None = None
+    data_range: dict[str, tuple[float, float]] | None = None
 
     # --- prediction -------------------------------------------------------------------------
     @property
@@ -447,6 +453,8 @@ class Fit:
             doc["bounds"] = {k: list(v) for k, v in self.bounds.items()}
         if self.ties:
             doc["ties"] = dict(self.ties)
+        if self.data_range:
+            doc["data_range"] = {k: list(v) for k, v in self.data_range.items()}
         return _finite(doc)
 
     @classmethod
@@ -853,6 +861,7 @@ def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
         residual_quantiles=read_residual_quantiles(where, doc.get("residual_quantiles")),
         bounds=read_bounds(where, doc.get("bounds"), law) or None,
         ties=read_ties(where, doc.get("ties"), law) or None,
+        data_range=read_data_range(where, doc.get("data_range"), law.inputs) or None,
     )
 
 
@@ -887,6 +896,7 @@ def _from_published(name: str) -> Fit:
         version=package_version(),
         param_names=law.param_names,
         source="@" + ps.name,
+        data_range=None if ps.data_range is None else dict(ps.data_range),
     )
 
 
