@@ -90,6 +90,10 @@ def test_fit_holdout_and_bootstrap(capsys: pytest.CaptureFixture[str]) -> None:
             (row["predicted"] - row["observed"]) / row["observed"]
         )
         assert abs(row["rel_error"]) < 0.05
+        lo, hi = row["prediction_interval"]
+        assert row["inside"] == (lo <= row["observed"] <= hi)
+    hit = sum(row["inside"] for row in doc["holdout"])
+    assert f"80% prediction interval covers {hit} of 22 held-out runs" in captured.err
     assert doc["ci_level"] == 0.8
     assert np.asarray(doc["bootstrap_samples"]).shape == (20, 5)
     for name, (lo, hi) in doc["ci"].items():
@@ -117,6 +121,21 @@ def test_fix_holds_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert doc["params"]["beta"] == pytest.approx(0.37, rel=1e-3)
 
 
+def test_bound_and_tie_are_applied_and_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _synthetic(tmp_path)
+    args = ["fit", str(data), "--law", "chinchilla", "--map", "params=n_params", "--json"]
+    code = main([*args, "--bound", "E=1.9:3", "--tie", "alpha=beta"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["bounds"] == {"E": [1.9, 3.0]} and doc["ties"] == {"alpha": "beta"}
+    assert doc["params"]["E"] == pytest.approx(1.9) and "E" in doc["diagnostics"]["at_bound"]
+    assert doc["params"]["alpha"] == doc["params"]["beta"]
+    assert "tied to beta" in captured.err and "E fitted at its lower bound 1.9" in captured.err
+
+
 @pytest.mark.parametrize(
     ("content", "args", "expected"),
     [
@@ -132,6 +151,10 @@ def test_fix_holds_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ("params,tokens,loss\n1e8,2e9,3.0\n", ["--fix", "Q=1"], "no parameter 'Q'"),
         ("params,tokens,loss\n1e8,2e9,3.0\n", ["--fix", "E"], "expected NAME=VALUE"),
         ("params,tokens,loss\n1e8,2e9,3.0\n", ["--train-where", "loss > 1"], "go together"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--bound", "E=2"], "--bound 'E=2': expected"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--bound", "E=3:2"], "--bound E=3:2: need"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--tie", "alpha"], "--tie 'alpha': expected"),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--tie", "alpha=Q"], "no parameter 'Q'"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(

@@ -26,6 +26,7 @@ def test_published_chinchilla_sanity_value(capsys: pytest.CaptureFixture[str]) -
     # docs/references.md: Chinchilla sanity table: Hoffmann unrounded, L(70e9, 1.4e12) = 1.9208.
     assert row["loss"] == pytest.approx(1.9208, abs=1e-4)
     assert row["teacher_loss"] is None and row["interval"] is None
+    assert row["prediction_interval"] is None
     assert row["params"] == 70e9 and row["tokens"] == 1.4e12
 
 
@@ -63,6 +64,9 @@ def test_interval_from_bootstrap_fit(tmp_path: Path, capsys: pytest.CaptureFixtu
     for row in doc["predictions"]:
         lo, hi = row["interval"]
         assert lo < row["loss"] < hi
+        # the prediction interval for a new run adds the residual scatter: it is wider
+        p_lo, p_hi = row["prediction_interval"]
+        assert p_lo < lo and hi < p_hi
 
 
 def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,7 +74,8 @@ def test_downstream_error_at_losses(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["law"] == "downstream"
     # docs/references.md: Gadre, C4, 46 tasks: Err(L) = 0.7589 - 1.289 exp(-0.9722 L)
     for row, loss in zip(doc["predictions"], (2.5, 3.0), strict=True):
-        assert set(row) == {"loss", "error", "interval"}
+        assert set(row) == {"loss", "error", "interval", "prediction_interval"}
+        assert row["interval"] is None and row["prediction_interval"] is None
         assert row["loss"] == loss
         assert row["error"] == pytest.approx(0.7589 - 1.289 * math.exp(-0.9722 * loss), abs=2e-4)
 
@@ -102,3 +107,39 @@ def test_bad_fit_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     bad.write_text('{"schema": "other"}')
     assert main(["predict", str(bad), "--params", "1e9", "--tokens", "2e10"]) == 2
     assert "distillscale.fit/1" in capsys.readouterr().err
+
+
+def test_far_outside_the_fitted_range_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 9: @besiroglu2024 was fitted on params 5.7e7..1.6e10, tokens 8.2e8..3.2e11
+    near = _run(["@besiroglu2024", "--params", "1e9", "--tokens", "2e10"], capsys)
+    assert near["warnings"] == []
+    code = main(["predict", "@besiroglu2024", "--params", "1e12", "--tokens", "2e10", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    (warning,) = json.loads(captured.out)["warnings"]
+    assert warning.startswith("--params 1e+12 is more than 10x beyond the params range")
+    assert "warning: --params 1e+12" in " ".join(captured.err.split())
+    # no recorded range (a published set without one): no range warning
+    assert _run(["@hoffmann2022", "--params", "1e12", "--tokens", "2e10"], capsys)["warnings"] == []
+
+
+def test_teacher_loss_outside_a_fits_range_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fit = load_fit("@busbridge2025")
+    doc = fit.to_json()
+    doc["data_range"] = {"params": [1e8, 1e10], "tokens": [1e9, 1e12], "teacher_loss": [2.0, 3.0]}
+    path = tmp_path / "fit.json"
+    path.write_text(json.dumps(doc))
+    args = [str(path), "--params", "1e9", "--tokens", "2e10", "--teacher-loss"]
+    assert _run([*args, "2.5"], capsys)["warnings"] == []
+    (warning,) = _run([*args, "1.5"], capsys)["warnings"]
+    assert "--teacher-loss 1.5 is more than 10% of its width outside" in warning
+
+
+def test_an_absurd_prediction_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["predict", "@besiroglu2024", "--params", "1e3", "--tokens", "1e3", "--json"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "predicted loss 212 nats per token is absurd" in captured.err
+    assert "Traceback" not in captured.err

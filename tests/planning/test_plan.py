@@ -310,7 +310,24 @@ def test_a_fit_outside_the_laws_range_is_refused_naming_the_file(tmp_path, param
 
 def test_an_exponent_at_its_zero_bound_plans_numerically(tmp_path):
     # the closed form divides by alpha; at alpha = 0 (a fit at its bound) the search answers
-    p = distillscale.plan(str(_edited_fit(tmp_path, alpha=0.0)), compute=1e21).to_json()
+    # (A = 1: with Hoffmann's A = 406 the flat term alone predicts 408 nats, refused below)
+    p = distillscale.plan(str(_edited_fit(tmp_path, alpha=0.0, A=1.0)), compute=1e21).to_json()
     assert p["method"] == "numerical"
     assert p["params"] * p["tokens"] * 6 == pytest.approx(1e21, rel=1e-9)
     assert p["params"] == pytest.approx(1e6, rel=1e-6)  # N does not help: the smallest model
+
+
+def test_an_absurd_planned_loss_is_refused(tmp_path):
+    # issue 9: alpha = 0 makes A/N^alpha = 406 nats at any size; the plan printed it silently
+    with pytest.raises(
+        InputError, match=r"fit.json: predicted loss 408.1 nats per token is absurd"
+    ):
+        distillscale.plan(str(_edited_fit(tmp_path, alpha=0.0)), compute=1e21)
+
+
+def test_a_plan_far_outside_the_fitted_range_warns():
+    near = distillscale.plan("@besiroglu2024", compute=1e21)
+    assert not any("extrapolation" in w for w in near.warnings)
+    far = distillscale.plan("@besiroglu2024", compute=1e26).to_json()
+    assert any(w.startswith("params N* 1.02e+12 is more than 10x beyond") for w in far["warnings"])
+    assert any(w.startswith("tokens D* 1.64e+13 is more than 10x beyond") for w in far["warnings"])

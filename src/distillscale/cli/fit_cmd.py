@@ -65,6 +65,11 @@ def render_fit(fit: Fit) -> None:
             label
             for label, on in (
                 ("fixed", bool(fit.fixed) and name in (fit.fixed or {})),
+                (f"tied to {(fit.ties or {}).get(name)}", name in (fit.ties or {})),
+                (
+                    "bounded {:g}..{:g}".format(*(fit.bounds or {}).get(name, (0, 0))),
+                    name in (fit.bounds or {}),
+                ),
                 ("at bound", name in fit.diagnostics.at_bound),
                 ("poorly determined", name in fit.diagnostics.poorly_determined),
             )
@@ -82,6 +87,11 @@ def render_fit(fit: Fit) -> None:
             f"held out: {len(errs)} runs, mean |rel error| {sum(errs) / len(errs):.3%}, "
             f"max {max(errs):.3%}"
         )
+        from distillscale.fitting.result import holdout_coverage
+
+        cover = holdout_coverage(fit.holdout, fit.ci_level)
+        if cover:
+            err_console.print(f"held out: {cover}")
     for warning in fit.diagnostics.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if fit.supervised is not None:
@@ -122,6 +132,14 @@ def fit_command(
         list[str] | None,
         typer.Option(help="Hold a parameter: NAME=VALUE or NAME=@set, e.g. --fix c1=522.6."),
     ] = None,
+    bound: Annotated[
+        list[str] | None,
+        typer.Option(help="Bound a parameter: NAME=LO:HI, natural units, e.g. --bound E=0.5:3."),
+    ] = None,
+    tie: Annotated[
+        list[str] | None,
+        typer.Option(help="Tie a parameter to another: --tie alpha=beta (one shared value)."),
+    ] = None,
     supervised: Annotated[
         str | None,
         typer.Option(help="Supervised fit for the distillation law: FIT.json or @name."),
@@ -138,6 +156,7 @@ def fit_command(
 ) -> None:
     """Fit a scaling law to a table of runs (params, tokens: counts; loss: nats per token)."""
     from distillscale.fitting import fit as fit_api
+    from distillscale.fitting.constraints import parse_bound
 
     if output is not None and output.is_dir():  # refuse before the fit, not after it
         raise InputError(
@@ -145,6 +164,8 @@ def fit_command(
         )
     columns = _pairs(map_, "--map", "params=n_params")
     fixed = _pairs(fix, "--fix", "c1=522.6")
+    bounds = dict(parse_bound(item) for item in bound or [])
+    ties = _pairs(tie, "--tie", "alpha=beta")
     interactive = bootstrap > 0 and err_console.is_terminal and not json_
     progress = Progress(
         "bootstrap",
@@ -173,6 +194,8 @@ def fit_command(
             test_where=test_where,
             columns=columns or None,
             fixed=fixed or None,
+            bounds=bounds or None,
+            ties=ties or None,
             supervised=supervised,
             drop_invalid=drop_invalid,
             progress=advance,

@@ -1,9 +1,14 @@
 """``distillscale predict``: evaluate a fit (or a published set) at given points.
 
 ``--json`` prints docs/conventions.md's ``predict --json`` document: ``law``, ``fit`` and one
-``predictions`` entry per point with ``params``, ``tokens``, ``teacher_loss``, ``loss`` and the
-bootstrap ``interval`` (null when the fit has no bootstrap samples). For the downstream law,
-which maps a loss to an error, each entry is ``loss``, ``error`` and ``interval`` (of the error).
+``predictions`` entry per point with ``params``, ``tokens``, ``teacher_loss``, ``loss``, the
+bootstrap ``interval`` of the fitted curve (confidence interval, parameter uncertainty only) and
+the ``prediction_interval`` for a new run's observed loss (bootstrap plus the fit's residual
+scatter); both null when the fit has no bootstrap samples. For the downstream law, which maps a
+loss to an error, each entry is ``loss``, ``error``, ``interval`` and ``prediction_interval``
+(of the error). A top-level ``warnings`` list holds the range warnings of
+:mod:`distillscale.fitting.extrapolation` (also printed on stderr); a predicted loss above 100
+nats per token is refused with exit 2.
 """
 
 from __future__ import annotations
@@ -90,23 +95,32 @@ def predict_command(
     For a downstream fit, predict the error (fraction) at given losses (--loss).
     """
     from distillscale.fitting import load_fit
+    from distillscale.fitting.extrapolation import check_absurd, range_warnings
 
     fitted = load_fit(fit)
     law = fitted.law_obj
     x = _points(law, params, tokens, teacher_loss, loss, points)
     n, d, l_t, l_v = (x.get(k) for k in ("params", "tokens", "teacher_loss", "loss"))
     interval = None
+    p_interval = None
     if fitted.bootstrap_samples is not None:
         pred = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v, interval=True)
         value, interval = pred.value, (pred.lower, pred.upper)
+        if pred.prediction_lower is not None and pred.prediction_upper is not None:
+            p_interval = (pred.prediction_lower, pred.prediction_upper)
     else:
         value = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v)
+    check_absurd(value, law.output, fitted.source or fit)
+    warnings = range_warnings(fitted.data_range, x, fitted.source or fit)
     shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]
     table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
     for col in (*shown, law.output):
         table.add_column(col, justify="right")
+    pct = f"{round(100 * (fitted.ci_level or 0.9), 1):g}%"
     if interval is not None:
-        table.add_column(f"{round(100 * (fitted.ci_level or 0.9), 1):g}% interval", justify="right")
+        table.add_column(f"{pct} curve interval", justify="right")
+    if p_interval is not None:
+        table.add_column(f"{pct} new-run interval", justify="right")
     rows: list[dict[str, Any]] = []
     has_teacher = "teacher_loss" in x
     for i in range(value.shape[0]):
@@ -120,11 +134,15 @@ def predict_command(
             }
         else:
             row = {**{k: float(x[k][i]) for k in shown}, law.output: float(value[i])}
-        rows.append({**row, "interval": band})
+        p_band = None if p_interval is None else [float(p_interval[0][i]), float(p_interval[1][i])]
+        rows.append({**row, "interval": band, "prediction_interval": p_band})
         cells = [f"{x[k][i]:.4g}" for k in shown] + [f"{value[i]:.5f}"]
-        if band is not None:
-            cells.append(f"[{band[0]:.5f}, {band[1]:.5f}]")
+        for b in (band, p_band):
+            if b is not None:
+                cells.append(f"[{b[0]:.5f}, {b[1]:.5f}]")
         table.add_row(*cells)
     err_console.print(table)
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     if json_:
-        emit_json({"law": law.name, "fit": fit, "predictions": rows})
+        emit_json({"law": law.name, "fit": fit, "predictions": rows, "warnings": warnings})

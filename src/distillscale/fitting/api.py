@@ -20,6 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
 from distillscale.fitting.bootstrap import Bootstrap, Progress
+from distillscale.fitting.constraints import BoundSpec, TieSpec
+from distillscale.fitting.extrapolation import check_absurd
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
@@ -75,28 +77,40 @@ def _make_estimator(
     delta: float | None,
     fixed: FixedSpec | None,
     supervised: Fit | str | None,
+    bounds: BoundSpec | None = None,
+    ties: TieSpec | None = None,
 ) -> HuberGrid | HuberMLE:
     if estimator == "huber-grid":
-        return HuberGrid(law, delta=delta, fixed=fixed, supervised=supervised)
+        return HuberGrid(
+            law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
+        )
     if estimator == "huber-mle":
-        return HuberMLE(law, delta=delta, fixed=fixed, supervised=supervised)
+        return HuberMLE(
+            law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
+        )
     raise InputError(f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}")
 
 
 def _holdout(result: Fit, table: RunTable) -> tuple[HoldoutRow, ...]:
+    """Observed vs predicted on held-out runs, with the prediction interval when there is one."""
     law = result.law_obj
     x = {k: table.column(k) for k in law.inputs}
-    predicted = result.predict(
-        params=x.get("params"),
-        tokens=x.get("tokens"),
-        teacher_loss=x.get("teacher_loss"),
-        loss=x.get("loss"),
-    )
+    n, d, lt, lv = (x.get(k) for k in ("params", "tokens", "teacher_loss", "loss"))
     observed = table.column(law.output)
-    return tuple(
-        HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))
-        for r, o, p in zip(run_ids(table), observed, predicted, strict=True)
-    )
+    if result.bootstrap_samples is None:
+        predicted = result.predict(params=n, tokens=d, teacher_loss=lt, loss=lv)
+        lower = upper = None
+    else:
+        pred = result.predict(params=n, tokens=d, teacher_loss=lt, loss=lv, interval=True)
+        predicted, lower, upper = pred.value, pred.prediction_lower, pred.prediction_upper
+    rows = []
+    for i, (r, o, p) in enumerate(zip(run_ids(table), observed, predicted, strict=True)):
+        row = HoldoutRow(run=r, observed=float(o), predicted=float(p), rel_error=float((p - o) / o))
+        if lower is not None and upper is not None:
+            lo, hi = float(lower[i]), float(upper[i])
+            row = replace(row, lower=lo, upper=hi, inside=bool(lo <= o <= hi))
+        rows.append(row)
+    return tuple(rows)
 
 
 def fit(
@@ -113,6 +127,8 @@ def fit(
     test_where: str | None = None,
     columns: Mapping[str, str] | None = None,
     fixed: FixedSpec | None = None,
+    bounds: BoundSpec | None = None,
+    ties: TieSpec | None = None,
     supervised: Fit | str | None = None,
     supervised_law: str = "chinchilla-gamma",
     drop_invalid: bool = False,
@@ -146,6 +162,12 @@ def fit(
         Canonical name -> your column name (``{"params": "n_params"}``).
     fixed : mapping, optional
         Parameters held fixed: ``{"c1": 522.6, "f1": "@busbridge2025"}``.
+    bounds : mapping, optional
+        Natural-unit bounds inside the law's range: ``{"E": (0.5, 3.0)}`` (``--bound``). They
+        narrow the start grid and every minimiser, and a parameter that ends on one is flagged.
+    ties : mapping, optional
+        ``{"alpha": "beta"}``: alpha takes beta's value, one free parameter shared (``--tie``).
+        With a ``kind`` column, bounds and ties apply to the student (distillation) law only.
     supervised : Fit, str, optional
         Supervised fit (or path or ``"@name"``) for the distillation law.
     supervised_law : str
@@ -191,7 +213,7 @@ def fit(
         )
     base_where = _and(where, student_filter)
     train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid)
-    est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised)
+    est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised, bounds, ties)
     if bootstrap:
         boot = Bootstrap(est, n_resamples=int(bootstrap), ci=ci, seed=seed, progress=progress)
         result = boot.fit(train).result_
@@ -231,6 +253,13 @@ def predict(
     ndarray
         Predicted loss in nats per token (error fraction for ``downstream``), broadcast over
         the inputs.
+
+    Raises
+    ------
+    InputError
+        When a predicted loss exceeds 100 nats per token (an absurd extrapolation).
     """
     fitted = fit_or_name if isinstance(fit_or_name, Fit) else load_fit(fit_or_name)
-    return fitted.predict(params=params, tokens=tokens, teacher_loss=teacher_loss, loss=loss)
+    value = fitted.predict(params=params, tokens=tokens, teacher_loss=teacher_loss, loss=loss)
+    check_absurd(value, fitted.law_obj.output, fitted.source or f"fit of law {fitted.law!r}")
+    return value

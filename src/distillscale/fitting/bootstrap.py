@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.constraints import tie_theta
 from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
@@ -134,6 +135,7 @@ class Bootstrap:
             out[lo:hi] = opt.theta.reshape(k, m, -1)[np.arange(k), best]
             if self.progress is not None:
                 self.progress(hi, k_total)
+        out = tie_theta(law, out)
         samples = np.where(law.log_mask, np.exp(out), out)
         for i, name in enumerate(law.param_names):
             if name in prep.fixed:

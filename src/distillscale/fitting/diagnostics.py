@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from distillscale.fitting.objective import Problem, residuals_jac
 from distillscale.fitting.result import Diagnostics
 
-__all__ = ["diagnose"]
+__all__ = ["AT_BOUND_FRACTION", "bound_side", "diagnose"]
 
 #: Condition number of the scaled curvature above which a fit is called ill-conditioned.
 ILL_CONDITIONED = 1e8
@@ -26,6 +26,25 @@ FLAT_DIRECTION = 1e-10
 POORLY_DETERMINED = 1.0
 #: |correlation| above which a pair is reported.
 STRONG_CORRELATION = 0.999
+#: A free parameter within this fraction of its bound interval's width (fitting space) of a
+#: bound counts as at the bound: an optimiser that stalls at gamma = 0.003 of [0, 4] has run to
+#: the bound as surely as one that stops at 0.
+AT_BOUND_FRACTION = 1e-3
+
+
+def bound_side(
+    theta: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+) -> NDArray[np.int8]:
+    """-1 at (or near) the lower bound, +1 at the upper one, 0 inside, shape (P,).
+
+    Near means within ``AT_BOUND_FRACTION`` of the bound interval's width, or 1e-6 relative,
+    whichever is larger (fitting space: logs for scale parameters).
+    """
+    width = np.where(np.isfinite(upper - lower), upper - lower, 0.0)
+    tol = np.maximum(1e-6 * np.maximum(1.0, np.abs(theta)), AT_BOUND_FRACTION * width)
+    low = theta - lower <= tol
+    high = upper - theta <= tol
+    return np.where(low, -1, np.where(high, 1, 0)).astype(np.int8)
 
 
 def diagnose(
@@ -64,12 +83,8 @@ def diagnose(
     law = problem.law
     names = law.param_names
     lower, upper = law.lower, law.upper
-    tol = 1e-6 * np.maximum(1.0, np.abs(theta))
-    at_bound = tuple(
-        n
-        for i, n in enumerate(names)
-        if free[i] and (theta[i] - lower[i] <= tol[i] or upper[i] - theta[i] <= tol[i])
-    )
+    side = bound_side(theta, lower, upper)
+    at_bound = tuple(n for i, n in enumerate(names) if free[i] and side[i] != 0)
     warnings: list[str] = []
     if not converged:
         warnings.append(
@@ -78,12 +93,13 @@ def diagnose(
         )
     for n in at_bound:
         i = names.index(n)
-        side = "lower" if theta[i] - lower[i] <= tol[i] else "upper"
-        bound = lower[i] if side == "lower" else upper[i]
+        which = "lower" if side[i] < 0 else "upper"
+        bound = lower[i] if side[i] < 0 else upper[i]
         shown = float(np.exp(bound)) if law.log_mask[i] else float(bound)
+        value = float(np.exp(theta[i])) if law.log_mask[i] else float(theta[i])
         warnings.append(
-            f"{n} fitted at its {side} bound {shown:.4g}; its interval is unreliable: "
-            f"widen the bound or fix {n} (--fix {n}=VALUE)"
+            f"{n} fitted at its {which} bound {shown:.4g} (value {value:.4g}); its interval is "
+            f"unreliable: fix {n} (--fix {n}=VALUE), or loosen --bound {n} if you set one"
         )
     cond, cov, poor = _curvature(problem, theta, free, names, warnings)
     if samples is not None and samples.shape[0] > 1:

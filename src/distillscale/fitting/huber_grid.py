@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from distillscale.fitting.constraints import BoundSpec, TieSpec, tie_theta
 from distillscale.fitting.objective import Problem, values
 from distillscale.fitting.optimise import distinct_best, lm_minimise, polish, serial_blas
 from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
@@ -159,6 +160,11 @@ class HuberGrid:
         distillation) when omitted.
     fixed : mapping, optional
         Parameters held fixed: natural values, or ``"@name"`` to take a published set's value.
+    bounds : mapping of str to (float, float), optional
+        Natural-unit bounds narrowing the law's (``{"E": (0.5, 3.0)}``), applied to the start
+        grid, the minimisers and the ``at_bound`` check.
+    ties : mapping of str to str, optional
+        ``{"alpha": "beta"}``: alpha takes beta's value (one free parameter shared).
     supervised : Fit or str, optional
         Supervised fit (or its path or ``"@name"``) giving ``supervised_loss`` for the
         distillation law.
@@ -191,6 +197,8 @@ class HuberGrid:
         *,
         delta: float | None = None,
         fixed: FixedSpec | None = None,
+        bounds: BoundSpec | None = None,
+        ties: TieSpec | None = None,
         supervised: Fit | str | None = None,
         starts: NDArray[np.float64] | None = None,
         n_screen: int | None = None,
@@ -199,6 +207,8 @@ class HuberGrid:
         self.law = law
         self.delta = delta
         self.fixed = fixed
+        self.bounds = bounds
+        self.ties = ties
         self.supervised = supervised
         self.starts = starts
         self.n_screen = n_screen
@@ -210,6 +220,8 @@ class HuberGrid:
             "law": self.law,
             "delta": self.delta,
             "fixed": self.fixed,
+            "bounds": self.bounds,
+            "ties": self.ties,
             "supervised": self.supervised,
             "starts": self.starts,
             "n_screen": self.n_screen,
@@ -219,7 +231,13 @@ class HuberGrid:
     def prepare(self, table: RunTableLike) -> Prepared:
         """The problem this estimator minimises on ``table``."""
         return prepare(
-            table, law=self.law, delta=self.delta, fixed=self.fixed, supervised=self.supervised
+            table,
+            law=self.law,
+            delta=self.delta,
+            fixed=self.fixed,
+            supervised=self.supervised,
+            bounds=self.bounds,
+            ties=self.ties,
         )
 
     def fit(self, table: RunTableLike) -> HuberGrid:
@@ -234,8 +252,8 @@ class HuberGrid:
                 n_screen=self.n_screen,
                 n_polish=self.n_polish,
             )
-        self.theta_ = res.theta
-        self.params_ = prep.law.from_fitting(res.theta)
+        self.theta_ = tie_theta(prep.law, res.theta)
+        self.params_ = prep.law.from_fitting(self.theta_)
         self.objective_ = res.objective
         self.candidates_ = res.candidates
         self.result_ = build_fit(

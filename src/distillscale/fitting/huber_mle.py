@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
+from distillscale.fitting.constraints import BoundSpec, TieSpec, tie_theta
 from distillscale.fitting.huber_grid import grid_minimise, grid_starts
 from distillscale.fitting.objective import Problem, huber, huber_psi, residuals_jac, values
 from distillscale.fitting.optimise import serial_blas
@@ -76,6 +77,11 @@ class HuberMLE:
         Huber threshold; the law's default when omitted.
     fixed : mapping, optional
         Parameters held fixed (natural values or ``"@name"``).
+    bounds : mapping of str to (float, float), optional
+        Natural-unit bounds narrowing the law's (``{"E": (0.5, 3.0)}``), applied to the start
+        grid, the minimisers and the ``at_bound`` check.
+    ties : mapping of str to str, optional
+        ``{"alpha": "beta"}``: alpha takes beta's value (one free parameter shared).
     supervised : Fit or str, optional
         Supervised fit for the distillation law.
     start : mapping of str to float, optional
@@ -106,12 +112,16 @@ class HuberMLE:
         *,
         delta: float | None = None,
         fixed: FixedSpec | None = None,
+        bounds: BoundSpec | None = None,
+        ties: TieSpec | None = None,
         supervised: Fit | str | None = None,
         start: Mapping[str, float] | None = None,
     ) -> None:
         self.law = law
         self.delta = delta
         self.fixed = fixed
+        self.bounds = bounds
+        self.ties = ties
         self.supervised = supervised
         self.start = start
 
@@ -121,6 +131,8 @@ class HuberMLE:
             "law": self.law,
             "delta": self.delta,
             "fixed": self.fixed,
+            "bounds": self.bounds,
+            "ties": self.ties,
             "supervised": self.supervised,
             "start": self.start,
         }
@@ -128,7 +140,13 @@ class HuberMLE:
     def prepare(self, table: RunTableLike) -> Prepared:
         """The problem this estimator minimises on ``table``."""
         return prepare(
-            table, law=self.law, delta=self.delta, fixed=self.fixed, supervised=self.supervised
+            table,
+            law=self.law,
+            delta=self.delta,
+            fixed=self.fixed,
+            supervised=self.supervised,
+            bounds=self.bounds,
+            ties=self.ties,
         )
 
     def _start(self, prep: Prepared) -> NDArray[np.float64]:
@@ -158,10 +176,18 @@ class HuberMLE:
             value, grad, g_sigma = nll(problem, full(z), float(z[-1]))
             return value, np.append(grad[free], g_sigma)
 
-        z0 = np.append(theta0[free], 0.0)
-        with serial_blas():
-            res = minimize(fun, z0, jac=True, method="BFGS")
-        theta = full(np.asarray(res.x))
+        law = prep.law
+        if prep.bounds or prep.ties:  # user bounds: a bounded minimiser from a start inside
+            lo, hi = law.lower[free], law.upper[free]
+            z0 = np.append(np.clip(theta0[free], lo, hi), 0.0)
+            box = [*zip(lo.tolist(), hi.tolist(), strict=True), (None, None)]
+            with serial_blas():
+                res = minimize(fun, z0, jac=True, method="L-BFGS-B", bounds=box)
+        else:
+            z0 = np.append(theta0[free], 0.0)
+            with serial_blas():
+                res = minimize(fun, z0, jac=True, method="BFGS")
+        theta = tie_theta(law, full(np.asarray(res.x)))
         sigma = float(res.x[-1])
         # "precision loss" is SciPy's usual message at this optimum (docs/references.md:
         # Chinchilla); the

@@ -16,7 +16,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.constraints import (
+    BoundSpec,
+    TieSpec,
+    constrain,
+    resolve_bounds,
+    resolve_ties,
+    tie_theta,
+)
 from distillscale.fitting.diagnostics import diagnose
+from distillscale.fitting.extrapolation import data_range
+from distillscale.fitting.intervals import residual_quantiles
 from distillscale.fitting.objective import Problem
 from distillscale.fitting.result import Fit, load_fit, package_version
 from distillscale.laws import get_law
@@ -62,9 +72,10 @@ class Prepared:
     Parameters
     ----------
     problem : Problem
-        Law, inputs, log observations and delta.
+        Law (constrained by the user's bounds and ties, when given), inputs, log observations
+        and delta.
     free : ndarray of bool, shape (P,)
-        Fitted (True) or held fixed (False).
+        Fitted (True), or held fixed or tied to another parameter (False).
     base : ndarray, shape (P,)
         Fitting-space vector holding the fixed values (free entries are placeholders).
     fixed : dict of str to float
@@ -73,6 +84,10 @@ class Prepared:
         Fit giving ``supervised_loss`` (distillation law).
     data_sha256 : str
         Hash of the fitted table.
+    bounds : dict of str to (float, float)
+        User bounds, natural units (``--bound``).
+    ties : dict of str to str
+        Tied parameter -> the parameter whose value it takes (``--tie``).
     """
 
     problem: Problem
@@ -81,6 +96,8 @@ class Prepared:
     fixed: dict[str, float]
     supervised: Fit | None
     data_sha256: str
+    bounds: dict[str, tuple[float, float]]
+    ties: dict[str, str]
 
     @property
     def law(self) -> Law:
@@ -149,26 +166,32 @@ def prepare(
     delta: float | None,
     fixed: FixedSpec | None,
     supervised: Fit | str | None,
+    bounds: BoundSpec | None = None,
+    ties: TieSpec | None = None,
 ) -> Prepared:
     """Build the problem an estimator minimises.
 
     Raises
     ------
     InputError
-        A bad delta, fixed parameter or supervised fit, or fewer runs than free parameters.
+        A bad delta, fixed parameter, bound, tie or supervised fit, or fewer runs than free
+        parameters.
     """
     law_obj = resolve_law(law)
     d = law_obj.default_delta if delta is None else float(delta)
     if not (np.isfinite(d) and d > 0):
         raise InputError(f"--delta {delta}: must be a positive number (Huber threshold)")
     fixed_values = resolve_fixed(law_obj, fixed)
+    bound_values = resolve_bounds(law_obj, bounds, fixed=fixed_values)
+    tie_values = resolve_ties(law_obj, ties, fixed=fixed_values, bounds=bound_values)
     sup = _supervised(law_obj, supervised)
     x = {k: np.asarray(table.column(k), dtype=float) for k in law_obj.inputs}
     if sup is not None:
         x["supervised_loss"] = sup.predict(params=x["params"], tokens=x["tokens"])
     y = np.asarray(table.column(law_obj.output), dtype=float)
-    problem = Problem(law=law_obj, x=x, log_y=np.log(y), delta=d)
-    free = np.array([n not in fixed_values for n in law_obj.param_names])
+    constrained = constrain(law_obj, bound_values, tie_values)
+    problem = Problem(law=constrained, x=x, log_y=np.log(y), delta=d)
+    free = np.array([n not in fixed_values and n not in tie_values for n in law_obj.param_names])
     base = np.zeros(len(free))
     for i, name in enumerate(law_obj.param_names):
         if name in fixed_values:
@@ -190,6 +213,8 @@ def prepare(
         fixed=fixed_values,
         supervised=sup,
         data_sha256=table.sha256,
+        bounds=bound_values,
+        ties=tie_values,
     )
 
 
@@ -226,7 +251,10 @@ def build_fit(
 ) -> Fit:
     """A :class:`Fit` (no intervals yet) with diagnostics at ``theta``."""
     law = prep.law
+    theta = tie_theta(law, theta)
     diag, cov = diagnose(prep.problem, theta, free=prep.free, converged=converged)
+    with np.errstate(all="ignore"):
+        resid = law.log_predict(theta[None, :], prep.problem.x)[0] - prep.problem.log_y
     return Fit(
         law=law.name,
         params={**law.from_fitting(theta), **prep.fixed},  # fixed values exactly as given
@@ -244,4 +272,8 @@ def build_fit(
         covariance=cov,
         fixed=dict(prep.fixed),
         scale=scale,
+        residual_quantiles=residual_quantiles(resid, int(prep.free.sum())),
+        bounds=dict(prep.bounds) or None,
+        ties=dict(prep.ties) or None,
+        data_range=data_range(prep.problem.x, law.inputs),
     )

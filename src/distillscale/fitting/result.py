@@ -22,6 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.constraints import read_bounds, read_ties
+from distillscale.fitting.extrapolation import read_data_range
+from distillscale.fitting.intervals import prediction_band, read_residual_quantiles
 from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
 
@@ -31,6 +34,7 @@ __all__ = [
     "Fit",
     "HoldoutRow",
     "Prediction",
+    "holdout_coverage",
     "load_fit",
     "package_version",
 ]
@@ -93,32 +97,58 @@ class HoldoutRow:
     """One held-out run: observed and predicted output and the relative error.
 
     ``rel_error = (predicted - observed) / observed``, a fraction; losses in nats per token.
+    ``lower``/``upper`` are the prediction interval for a new run at the fit's ``ci_level``
+    (bootstrap plus residual scatter; None without bootstrap samples) and ``inside`` whether
+    ``observed`` lies in it.
     """
 
     run: str
     observed: float
     predicted: float
     rel_error: float
+    lower: float | None = None
+    upper: float | None = None
+    inside: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The artifact's holdout entry; the interval keys only when there is an interval."""
+        out: dict[str, Any] = {
+            "run": self.run,
+            "observed": self.observed,
+            "predicted": self.predicted,
+            "rel_error": self.rel_error,
+        }
+        if self.lower is not None and self.upper is not None:
+            out["prediction_interval"] = [self.lower, self.upper]
+            out["inside"] = self.inside
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Prediction:
-    """Predictions with a bootstrap percentile interval.
+    """Predictions with a confidence interval of the curve and a prediction interval.
 
     Parameters
     ----------
     value : ndarray
         Point prediction (loss in nats per token, or error fraction).
     lower, upper : ndarray
-        Percentile interval at ``level`` over the bootstrap resamples.
+        Confidence interval of the fitted (mean) curve: percentile interval at ``level`` over
+        the bootstrap resamples, parameter uncertainty only.
     level : float
-        Coverage of the interval (0.9 for 5th to 95th percentile).
+        Coverage of both intervals (0.9 for 5th to 95th percentile).
+    prediction_lower, prediction_upper : ndarray or None
+        Prediction interval for a new run's observed value: the resamples combined with the
+        residual scatter of the fit (:mod:`distillscale.fitting.intervals`); None for a fit
+        without ``residual_quantiles`` (a published set, or an artifact written before 0.2).
     """
 
     value: NDArray[np.float64]
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     level: float
+    prediction_lower: NDArray[np.float64] | None = None
+    prediction_upper: NDArray[np.float64] | None = None
 
 
 def package_version() -> str:
@@ -174,6 +204,18 @@ class Fit:
         ``"@name"`` of a published set, or the path the fit was loaded from.
     scale : float or None
         Fitted Huber scale s (``huber-mle`` only; s = exp(sigma), log-residual units).
+    residual_quantiles : ndarray, shape (101,), or None
+        Quantiles 0%, 1%, ..., 100% of log(observed / predicted) for a new run, from the fitted
+        runs' residuals (:func:`~distillscale.fitting.intervals.residual_quantiles`); they give
+        the prediction interval. None for published sets.
+    bounds : dict of str to (float, float), or None
+        User bounds the fit was made within (natural units; ``--bound``), None without any.
+    ties : dict of str to str, or None
+        Tied parameter -> the parameter whose value it took (``--tie``), None without any.
+    data_range : dict of str to (float, float), or None
+        (min, max) of each input over the fitted runs (counts; losses in nats per token);
+        ``predict`` and ``plan`` warn far outside it
+        (:mod:`~distillscale.fitting.extrapolation`). None when unknown.
 
     Notes
     -----
@@ -200,6 +242,10 @@ class Fit:
     fixed: dict[str, float] | None = None
     source: str | None = None
     scale: float | None = None
+    residual_quantiles: NDArray[np.float64] | None = None
+    bounds: dict[str, tuple[float, float]] | None = None
+    ties: dict[str, str] | None = None
+    data_range: dict[str, tuple[float, float]] | None = None
 
     # --- prediction -------------------------------------------------------------------------
     @property
@@ -297,7 +343,9 @@ class Fit:
         loss : array_like, optional
             Validation loss, nats per token (downstream law).
         interval : bool
-            Also return the bootstrap percentile interval (needs ``bootstrap_samples``).
+            Also return intervals (needs ``bootstrap_samples``): the confidence interval of the
+            curve (``lower``, ``upper``) and the prediction interval for a new run's observed
+            value (``prediction_lower``, ``prediction_upper``), which adds the residual scatter.
         level : float, optional
             Interval coverage; defaults to ``ci_level`` (else 0.9).
 
@@ -332,7 +380,19 @@ class Fit:
         if np.any(np.isnan(pred).all(axis=0)):
             raise self._domain_error("every bootstrap prediction")
         lo, hi = np.nanpercentile(pred, [50 * (1 - lvl), 50 * (1 + lvl)], axis=0)
-        return Prediction(value=value, lower=lo.reshape(shape), upper=hi.reshape(shape), level=lvl)
+        p_lo = p_hi = None
+        if self.residual_quantiles is not None:
+            with np.errstate(all="ignore"):
+                band = prediction_band(np.log(pred), self.residual_quantiles, lvl)
+            p_lo, p_hi = band[0].reshape(shape), band[1].reshape(shape)
+        return Prediction(
+            value=value,
+            lower=lo.reshape(shape),
+            upper=hi.reshape(shape),
+            level=lvl,
+            prediction_lower=p_lo,
+            prediction_upper=p_hi,
+        )
 
     def _paired_supervised(
         self,
@@ -375,15 +435,7 @@ class Fit:
         if self.supervised is not None:
             doc["supervised"] = self.supervised.to_json()
         if self.holdout is not None:
-            doc["holdout"] = [
-                {
-                    "run": h.run,
-                    "observed": h.observed,
-                    "predicted": h.predicted,
-                    "rel_error": h.rel_error,
-                }
-                for h in self.holdout
-            ]
+            doc["holdout"] = [h.to_dict() for h in self.holdout]
         doc["diagnostics"] = self.diagnostics.to_dict()
         doc["data_sha256"] = self.data_sha256
         doc["version"] = self.version
@@ -395,6 +447,14 @@ class Fit:
         doc["bootstrap_samples"] = (
             None if self.bootstrap_samples is None else self.bootstrap_samples.tolist()
         )
+        if self.residual_quantiles is not None:
+            doc["residual_quantiles"] = self.residual_quantiles.tolist()
+        if self.bounds:
+            doc["bounds"] = {k: list(v) for k, v in self.bounds.items()}
+        if self.ties:
+            doc["ties"] = dict(self.ties)
+        if self.data_range:
+            doc["data_range"] = {k: list(v) for k, v in self.data_range.items()}
         return _finite(doc)
 
     @classmethod
@@ -481,6 +541,10 @@ class Fit:
             note = []
             if self.fixed and name in self.fixed:
                 note.append("fixed")
+            if self.ties and name in self.ties:
+                note.append(f"tied to {self.ties[name]}")
+            if self.bounds and name in self.bounds:
+                note.append("bounded {:g}..{:g}".format(*self.bounds[name]))
             if name in self.diagnostics.at_bound:
                 note.append("at bound")
             if name in self.diagnostics.poorly_determined:
@@ -497,6 +561,9 @@ class Fit:
                 f"  holdout: {len(self.holdout)} runs, mean |rel error| {errs.mean():.3%}, "
                 f"max {errs.max():.3%}"
             )
+            cover = holdout_coverage(self.holdout, self.ci_level)
+            if cover:
+                lines.append(f"  holdout: {cover}")
         if self.supervised is not None:
             sub = self.supervised.summary().splitlines()
             lines.append("  supervised:")
@@ -505,6 +572,19 @@ class Fit:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def holdout_coverage(rows: tuple[HoldoutRow, ...], level: float | None) -> str:
+    """``"90% prediction interval covers 7 of 8 held-out runs (88%)"``, or "" without one."""
+    flags = [h.inside for h in rows if h.inside is not None]
+    if not flags:
+        return ""
+    hit = sum(bool(f) for f in flags)
+    pct = "" if level is None else f"{round(100 * level, 1):g}% "
+    return (
+        f"{pct}prediction interval covers {hit} of {len(flags)} held-out runs "
+        f"({hit / len(flags):.0%})"
+    )
 
 
 def _g(value: float) -> str:
@@ -676,16 +756,34 @@ def _read_holdout(where: str, value: Any) -> tuple[HoldoutRow, ...] | None:
     for i, raw in enumerate(value):
         key = f"holdout[{i}]"
         row = _mapping(where, key, raw)
-        if set(row) != {"run", "observed", "predicted", "rel_error"}:
-            raise _bad(where, key, sorted(row), "keys run, observed, predicted, rel_error")
+        required = {"run", "observed", "predicted", "rel_error"}
+        if not required <= set(row) <= required | {"prediction_interval", "inside"}:
+            raise _bad(
+                where,
+                key,
+                sorted(row),
+                "keys run, observed, predicted, rel_error (and prediction_interval, inside)",
+            )
         if not isinstance(row["run"], str):
             raise _bad(where, f"{key}.run", row["run"], "a string")
+        lower = upper = inside = None
+        if "prediction_interval" in row or "inside" in row:
+            band = row.get("prediction_interval")
+            if not isinstance(band, list) or len(band) != 2:
+                raise _bad(where, f"{key}.prediction_interval", band, "a [low, high] pair")
+            lower, upper = (_number(where, f"{key}.prediction_interval", v) for v in band)
+            inside = row.get("inside")
+            if not isinstance(inside, bool):
+                raise _bad(where, f"{key}.inside", inside, "true or false")
         rows.append(
             HoldoutRow(
                 run=row["run"],
                 observed=_number(where, f"{key}.observed", row["observed"]),
                 predicted=_number(where, f"{key}.predicted", row["predicted"]),
                 rel_error=_number(where, f"{key}.rel_error", row["rel_error"]),
+                lower=lower,
+                upper=upper,
+                inside=inside,
             )
         )
     return tuple(rows)
@@ -760,6 +858,10 @@ def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
         fixed=fixed,
         source=_optional_str(where, "source", doc.get("source")),
         scale=_optional_number(where, "scale", doc.get("scale"), positive=True),
+        residual_quantiles=read_residual_quantiles(where, doc.get("residual_quantiles")),
+        bounds=read_bounds(where, doc.get("bounds"), law) or None,
+        ties=read_ties(where, doc.get("ties"), law) or None,
+        data_range=read_data_range(where, doc.get("data_range"), law.inputs) or None,
     )
 
 
@@ -794,6 +896,7 @@ def _from_published(name: str) -> Fit:
         version=package_version(),
         param_names=law.param_names,
         source="@" + ps.name,
+        data_range=None if ps.data_range is None else dict(ps.data_range),
     )
 
 

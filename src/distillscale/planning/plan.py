@@ -29,6 +29,7 @@ from distillscale.planning.distill import (
     supervised_tokens,
 )
 from distillscale.planning.fits import FitSurfaces, resolve_fit, surfaces
+from distillscale.planning.ranges import with_range_checks
 from distillscale.planning.results import (
     CompareToLoss,
     DistillationPlan,
@@ -310,7 +311,9 @@ def plan(
                 f"{', '.join(extra)}: only for distillation plans; add --student-params N_S"
             )
         fs = surfaces(f, distillation=False, flops=flops, max_samples=max_samples)
-        return _supervised(fs, compute, target_loss, inference_tokens, hardware)
+        return with_range_checks(
+            _supervised(fs, compute, target_loss, inference_tokens, hardware), f
+        )
 
     if inference_tokens is not None:
         raise InputError("--inference-tokens: only for supervised plans (drop --student-params)")
@@ -373,7 +376,10 @@ def plan(
                 )
             )
     if len(plans) == 1:
-        return plans[0]
-    return ScenarioTable(
-        mode="scenarios", fit=fs.source, flops_convention=fs.flops.name, plans=tuple(plans)
+        return with_range_checks(plans[0], f)
+    return with_range_checks(
+        ScenarioTable(
+            mode="scenarios", fit=fs.source, flops_convention=fs.flops.name, plans=tuple(plans)
+        ),
+        f,
     )

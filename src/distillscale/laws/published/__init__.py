@@ -70,6 +70,9 @@ class PublishedSet:
         The supervised set whose law gives ``supervised_loss`` (distillation law only).
     param_count : {"non_embedding", "total", "unverified"}
         Which parameters ``params`` (N) counts in the data the set was fitted on.
+    data_range : dict of str to (float, float), or None
+        (min, max) of each input over the runs the set was fitted on, where known (optional
+        key ``data_range``); ``predict`` and ``plan`` warn far outside it.
     """
 
     name: str
@@ -82,6 +85,7 @@ class PublishedSet:
     notes: str
     supervised: PublishedSet | None
     param_count: ParamCount
+    data_range: dict[str, tuple[float, float]] | None = None
 
     @property
     def law_obj(self) -> Law:
@@ -172,4 +176,14 @@ def _from_document(raw: Mapping[str, Any], where: str) -> PublishedSet:
         notes=raw["notes"],
         supervised=supervised,
         param_count=cast(ParamCount, raw["param_count"]),
+        data_range=_data_range(raw.get("data_range"), law, where),
     )
+
+
+def _data_range(raw: Any, law: Law, where: str) -> dict[str, tuple[float, float]] | None:
+    if raw is None:
+        return None
+    out = {k: (float(v[0]), float(v[1])) for k, v in raw.items()}
+    if not set(out) <= set(law.inputs) or any(not lo <= hi for lo, hi in out.values()):
+        raise InputError(f"{where}: data_range must give [low, high] for {law.inputs}")
+    return out
