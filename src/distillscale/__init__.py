@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "predict": "distillscale.fitting",
     "read_runs": "distillscale.table",
     "RunTable": "distillscale.table",
+    "import_runs": "distillscale.runs_import",
     "get_law": "distillscale.laws",
     "load_published": "distillscale.laws",
     "plan": "distillscale.planning",

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from distillscale.cli.app import app, emit_json, err_console
@@ -155,6 +154,8 @@ def fit_command(
     ] = False,
 ) -> None:
     """Fit a scaling law to a table of runs (params, tokens: counts; loss: nats per token)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     from distillscale.fitting import fit as fit_api
     from distillscale.fitting.constraints import parse_bound
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -16,17 +16,9 @@ from rich.table import Table
 
 from distillscale.cli.app import app, emit_json, err_console
 from distillscale.errors import InputError
-from distillscale.planning import (
-    CompareToLoss,
-    DistillationPlan,
-    Plan,
-    ScenarioTable,
-    SupervisedPlan,
-    TeacherSpec,
-    hardware,
-    plan,
-)
-from distillscale.planning.plot import plot as plot_frontier
+
+if TYPE_CHECKING:  # planning loads scipy: imported when `plan` runs, not at CLI start-up
+    from distillscale.planning import Plan, ScenarioTable
 
 
 class ScenarioName(StrEnum):
@@ -127,6 +119,16 @@ def plan_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Plan compute: supervised optimum (no --student-params) or a distillation recipe."""
+    from distillscale.planning import (
+        CompareToLoss,
+        DistillationPlan,
+        ScenarioTable,
+        TeacherSpec,
+        hardware,
+        plan,
+    )
+    from distillscale.planning.plot import plot as plot_frontier
+
     device = None
     if hardware_name is not None or peak_flops is not None or mfu is not None:
         device = hardware(
@@ -197,6 +199,8 @@ def _iv(interval: dict[str, tuple[float, float]] | None, key: str) -> str:
 
 
 def _render(result: Plan) -> None:
+    from distillscale.planning import CompareToLoss, DistillationPlan, ScenarioTable, SupervisedPlan
+
     plans = result.plans if isinstance(result, ScenarioTable) else (result,)
     for p in plans:
         for w in p.warnings:
@@ -285,6 +289,8 @@ _SHORT = {
 
 def _render_table(result: ScenarioTable) -> None:
     """Scenarios as columns, quantities as rows (fits 80 columns)."""
+    from distillscale.planning import CompareToLoss, DistillationPlan
+
     table = Table(
         title=f"distillscale plan: all scenarios (fit {result.fit})",
         title_justify="left",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from distillscale.study.store import Store
 
 runs_app = typer.Typer(
-    help="List the runs of a run store, or export its run table (CSV or Parquet).",
+    help="List the runs of a run store, export its run table, or import runs logged elsewhere.",
     no_args_is_help=True,
 )
 app.add_typer(runs_app, name="runs")
@@ -151,3 +151,111 @@ def export(
         if os.path.exists(tmp):
             os.unlink(tmp)
     err_console.print(f"wrote {len(table)} runs to {output}", highlight=False, soft_wrap=True)
+
+
+@runs_app.command("import")
+def import_cmd(
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV/TSV/JSONL tables, W&B JSON exports, mlruns folders, TensorBoard log "
+            "folders or event files.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Run table to write: .csv, .tsv or .jsonl (atomic)."),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv, tsv, jsonl, wandb, mlflow or tensorboard [default: detected].",
+            show_default=False,
+        ),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Canonical=source key, e.g. --map params=n_embd_params."),
+    ] = None,
+    require: Annotated[
+        str,
+        typer.Option(help="Columns every row needs (comma-separated), or 'none'."),
+    ] = "params,tokens,loss",
+    last_per: Annotated[
+        str | None,
+        typer.Option(help="Keep the last logged step per group, e.g. --last-per run."),
+    ] = None,
+    best_per: Annotated[
+        str | None,
+        typer.Option(help="Keep the best row per group, e.g. --best-per params,tokens."),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="Column --best-per minimises (e.g. loss, error).")
+    ] = "loss",
+    loss_unit: Annotated[
+        str, typer.Option(help="Unit of the sources' losses: nats, bits or bpb.")
+    ] = "nats",
+    bytes_per_token: Annotated[
+        float | None, typer.Option(help="Bytes per token, for --loss-unit bpb.")
+    ] = None,
+    drop_invalid: Annotated[
+        bool, typer.Option(help="Drop invalid rows with a warning instead of failing.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print a JSON summary on stdout.")
+    ] = False,
+) -> None:
+    """Import runs logged elsewhere into a run table that 'distillscale fit' reads.
+
+    Columns are matched by common names (n_params, model_size -> params; tokens_seen ->
+    tokens; val_loss, eval_loss -> loss; ...) or --map; losses are written in nats per token.
+    See docs/importing.md for the formats.
+    """
+    from distillscale.runs_import import import_runs
+    from distillscale.table import parse_column_map
+
+    result = import_runs(
+        sources,
+        fmt=fmt,
+        columns=parse_column_map(map_ or []),
+        required=None if require.strip().lower() == "none" else require,
+        loss_unit=loss_unit,
+        bytes_per_token=bytes_per_token,
+        last=last_per,
+        best=best_per,
+        by=by,
+        drop_invalid=drop_invalid,
+    )
+    written = result.write(output)
+    if result.dropped:
+        err_console.print(
+            f"[yellow]warning:[/] dropped {result.dropped} invalid rows",
+            highlight=False,
+            soft_wrap=True,
+        )
+    note = (
+        f"; skipped {result.skipped_steps} logged steps without {require}"
+        if result.skipped_steps
+        else ""
+    )
+    err_console.print(
+        f"read {result.read} rows from {', '.join(result.sources)}{note}; wrote "
+        f"{len(result)} rows ({', '.join(result.columns[:8])}"
+        f"{', ...' if len(result.columns) > 8 else ''}) to {written}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if json_out:
+        emit_json(
+            {
+                "output": str(written),
+                "sources": list(result.sources),
+                "read": result.read,
+                "rows": len(result),
+                "skipped_steps": result.skipped_steps,
+                "dropped": result.dropped,
+                "columns": list(result.columns),
+            }
+        )

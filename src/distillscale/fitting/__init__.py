@@ -8,11 +8,31 @@ Estimators follow scikit-learn: ``__init__`` stores its arguments, ``fit(table)`
 
 from __future__ import annotations
 
-from distillscale.fitting.api import ESTIMATORS, fit, predict
-from distillscale.fitting.bootstrap import Bootstrap
-from distillscale.fitting.huber_grid import HuberGrid
-from distillscale.fitting.huber_mle import HuberMLE
-from distillscale.fitting.result import Diagnostics, Fit, HoldoutRow, Prediction, load_fit
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from distillscale.fitting.api import ESTIMATORS, fit, predict
+    from distillscale.fitting.bootstrap import Bootstrap
+    from distillscale.fitting.huber_grid import HuberGrid
+    from distillscale.fitting.huber_mle import HuberMLE
+    from distillscale.fitting.result import Diagnostics, Fit, HoldoutRow, Prediction, load_fit
+
+# Public name -> defining module, imported on first use: loading a fit (``fitting.result``, numpy
+# only) must not pay for scipy and pandas, which the estimators need (CLI start-up time).
+_LAZY = {
+    "ESTIMATORS": "api",
+    "fit": "api",
+    "predict": "api",
+    "Bootstrap": "bootstrap",
+    "HuberGrid": "huber_grid",
+    "HuberMLE": "huber_mle",
+    "Diagnostics": "result",
+    "Fit": "result",
+    "HoldoutRow": "result",
+    "Prediction": "result",
+    "load_fit": "result",
+}
 
 __all__ = [
     "ESTIMATORS",
@@ -27,3 +47,16 @@ __all__ = [
     "load_fit",
     "predict",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'distillscale.fitting' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"distillscale.fitting.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
