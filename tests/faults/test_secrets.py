@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from .helpers import cli_env, leaks, result_doc, run_cli, small_spec, write_yaml
 from .pg_server import ThrowawayPostgres
 
@@ -23,6 +25,7 @@ def _assert_clean(pg: ThrowawayPostgres, study: Path, *outputs: str) -> None:
             assert secret not in text
 
 
+@pytest.mark.slow  # two studies and a `runs list`: 45 s of wall time on a loaded two-core machine
 def test_store_password_is_redacted_everywhere(pg: ThrowawayPostgres, tmp_path: Path) -> None:
     url = pg.create_database()
     shown = url.replace(url.split(":")[2].split("@")[0], "***")
