@@ -56,6 +56,13 @@ def run(
         str | None,
         typer.Option(help="Ray cluster: auto, local (start one here) or HOST:PORT."),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Run store path or URL, in place of the spec's store: (default there: "
+            "DIR/store.sqlite); keeps a password out of the spec file.",
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -75,6 +82,10 @@ def run(
         threads=threads,
         address=address,
     )
+    if store is not None:
+        if not store.strip():
+            raise InputError("--store: empty; give a file path or a database URL")
+        spec = spec.model_copy(update={"store": store})
     graph = build_graph(spec)
     if dry_run:
         _dry_run(spec, graph, json_out)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from distillscale.errors import InputError
+from distillscale.study.store.url import redact_text
 
 __all__ = [
     "FIT_NAMES",
@@ -82,7 +83,7 @@ class StudyData:
     plan : dict or None
         ``plan.json``: ``students`` list and ``text``.
     spec_text : str or None
-        ``study.yaml``, the validated study spec as written by the runner.
+        ``study.yaml``, the study spec as written by the runner, URL passwords redacted.
     problems : tuple of str
         One line per missing or unreadable piece.
     """
@@ -130,6 +131,8 @@ def load_study(study_dir: Path) -> StudyData:
     notes = _read_json(study_dir / "fits" / "notes.json", problems)
     plan = _read_json(study_dir / "plan.json", problems)
     spec_text = _read_text(study_dir / "study.yaml", problems)
+    if spec_text is not None:  # distillscale 0.1.0 copied the store password here
+        spec_text = redact_text(spec_text)
     return StudyData(
         study_dir=study_dir,
         runs=runs,

@@ -34,6 +34,7 @@ from distillscale.study.progress import StudyProgress, format_flops
 from distillscale.study.spec import StudySpec, load_spec
 from distillscale.study.store import Store, open_store
 from distillscale.study.store.records import CurveRow, RunOutcome, RunRecord, RunSpecRecord
+from distillscale.study.store.url import redact_document, redact_text
 from distillscale.study.worker import Outcome, RunFn, Task, run_task, write_json_atomic
 
 __all__ = ["StudyResult", "open_study_store", "prepare_study", "run_study", "write_tables"]
@@ -104,6 +105,9 @@ class StudyResult:
 def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path]:
     """Load the spec, create the study directory and write ``study.yaml`` and ``spec.json``.
 
+    Both files have the store password redacted (``postgresql://user:***@host/db``); nothing
+    reads them back to run the study, so a rerun takes the store URL from the spec it is given.
+
     Raises
     ------
     InputError
@@ -122,7 +126,10 @@ def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudyS
         (study_dir / "caches").mkdir(exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out}: cannot create the study directory: {exc}") from None
-    normal = spec.model_dump(mode="json")
+    # records for people and the report, never read back (a rerun reads the user's spec): the
+    # store password is redacted in both, so the real URL lives only where the user put it
+    normal = redact_document(spec.model_dump(mode="json"), spec.store)
+    text = redact_text(text, spec.store) if text is not None else None
     if text is None:
         text = yaml.safe_dump(normal, sort_keys=False)
     (study_dir / "study.yaml").write_text(text, encoding="utf-8")

@@ -14,6 +14,7 @@ from distillscale.study.store.records import (
     RunRecord,
     RunSpecRecord,
 )
+from distillscale.study.store.retry import RETRY_ENV, StoreUnreachable
 from distillscale.study.store.schema import SCHEMA_VERSION
 from distillscale.study.store.store import RUN_TABLE_COLUMNS, Store, open_store
 from distillscale.study.store.url import DEFAULT_STORE, STORE_ENV, default_store_url, redact_url
@@ -21,6 +22,7 @@ from distillscale.study.store.url import DEFAULT_STORE, STORE_ENV, default_store
 __all__ = [
     "DEFAULT_STORE",
     "KINDS",
+    "RETRY_ENV",
     "RUN_TABLE_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -30,6 +32,7 @@ __all__ = [
     "RunRecord",
     "RunSpecRecord",
     "Store",
+    "StoreUnreachable",
     "default_store_url",
     "open_store",
     "redact_url",

@@ -19,16 +19,28 @@ False once another worker took the run over: stop work then). ``complete`` and `
 only for the worker that holds the claim, expired or not, as long as nobody took it over, so a
 slow worker's result is kept; repeating them is harmless. All times come from the database
 server's clock (UTC seconds since the epoch), never from the workers'.
+
+Server outages
+--------------
+On PostgreSQL every operation is retried while the server is unreachable (a restart, a
+failover), with back-off, for up to ``retry_seconds`` (:mod:`~distillscale.study.store.retry`);
+then :class:`~distillscale.study.store.retry.StoreUnreachable` is raised. Each operation is one
+transaction and safe to repeat: registering skips stored runs, heartbeats, results, failures and
+curves are idempotent, and a claim whose commit went through before its connection broke is
+found on the retry (the run is ``running`` under this worker) instead of being claimed again.
+After an operation has given up, the next ones try once until one succeeds (so that a driver on
+its way out does not wait again for every run it releases).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -37,6 +49,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
 
 from distillscale.errors import InputError
+from distillscale.study.store import retry
 from distillscale.study.store.records import (
     STATUSES,
     CurveRow,
@@ -45,6 +58,7 @@ from distillscale.study.store.records import (
     RunSpecRecord,
     ledger_columns,
 )
+from distillscale.study.store.retry import StoreUnreachable, retrying
 from distillscale.study.store.schema import SCHEMA_VERSION, curves, meta, metadata, runs, utc_now
 from distillscale.study.store.url import redact_url, to_url
 
@@ -93,6 +107,19 @@ def _insert(dialect: str) -> Any:
     return pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
 
 
+T = TypeVar("T")
+
+
+def _retried(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a store method through :meth:`Store._retry` (one transaction, safe to repeat)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+        return self._retry(lambda: method(self, *args, **kwargs))
+
+    return wrapper
+
+
 def _check_status(status: str | None) -> None:
     if status is not None and status not in STATUSES:
         raise InputError(f"status: {status!r} is not a run state; use one of {', '.join(STATUSES)}")
@@ -114,12 +141,38 @@ class Store:
         Engine with the schema in place.
     url : sqlalchemy URL
         Where it points (shown redacted by :attr:`url`).
+    retry_seconds : float
+        PostgreSQL: how long an operation retries an unreachable server before raising
+        :class:`~distillscale.study.store.retry.StoreUnreachable` (seconds).
     """
 
-    def __init__(self, engine: sa.Engine, url: URL) -> None:
+    def __init__(
+        self, engine: sa.Engine, url: URL, *, retry_seconds: float = retry.DEFAULT_RETRY_SECONDS
+    ) -> None:
         self._engine = engine
         self._url = url
         self._dialect = engine.dialect.name
+        self._retry_s = retry_seconds
+        self._gave_up = False
+
+    def _retry(self, call: Callable[[], T], recheck: Callable[[], T | None] | None = None) -> T:
+        """Run one operation, riding out a PostgreSQL outage (see the module docstring)."""
+        if self._dialect != "postgresql":
+            return call()
+        try:
+            result = retrying(
+                call,
+                bound_s=0.0 if self._gave_up else self._retry_s,
+                shown=self.url,
+                scrub=lambda text: _scrub(text, self._url),
+                on_error=self._engine.dispose,
+                recheck=recheck,
+            )
+        except StoreUnreachable:
+            self._gave_up = True
+            raise
+        self._gave_up = False
+        return result
 
     @property
     def url(self) -> str:
@@ -166,6 +219,7 @@ class Store:
         """
         return self.register_many([run]) == 1
 
+    @_retried
     def register_many(self, runs_: Iterable[RunSpecRecord]) -> int:
         """Insert several runs in one transaction, skipping those already stored.
 
@@ -254,6 +308,18 @@ class Store:
             done, out of attempts, or not registered.
         """
         lease = _check_lease(lease_seconds)
+        return self._retry(
+            lambda: self._claim(run_id, worker_id, lease, max_attempts),
+            recheck=lambda: True if self._holds(run_id, worker_id) else None,
+        )
+
+    def _holds(self, run_id: str, worker_id: str) -> bool:
+        """Whether ``worker_id`` holds the run now (``running`` under its claim)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(runs.c.run_id).where(self._held(run_id, worker_id)))
+            return row.first() is not None
+
+    def _claim(self, run_id: str, worker_id: str, lease: float, max_attempts: int) -> bool:
         now = utc_now()
         retryable = sa.or_(
             runs.c.status == "failed",
@@ -297,6 +363,7 @@ class Store:
             )
         return False
 
+    @_retried
     def heartbeat(self, run_id: str, worker_id: str, lease_seconds: float) -> bool:
         """Extend the worker's lease to ``now + lease_seconds``.
 
@@ -320,6 +387,7 @@ class Store:
             runs.c.run_id == run_id, runs.c.status == "running", runs.c.claimed_by == worker_id
         )
 
+    @_retried
     def complete(
         self,
         run_id: str,
@@ -363,6 +431,7 @@ class Store:
             values.update(ledger_columns(result.flops))
         return self._finish(run_id, worker_id, values, "done", curve)
 
+    @_retried
     def fail(self, run_id: str, worker_id: str, reason: str) -> bool:
         """Mark a held run failed with a reason (idempotent); it may be claimed again.
 
@@ -403,6 +472,7 @@ class Store:
 
     # -- curves -----------------------------------------------------------------------------
 
+    @_retried
     def append_curve(self, run_id: str, rows: Sequence[CurveRow]) -> int:
         """Store logged steps; a step already stored is overwritten, never duplicated.
 
@@ -452,6 +522,7 @@ class Store:
         )
         return stmt, data
 
+    @_retried
     def curve(self, run_id: str) -> list[CurveRow]:
         """The stored steps of a run, in step order."""
         stmt = (
@@ -466,12 +537,14 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
+    @_retried
     def get(self, run_id: str) -> RunRecord | None:
         """The stored run, or None if ``run_id`` is not registered."""
         with self._engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
         return None if row is None else RunRecord(**row._asdict())
 
+    @_retried
     def list_runs(self, study: str | None = None, status: str | None = None) -> list[RunRecord]:
         """Stored runs by registration time (ties by run id), optionally of one study and/or status.
 
@@ -491,6 +564,7 @@ class Store:
         with self._engine.connect() as conn:
             return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
 
+    @_retried
     def run_table(self, study: str | None = None, *, status: str | None = "done") -> pd.DataFrame:
         """The runs as a pandas DataFrame with the run-table columns of docs/conventions.md.
 
@@ -555,7 +629,9 @@ def _scrub(message: str, url: URL) -> str:
     return " ".join(text.split())
 
 
-def open_store(url: str | Path, *, create: bool = True) -> Store:
+def open_store(
+    url: str | Path, *, create: bool = True, retry_seconds: float | None = None
+) -> Store:
     """Open (and on first use create) a run store.
 
     Parameters
@@ -566,6 +642,10 @@ def open_store(url: str | Path, *, create: bool = True) -> Store:
         psycopg driver).
     create : bool
         Create a missing SQLite file (and its directory). False: a missing file is an error.
+    retry_seconds : float or None
+        PostgreSQL: seconds an operation keeps retrying a server that went away (restart,
+        failover) before raising ``StoreUnreachable``; None: ``$DISTILLSCALE_STORE_RETRY_SECONDS``,
+        else 60. Opening does not wait: an unreachable server is an ``InputError`` at once.
 
     Returns
     -------
@@ -580,6 +660,7 @@ def open_store(url: str | Path, *, create: bool = True) -> Store:
         password redacted.
     """
     shown = redact_url(url)
+    bound = retry.retry_seconds(retry_seconds)
     try:
         parsed = to_url(url)
     except sa_exc.ArgumentError as exc:
@@ -619,7 +700,7 @@ def open_store(url: str | Path, *, create: bool = True) -> Store:
             "is running"
         ) from None
     logger.debug("opened run store %s", redact_url(parsed))
-    return Store(engine, parsed)
+    return Store(engine, parsed, retry_seconds=bound)
 
 
 def _init_schema(engine: sa.Engine, shown: str) -> None:

@@ -1,17 +1,26 @@
-"""Store URLs: the default location, path-to-URL, and password redaction for messages."""
+"""Store URLs: the default location, path-to-URL, and password redaction for messages and files."""
 
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from distillscale.errors import InputError
 
-__all__ = ["DEFAULT_STORE", "STORE_ENV", "default_store_url", "redact_url", "to_url"]
+__all__ = [
+    "DEFAULT_STORE",
+    "STORE_ENV",
+    "default_store_url",
+    "redact_document",
+    "redact_text",
+    "redact_url",
+    "to_url",
+]
 
 #: Environment variable naming the default store (a path or a SQLAlchemy URL).
 STORE_ENV = "DISTILLSCALE_STORE"
@@ -22,6 +31,9 @@ DEFAULT_STORE = "distillscale.sqlite"
 #: holding an unencoded ``@`` (or a space) is hidden whole; a line holding two URLs loses the text
 #: between them, which is the safe side to err on.
 _PASSWORD = re.compile(r"(://[^:/\s]*:)[^\n]*@")
+#: Passwords shorter than this are not searched for outside URLs: they would match ordinary
+#: words (and are no secret to speak of); inside a URL every password is redacted.
+_MIN_SECRET_CHARS = 4
 
 
 def default_store_url() -> str:
@@ -45,6 +57,60 @@ def redact_url(url: str | Path | URL) -> str:
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
     return _PASSWORD.sub(r"\1***@", str(url))
+
+
+def _passwords(url: str | Path | URL | None) -> list[str]:
+    """The password of ``url`` as written and percent-decoded (empty when it has none)."""
+    if url is None or isinstance(url, Path):
+        return []
+    if isinstance(url, URL):
+        return [str(url.password)] if url.password else []
+    found = []
+    written = re.search(r"://[^:/\s]*:([^\n]*)@", url)
+    if written:
+        found.append(written.group(1))
+    try:
+        decoded = sa.make_url(url).password
+    except Exception:  # noqa: BLE001  any unparseable URL: the written form is all there is
+        decoded = None
+    if decoded:
+        found.append(str(decoded))
+    return sorted({p for p in found if len(p) >= _MIN_SECRET_CHARS}, key=len, reverse=True)
+
+
+def redact_text(text: str, url: str | Path | URL | None = None) -> str:
+    """``text`` with every URL password replaced by ``***``, for files a study writes.
+
+    Every ``://user:password@`` is redacted (as in :func:`redact_url`), and the password of
+    ``url`` (the store location, as written and percent-decoded) is replaced wherever else it
+    occurs, e.g. in a YAML string folded over two lines. Passwords under four characters are
+    only redacted inside URLs.
+
+    Parameters
+    ----------
+    text : str
+        Any text (a copy of a spec, a message).
+    url : str, Path, sqlalchemy URL or None
+        The store location whose password must not appear.
+    """
+    text = _PASSWORD.sub(r"\1***@", text)
+    for secret in _passwords(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def redact_document(document: Any, url: str | Path | URL | None = None) -> Any:
+    """A copy of a JSON-like document with :func:`redact_text` applied to every string in it."""
+    if isinstance(document, str):
+        return redact_text(document, url)
+    if isinstance(document, dict):
+        return {
+            (redact_text(k, url) if isinstance(k, str) else k): redact_document(v, url)
+            for k, v in document.items()
+        }
+    if isinstance(document, list | tuple):
+        return [redact_document(v, url) for v in document]
+    return document
 
 
 def to_url(url: str | Path) -> URL:
