@@ -1,4 +1,4 @@
-"""Held-out coverage of the 90% intervals on public run tables (../shared/datasets).
+"""Held-out coverage of the 90% intervals on public run tables (examples/data).
 
 Each case fits the ``chinchilla`` law with K bootstrap resamples on the small-compute runs and
 checks the largest ones (``--train-where``/``--test-where``, as ``distillscale fit`` does):
@@ -32,15 +32,15 @@ import pandas as pd
 import distillscale as ds
 from _machine import machine as describe_machine
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
+DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
 
 
 def cases() -> dict[str, tuple[pd.DataFrame, str, str]]:
     """name -> (table, train filter, test filter)."""
-    chin = pd.read_csv(DATA / "chinchilla" / "chinchilla.csv").query("outlier == 0")
-    dbl = pd.read_csv(DATA / "datablations" / "data_constrained.csv")
+    chin = pd.read_csv(DATA / "chinchilla.csv").query("outlier == 0")
+    dbl = pd.read_csv(DATA / "data_constrained.csv")
     dbl = dbl.query("epochs == 1 and tokens >= 1e9").assign(flops=lambda f: 6 * f.params * f.tokens)
-    mpl = pd.read_csv(DATA / "multipowerlaw" / "loss_curves.csv")
+    mpl = pd.read_csv(DATA / "loss_curves.csv")
     mpl = mpl[mpl.schedule == "constant_72000"].iloc[::4]
     sizes = {"25M": 25e6, "100M": 100e6, "400M": 400e6}
     mpl = pd.DataFrame(

@@ -3,7 +3,7 @@
 Every importer yields :class:`SourceRow` objects: the values as the source names them (flat
 ``key -> value``) and the place the row came from (``runs.csv line 3``, an MLflow run's
 folder, an event file). :func:`canonical_rows` renames keys to the run table's canonical
-columns (CONVENTIONS.md; :data:`distillscale.table.CANONICAL_COLUMNS`), checks every canonical
+columns (docs/conventions.md; :data:`distillscale.table.CANONICAL_COLUMNS`), checks every canonical
 value against its domain and converts losses to nats per token. Problems raise
 :class:`~distillscale.errors.InputError` naming the place and the source key.
 """
@@ -28,7 +28,7 @@ __all__ = [
     "normalise_key",
 ]
 
-#: Canonical column -> domain (CONVENTIONS.md "The run table"; the same as
+#: Canonical column -> domain (docs/conventions.md "The run table"; the same as
 #: ``distillscale.table.CANONICAL_COLUMNS``, which a test keeps in step). Kept here so that
 #: importing runs does not load pandas.
 CANONICAL: dict[str, str] = {

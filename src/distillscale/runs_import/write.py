@@ -1,6 +1,6 @@
 """Write a canonical run table: CSV, TSV or JSON Lines, replaced atomically.
 
-Columns: the canonical ones present (in CONVENTIONS.md order), then the others in order of
+Columns: the canonical ones present (in docs/conventions.md order), then the others in order of
 first appearance. Numbers are written so that reading them back gives the same float (whole
 numbers below 1e15 without a decimal point, others as Python's shortest ``repr``); a missing
 value is an empty CSV cell, and a key left out of a JSON line.
