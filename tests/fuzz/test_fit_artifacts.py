@@ -27,6 +27,19 @@ from ._fuzz import count, doc_paths, fuzz_settings
 
 _TMP = Path(tempfile.mkdtemp(prefix="distillscale-fuzz-fits-"))
 BASES = {name: load_fit(name).to_json() for name in ("@hoffmann2022", "@busbridge2025")}
+#: A fit document with every optional key: bounds, ties, the fitted range, residual quantiles
+#: and a held-out row with its prediction interval.
+BASES["constrained"] = {
+    **BASES["@hoffmann2022"],
+    "bounds": {"E": [1.0, 3.0]},
+    "ties": {"alpha": "beta"},
+    "data_range": {"params": [1e8, 1e10], "tokens": [1e9, 1e11]},
+    "residual_quantiles": np.linspace(-0.01, 0.01, 101).tolist(),
+    "holdout": [
+        {"run": "r1", "observed": 2.5, "predicted": 2.51, "rel_error": 0.004,
+         "prediction_interval": [2.4, 2.6], "inside": True},
+    ],
+}  # fmt: skip
 
 #: Includes non-finite numbers: NaN/Infinity literals (``json.dumps`` writes them) and the
 #: strings ``"NaN"``, ``"-inf"`` that ``float()`` would read.
