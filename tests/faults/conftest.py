@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +17,13 @@ def pg_server() -> Iterator[ThrowawayPostgres]:
     bindir = binaries()
     if bindir is None:
         pytest.skip(NO_SERVER)
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the server runs as `postgres`
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root, and there is no `postgres` user to run the server as")
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root, and `runuser` (util-linux) is missing")
     server = ThrowawayPostgres(bindir)
     try:
         yield server

@@ -18,6 +18,13 @@ from .helpers import cli_env, leaks, result_doc, run_cli, small_spec, write_yaml
 from .pg_server import ThrowawayPostgres
 
 
+def _spec(**overrides: object) -> dict:
+    """The small study with every output on: fits (notes), plan, report and its plots."""
+    return small_spec(
+        report=True, fit={"bootstrap": 0, "holdout": 0.0}, plan={"enabled": True}, **overrides
+    )
+
+
 def _assert_clean(pg: ThrowawayPostgres, study: Path, *outputs: str) -> None:
     assert leaks(study, pg.secrets()) == []
     for text in outputs:
@@ -32,11 +39,12 @@ def test_store_password_is_redacted_everywhere(pg: ThrowawayPostgres, tmp_path: 
     study = tmp_path / "study"
 
     # 1. the password in the spec's store:
-    spec = write_yaml(tmp_path / "with_store.yaml", small_spec(store=url, report=True))
+    spec = write_yaml(tmp_path / "with_store.yaml", _spec(store=url))
     first = run_cli("run", str(spec), "--out", str(study), "--json")
     doc = result_doc(first)
     assert doc["done"] == doc["runs"] == 3 and doc["trained"] == 4
-    assert (study / "report" / "index.html").is_file()
+    for written in ("report/index.html", "report/curves.png", "fits/notes.json", "plan.json"):
+        assert (study / written).is_file()
     _assert_clean(pg, study, first.stdout, first.stderr)
     assert json.loads((study / "spec.json").read_text())["store"] == shown
     assert shown in (study / "study.yaml").read_text()
@@ -45,7 +53,7 @@ def test_store_password_is_redacted_everywhere(pg: ThrowawayPostgres, tmp_path: 
     # 2. the same study from a spec without the password, which reaches `run --store` from the
     # environment ("$DISTILLSCALE_STORE"): the rerun resumes from the real URL it was given,
     # not from the redacted copies in the study directory
-    spec = write_yaml(tmp_path / "without_store.yaml", small_spec(report=True))
+    spec = write_yaml(tmp_path / "without_store.yaml", _spec())
     env = cli_env(DISTILLSCALE_STORE=url)
     again = run_cli("run", str(spec), "--out", str(study), "--store", url, "--json", env=env)
     doc = result_doc(again)

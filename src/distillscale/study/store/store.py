@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -108,13 +108,14 @@ def _insert(dialect: str) -> Any:
 
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
-def _retried(method: Callable[..., T]) -> Callable[..., T]:
+def _retried(method: Callable[Concatenate[Store, P], T]) -> Callable[Concatenate[Store, P], T]:
     """Run a store method through :meth:`Store._retry` (one transaction, safe to repeat)."""
 
     @functools.wraps(method)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+    def wrapper(self: Store, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self._retry(lambda: method(self, *args, **kwargs))
 
     return wrapper
