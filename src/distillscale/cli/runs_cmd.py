@@ -79,8 +79,10 @@ def list_runs(
         emit_json({"store": url, "runs": runs})
         return
     table = Table(title=f"runs in {url}")
-    for column in ("run", "study", "kind", "status", "params", "tokens", "flops", "loss", "try"):
-        table.add_column(column, justify="left" if column in ("run", "study", "kind") else "right")
+    table.add_column("run", no_wrap=True)  # run ids are copied into commands: never cut
+    for column in ("study", "kind", "status", "params", "tokens", "flops", "loss", "try"):
+        left = column in ("study", "kind")
+        table.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in records:
         table.add_row(
             r.run_id,
