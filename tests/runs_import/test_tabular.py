@@ -164,3 +164,9 @@ def test_multipowerlaw_curves_last_step_per_run(tmp_path: Path) -> None:
             by_run[row["run"]] = row
     assert list(result.rows) == [r for r in by_run.values()]
     assert {row["params"] for row in result.rows} <= {25e6, 100e6, 400e6}
+
+
+def test_public_api_name() -> None:
+    import distillscale
+
+    assert distillscale.import_runs is import_runs

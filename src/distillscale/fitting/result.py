@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,6 +24,9 @@ from numpy.typing import ArrayLike, NDArray
 from distillscale.errors import InputError
 from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "SCHEMA",
@@ -119,6 +122,17 @@ class Prediction:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``value``, ``lower``, ``upper``, one row per (flattened) point."""
+        from distillscale.fitting.notebook import prediction_frame
+
+        return prediction_frame(self)
+
+    def _repr_html_(self) -> str:
+        from distillscale.fitting.notebook import prediction_html
+
+        return prediction_html(self)
 
 
 def package_version() -> str:
@@ -505,6 +519,17 @@ class Fit:
 
     def __repr__(self) -> str:
         return self.summary()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: value, ``ci_low``, ``ci_high`` and diagnostics flags."""
+        from distillscale.fitting.notebook import fit_frame
+
+        return fit_frame(self)
+
+    def _repr_html_(self) -> str:
+        from distillscale.fitting.notebook import fit_html
+
+        return fit_html(self)
 
 
 def _g(value: float) -> str:
