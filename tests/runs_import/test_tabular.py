@@ -170,3 +170,22 @@ def test_public_api_name() -> None:
     import distillscale
 
     assert distillscale.import_runs is import_runs
+
+
+def test_cli_import_needs_no_pandas(tmp_path: Path) -> None:
+    """`runs import` with selection runs without loading pandas (nor scipy)."""
+    import subprocess
+    import sys
+
+    src = _write(tmp_path / "t.csv", "run,step,n_params,tokens,loss\na,1,10,20,3\na,2,10,40,2.5\n")
+    probe = (
+        "import sys; from distillscale.cli import main; "
+        f"code = main(['runs', 'import', {str(src)!r}, '--last-per', 'run', '--best-per', "
+        f"'params', '--map', 'params=n_params', '-o', {str(tmp_path / 'o.csv')!r}]); "
+        "print(code, sorted(m for m in ('pandas', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert done.stdout.split("\n")[-2] == "0 []", done.stderr
+    assert import_runs(tmp_path / "o.csv").rows == (
+        {"run": "a", "params": 10.0, "tokens": 40.0, "loss": 2.5, "step": 2.0},)  # fmt: skip

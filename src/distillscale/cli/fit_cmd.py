@@ -51,7 +51,7 @@ def render_fit(fit: Fit) -> None:
         title += f", {fit.n_points} runs"
     title += ")"
     table = Table(title=title, title_justify="left")
-    table.add_column("param")
+    table.add_column("param", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column(f"interval{level}", justify="right")
     table.add_column("note")

@@ -216,12 +216,12 @@ def import_cmd(
     See docs/importing.md for the formats.
     """
     from distillscale.runs_import import import_runs
-    from distillscale.table import parse_column_map
+    from distillscale.runs_import.rows import parse_map
 
     result = import_runs(
         sources,
         fmt=fmt,
-        columns=parse_column_map(map_ or []),
+        columns=parse_map(map_ or []),
         required=None if require.strip().lower() == "none" else require,
         loss_unit=loss_unit,
         bytes_per_token=bytes_per_token,

@@ -26,6 +26,7 @@ __all__ = [
     "canonical_rows",
     "loss_scale",
     "normalise_key",
+    "parse_map",
 ]
 
 #: Canonical column -> domain (CONVENTIONS.md "The run table"; the same as
@@ -125,6 +126,31 @@ class Canonical:
     skipped_steps: int = 0
     dropped: int = 0
     first_dropped: str | None = None
+
+
+def parse_map(items: Sequence[str]) -> dict[str, str]:
+    """The CLI's repeated ``--map canonical=key`` options (as ``table.parse_column_map``).
+
+    Raises
+    ------
+    InputError
+        For an item without ``=``, an empty side, an unknown canonical name, or a canonical name
+        given twice.
+    """
+    mapping: dict[str, str] = {}
+    for item in items:
+        canonical, sep, theirs = (part.strip() for part in item.partition("="))
+        if not sep or not canonical or not theirs:
+            raise InputError(f"--map {item!r}: expected CANONICAL=KEY, e.g. --map params=n_params")
+        if canonical not in CANONICAL:
+            raise InputError(
+                f"--map {item}: {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL)}"
+            )
+        if canonical in mapping:
+            raise InputError(f"--map {canonical}= given twice ({mapping[canonical]}, {theirs})")
+        mapping[canonical] = theirs
+    return mapping
 
 
 def loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
