@@ -283,7 +283,8 @@ def canonical_rows(
         a source key that an alias would have mapped to the same column is dropped.
     required : sequence of str
         Canonical columns every row must have. A history step without one is skipped
-        (counted in ``skipped_steps``); any other row without one is an error.
+        (counted in ``skipped_steps``); any other row without one is an error. In a history
+        step a count of 0 (``tokens_seen`` at step 0) is read as no value.
     loss_unit, bytes_per_token
         Unit of the source's losses (``nats``, ``bits``, ``bpb`` with bytes per token).
     drop_invalid : bool
@@ -317,6 +318,8 @@ def canonical_rows(
                 if name is None:
                     if not (isinstance(value, float) and not math.isfinite(value)):
                         values[key] = value  # a NaN in an extra column is a missing value
+                elif row.history and CANONICAL[name] == "count" and _number(value, "count") == 0:
+                    continue  # tokens_seen = 0 at step 0: nothing trained yet, not a bad value
                 else:
                     values[name] = _check(value, name, key, row.where, scale)
             missing = [c for c in required if c not in values]
