@@ -189,3 +189,10 @@ def test_cli_import_needs_no_pandas(tmp_path: Path) -> None:
     assert done.stdout.split("\n")[-2] == "0 []", done.stderr
     assert import_runs(tmp_path / "o.csv").rows == (
         {"run": "a", "params": 10.0, "tokens": 40.0, "loss": 2.5, "step": 2.0},)  # fmt: skip
+
+
+def test_cli_format_names_match_the_importer() -> None:
+    from distillscale.cli.runs_cmd import ImportFormat
+    from distillscale.runs_import import FORMATS
+
+    assert tuple(f.value for f in ImportFormat) == FORMATS

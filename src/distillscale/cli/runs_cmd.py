@@ -30,7 +30,7 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         help="Store path or URL (sqlite:///file, postgresql+psycopg://user:pw@host/db) "
-        "[default: $DISTILLSCALE_STORE, else ./distillscale.sqlite].",
+        "(default: $DISTILLSCALE_STORE, else ./distillscale.sqlite).",
         show_default=False,
     ),
 ]
@@ -42,6 +42,17 @@ class Format(StrEnum):
 
     csv = "csv"
     parquet = "parquet"
+
+
+class ImportFormat(StrEnum):
+    """Source formats of ``runs import`` (``distillscale.runs_import.FORMATS``)."""
+
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    wandb = "wandb"
+    mlflow = "mlflow"
+    tensorboard = "tensorboard"
 
 
 def _open(store: str | None) -> Store:
@@ -113,7 +124,7 @@ def export(
     fmt: Annotated[
         Format | None,
         typer.Option(
-            "--format", help="csv or parquet [default: from the file suffix].", show_default=False
+            "--format", help="csv or parquet (default: from the file suffix).", show_default=False
         ),
     ] = None,
     status: Annotated[
@@ -170,10 +181,10 @@ def import_cmd(
         typer.Option("-o", "--output", help="Run table to write: .csv, .tsv or .jsonl (atomic)."),
     ],
     fmt: Annotated[
-        str | None,
+        ImportFormat | None,
         typer.Option(
             "--format",
-            help="csv, tsv, jsonl, wandb, mlflow or tensorboard [default: detected].",
+            help="Source format (default: detected from each source).",
             show_default=False,
         ),
     ] = None,
@@ -220,7 +231,7 @@ def import_cmd(
 
     result = import_runs(
         sources,
-        fmt=fmt,
+        fmt=None if fmt is None else fmt.value,
         columns=parse_map(map_ or []),
         required=None if require.strip().lower() == "none" else require,
         loss_unit=loss_unit,
