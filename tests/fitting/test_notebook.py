@@ -51,3 +51,18 @@ def test_prediction_html_is_capped(n: int) -> None:
     v = np.linspace(2, 3, n)
     text = Prediction(value=v, lower=v - 0.1, upper=v + 0.1, level=0.8)._repr_html_()
     assert text.count("<tr>") == 51 and f"... {n - 50} more" in text
+
+
+def test_predict_frame_has_inputs_output_and_interval() -> None:
+    fit = load_fit("@busbridge2025")
+    frame = fit.predict_frame(params=[546e6, 1.82e9], tokens=1.092e10, teacher_loss=2.3)
+    assert list(frame.columns) == ["params", "tokens", "teacher_loss", "loss"]  # no samples
+    assert frame["tokens"].tolist() == [1.092e10, 1.092e10]
+    assert frame.loc[0, "loss"] == pytest.approx(2.4375, abs=1e-4)  # the §1.9 sanity value
+    samples = np.array([[fit.params[k] * s for k in fit.param_names] for s in (0.99, 1.01)])
+    boot = replace(fit, bootstrap_samples=samples, ci_level=0.9)
+    banded = boot.predict_frame(params=546e6, tokens=1.092e10, teacher_loss=2.3)
+    assert list(banded.columns)[-2:] == ["lower", "upper"]
+    assert banded.loc[0, "lower"] <= banded.loc[0, "upper"]
+    with pytest.raises(ValueError, match="predict_frame: unknown input 'param'"):
+        fit.predict_frame(param=1e9, tokens=1e10)

@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from distillscale.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from distillscale.fitting.result import Fit, Prediction
 
-__all__ = ["fit_frame", "fit_html", "html_table", "prediction_frame", "prediction_html"]
+__all__ = [
+    "fit_frame",
+    "fit_html",
+    "html_table",
+    "predict_frame",
+    "prediction_frame",
+    "prediction_html",
+]
 
 
 def _cell(value: Any) -> str:
@@ -141,3 +150,44 @@ def prediction_html(prediction: Prediction, max_rows: int = 50) -> str:
     caption = f"{len(rows)} predictions with {level} bootstrap intervals"
     more = f"<p>... {len(rows) - max_rows} more</p>" if len(rows) > max_rows else ""
     return html_table(("value", "lower", "upper"), rows[:max_rows], caption) + more
+
+
+def predict_frame(fit: Fit, inputs: dict[str, Any], interval: bool | None = None) -> pd.DataFrame:
+    """A table of predictions: the law's inputs, the output and (with samples) the interval.
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit to evaluate.
+    inputs : dict
+        ``params``, ``tokens``, ``teacher_loss``, ``loss`` (as :meth:`Fit.predict` takes them;
+        they broadcast and are flattened, one row per point).
+    interval : bool, optional
+        Add ``lower`` and ``upper`` (bootstrap interval at ``ci_level``); default: when the fit
+        has bootstrap samples.
+    """
+    import pandas as pd
+
+    law = fit.law_obj
+    names = ("params", "tokens", "teacher_loss", "loss")
+    unknown = sorted(set(inputs) - set(names))
+    if unknown:
+        raise InputError(f"predict_frame: unknown input {unknown[0]!r}; use {', '.join(names)}")
+    given = {k: inputs.get(k) for k in names}
+    n, d, lt, lv = (given[k] for k in names)
+    with_band = fit.bootstrap_samples is not None if interval is None else interval
+    band: Prediction | None = None
+    if with_band:
+        band = fit.predict(params=n, tokens=d, teacher_loss=lt, loss=lv, interval=True)
+        value = band.value
+    else:
+        value = fit.predict(params=n, tokens=d, teacher_loss=lt, loss=lv)
+    shape = np.shape(value)
+    columns = {
+        k: np.ravel(np.broadcast_to(np.asarray(given[k], dtype=float), shape)) for k in law.inputs
+    }
+    columns[law.output] = np.ravel(value)
+    if band is not None:
+        columns["lower"] = np.ravel(band.lower)
+        columns["upper"] = np.ravel(band.upper)
+    return pd.DataFrame(columns)

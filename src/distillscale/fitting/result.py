@@ -531,6 +531,16 @@ class Fit:
 
         return fit_html(self)
 
+    def predict_frame(self, *, interval: bool | None = None, **inputs: ArrayLike) -> pd.DataFrame:
+        """:meth:`predict` as a table: one row per point, inputs, output and interval.
+
+        ``fit.predict_frame(params=[1e9, 1e10], tokens=2e10)``; ``interval`` defaults to whether
+        the fit has bootstrap samples (columns ``lower``, ``upper``).
+        """
+        from distillscale.fitting.notebook import predict_frame
+
+        return predict_frame(self, dict(inputs), interval)
+
 
 def _g(value: float) -> str:
     """Six significant digits, for reprs that are stable across platforms."""
