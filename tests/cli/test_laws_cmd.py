@@ -33,7 +33,7 @@ def test_laws_table_goes_to_stderr(capsys, monkeypatch):
         "overtrain",
         "@hoffmann2022",
         "@busbridge2025-supervised",
-        "arXiv:2203.15556",
+        "2203.15556",  # the arXiv column
     ):
         assert text in captured.err
 

@@ -164,3 +164,35 @@ def test_multipowerlaw_curves_last_step_per_run(tmp_path: Path) -> None:
             by_run[row["run"]] = row
     assert list(result.rows) == [r for r in by_run.values()]
     assert {row["params"] for row in result.rows} <= {25e6, 100e6, 400e6}
+
+
+def test_public_api_name() -> None:
+    import distillscale
+
+    assert distillscale.import_runs is import_runs
+
+
+def test_cli_import_needs_no_pandas(tmp_path: Path) -> None:
+    """`runs import` with selection runs without loading pandas (nor scipy)."""
+    import subprocess
+    import sys
+
+    src = _write(tmp_path / "t.csv", "run,step,n_params,tokens,loss\na,1,10,20,3\na,2,10,40,2.5\n")
+    probe = (
+        "import sys; from distillscale.cli import main; "
+        f"code = main(['runs', 'import', {str(src)!r}, '--last-per', 'run', '--best-per', "
+        f"'params', '--map', 'params=n_params', '-o', {str(tmp_path / 'o.csv')!r}]); "
+        "print(code, sorted(m for m in ('pandas', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert done.stdout.split("\n")[-2] == "0 []", done.stderr
+    assert import_runs(tmp_path / "o.csv").rows == (
+        {"run": "a", "params": 10.0, "tokens": 40.0, "loss": 2.5, "step": 2.0},)  # fmt: skip
+
+
+def test_cli_format_names_match_the_importer() -> None:
+    from distillscale.cli.runs_cmd import ImportFormat
+    from distillscale.runs_import import FORMATS
+
+    assert tuple(f.value for f in ImportFormat) == FORMATS

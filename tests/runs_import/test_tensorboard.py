@@ -88,3 +88,15 @@ def test_a_folder_without_event_files(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="neither an MLflow store .* nor a TensorBoard"):
         import_runs(tmp_path / "empty")
+
+
+def test_add_hparams_default_subfolder_is_its_own_run(tmp_path: Path) -> None:
+    writer = torch_tb.SummaryWriter(str(tmp_path / "logs" / "exp"))
+    writer.add_scalar("val_loss", 3.0, 10)  # the run's own history, without params
+    writer.add_hparams({"n_params": 5e6, "tokens": 1e8}, {"hparam/val_loss": 2.75})
+    writer.close()
+    result = import_runs(tmp_path / "logs")
+    (row,) = result.rows
+    assert row["run"].startswith("exp/") and row["run"] != "exp"  # torch's timestamp folder
+    assert (row["params"], row["tokens"], row["loss"]) == (5e6, 1e8, 2.75)
+    assert result.skipped_steps == 1  # exp's step 10 has no params

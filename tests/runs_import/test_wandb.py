@@ -104,3 +104,16 @@ def test_refusals_name_the_run_and_key(tmp_path: Path, doc: object, message: str
     src.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=message):
         import_runs(src)
+
+
+def test_zero_tokens_at_the_first_step_is_no_value(tmp_path: Path) -> None:
+    history = [{"_step": 0, "tokens_seen": 0, "val_loss": 6.0},
+               {"_step": 5, "tokens_seen": 5e6, "val_loss": 4.0}]  # fmt: skip
+    src = tmp_path / "runs.json"
+    src.write_text(json.dumps([{"id": "r", "config": {"n_params": 1e6}, "history": history}]))
+    result = import_runs(src)
+    assert [r["step"] for r in result.rows] == [5] and result.skipped_steps == 1
+    history[0]["tokens_seen"] = -1  # a negative count is still an error
+    src.write_text(json.dumps([{"id": "r", "config": {"n_params": 1e6}, "history": history}]))
+    with pytest.raises(InputError, match=r"history\[0\], key 'tokens_seen' \(tokens\): -1 is not"):
+        import_runs(src)

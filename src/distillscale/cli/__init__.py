@@ -10,6 +10,7 @@ import logging
 import sys
 
 import typer
+from rich.markup import escape
 
 from distillscale.cli.app import app, err_console
 from distillscale.errors import InputError
@@ -42,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=args, standalone_mode=False, prog_name="distillscale")
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escape: "pip install 'distillscale[report]'" is not rich markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         if debug:
             raise
         return _exit(2)
@@ -65,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+            "(rerun with --debug)",
             highlight=False,
             soft_wrap=True,
         )

@@ -51,7 +51,7 @@ def render_fit(fit: Fit) -> None:
         title += f", {fit.n_points} runs"
     title += ")"
     table = Table(title=title, title_justify="left")
-    table.add_column("param")
+    table.add_column("param", no_wrap=True)
     table.add_column("value", justify="right")
     table.add_column(f"interval{level}", justify="right")
     table.add_column("note")
@@ -146,6 +146,17 @@ def fit_command(
     drop_invalid: Annotated[
         bool, typer.Option(help="Drop invalid rows with a warning instead of failing.")
     ] = False,
+    loss_unit: Annotated[
+        str,
+        typer.Option(help="Unit of the table's losses: nats, bits (x ln 2) or bpb; fits in nats."),
+    ] = "nats",
+    bytes_per_token: Annotated[
+        float | None, typer.Option(help="Bytes per token, for --loss-unit bpb.")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Write fitted curves vs data and residuals (.png, .svg or .pdf)."),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the fit artifact (JSON) here.")
     ] = None,
@@ -163,6 +174,10 @@ def fit_command(
         raise InputError(
             f"-o {str(output) or '.'}: is a directory; give a file such as {output / 'fit.json'}"
         )
+    if plot is not None:  # refuse a bad path or a missing matplotlib before the fit
+        from distillscale.fitting.plot import check_plot_target
+
+        check_plot_target(plot)
     columns = _pairs(map_, "--map", "params=n_params")
     fixed = _pairs(fix, "--fix", "c1=522.6")
     bounds = dict(parse_bound(item) for item in bound or [])
@@ -200,6 +215,8 @@ def fit_command(
             supervised=supervised,
             drop_invalid=drop_invalid,
             progress=advance,
+            loss_unit=loss_unit,
+            bytes_per_token=bytes_per_token,
         )
     if output is not None:
         try:
@@ -210,6 +227,21 @@ def fit_command(
                 "writable path"
             ) from None
         err_console.print(f"wrote {output}")
+    if plot is not None:
+        from distillscale.fitting.plot import fitted_tables, plot_fit
+
+        train, test = fitted_tables(
+            data,
+            result,
+            where=where,
+            train_where=train_where,
+            test_where=test_where,
+            columns=columns or None,
+            drop_invalid=drop_invalid,
+            loss_unit=loss_unit,
+            bytes_per_token=bytes_per_token,
+        )
+        err_console.print(f"wrote {plot_fit(plot, result, train, test)}")
     render_fit(result)
     if json_:
         emit_json(result.to_json())

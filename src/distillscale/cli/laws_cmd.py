@@ -52,10 +52,13 @@ def published_document(s: PublishedSet) -> dict[str, Any]:
     }
 
 
+_COUNTS = {"non_embedding": "non-emb", "total": "total", "unverified": "unverif"}
+
+
 def _arxiv(citation: str) -> str:
-    """The ``arXiv:NNNN.NNNNN`` id in a citation, or the citation itself."""
-    found = re.search(r"arXiv:\d{4}\.\d{4,5}", citation)
-    return found.group(0) if found else citation
+    """The ``NNNN.NNNNN`` arXiv id in a citation, or the citation itself."""
+    found = re.search(r"arXiv:(\d{4}\.\d{4,5})", citation)
+    return found.group(1) if found else citation
 
 
 @app.command("laws")
@@ -87,16 +90,23 @@ def laws(
             inputs += " (+ " + ", ".join(law.derived_inputs) + " from the supervised fit)"
         law_table.add_row(law.name, law.form, " ".join(law.param_names), inputs, law.output)
     set_table = Table(
-        title="Published coefficient sets (`distillscale laws --json` for values and citations)",
+        title="Published coefficient sets (values, citations: distillscale laws --json)",
         title_justify="left",
+        box=None,  # one space between columns: 80 columns hold the longest @name whole
+        header_style="bold underline",
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
     )
-    for column in ("name", "law", "N counts", "runs", "CI", "source"):
-        set_table.add_column(column, no_wrap=True)
+    # the @name is what users copy: never cut it; the rest is short enough for 80 columns
+    names = ["@" + s.name for s in sets]
+    set_table.add_column("name", no_wrap=True, min_width=max(map(len, names)))
+    set_table.add_column("law", no_wrap=True)
+    for column in ("N", "runs", "CI", "arXiv"):
+        set_table.add_column(column, overflow="fold")
     for s in sets:
         ci = "—" if s.ci_level is None else f"{s.ci_level:.0%}"
         runs = "—" if s.n_points is None else str(s.n_points)
-        set_table.add_row(
-            "@" + s.name, s.law, s.param_count.replace("_", "-"), runs, ci, _arxiv(s.citation)
-        )
+        count = _COUNTS.get(s.param_count, s.param_count)
+        set_table.add_row("@" + s.name, s.law, count, runs, ci, _arxiv(s.citation))
     err_console.print(law_table)
     err_console.print(set_table)

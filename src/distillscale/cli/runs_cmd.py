@@ -30,7 +30,7 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         help="Store path or URL (sqlite:///file, postgresql+psycopg://user:pw@host/db) "
-        "[default: $DISTILLSCALE_STORE, else ./distillscale.sqlite].",
+        "(default: $DISTILLSCALE_STORE, else ./distillscale.sqlite).",
         show_default=False,
     ),
 ]
@@ -42,6 +42,17 @@ class Format(StrEnum):
 
     csv = "csv"
     parquet = "parquet"
+
+
+class ImportFormat(StrEnum):
+    """Source formats of ``runs import`` (``distillscale.runs_import.FORMATS``)."""
+
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    wandb = "wandb"
+    mlflow = "mlflow"
+    tensorboard = "tensorboard"
 
 
 def _open(store: str | None) -> Store:
@@ -79,8 +90,10 @@ def list_runs(
         emit_json({"store": url, "runs": runs})
         return
     table = Table(title=f"runs in {url}")
-    for column in ("run", "study", "kind", "status", "params", "tokens", "flops", "loss", "try"):
-        table.add_column(column, justify="left" if column in ("run", "study", "kind") else "right")
+    table.add_column("run", no_wrap=True)  # run ids are copied into commands: never cut
+    for column in ("study", "kind", "status", "params", "tokens", "flops", "loss", "try"):
+        left = column in ("study", "kind")
+        table.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in records:
         table.add_row(
             r.run_id,
@@ -111,7 +124,7 @@ def export(
     fmt: Annotated[
         Format | None,
         typer.Option(
-            "--format", help="csv or parquet [default: from the file suffix].", show_default=False
+            "--format", help="csv or parquet (default: from the file suffix).", show_default=False
         ),
     ] = None,
     status: Annotated[
@@ -168,10 +181,10 @@ def import_cmd(
         typer.Option("-o", "--output", help="Run table to write: .csv, .tsv or .jsonl (atomic)."),
     ],
     fmt: Annotated[
-        str | None,
+        ImportFormat | None,
         typer.Option(
             "--format",
-            help="csv, tsv, jsonl, wandb, mlflow or tensorboard [default: detected].",
+            help="Source format (default: detected from each source).",
             show_default=False,
         ),
     ] = None,
@@ -214,12 +227,12 @@ def import_cmd(
     See docs/importing.md for the formats.
     """
     from distillscale.runs_import import import_runs
-    from distillscale.table import parse_column_map
+    from distillscale.runs_import.rows import parse_map
 
     result = import_runs(
         sources,
-        fmt=fmt,
-        columns=parse_column_map(map_ or []),
+        fmt=None if fmt is None else fmt.value,
+        columns=parse_map(map_ or []),
         required=None if require.strip().lower() == "none" else require,
         loss_unit=loss_unit,
         bytes_per_token=bytes_per_token,

@@ -50,11 +50,19 @@ def _read(
     where: str | None,
     columns: Mapping[str, str] | None,
     drop_invalid: bool,
+    loss_unit: str = "nats",
+    bytes_per_token: float | None = None,
 ) -> RunTable:
     source = data.frame if isinstance(data, RunTable) else data
     required = (*law.inputs, law.output)
     table = read_runs(
-        source, columns=columns, where=where, drop_invalid=drop_invalid, required=required
+        source,
+        columns=columns,
+        where=where,
+        drop_invalid=drop_invalid,
+        required=required,
+        loss_unit=loss_unit,
+        bytes_per_token=bytes_per_token,
     )
     if len(table) == 0:
         raise InputError(
@@ -133,6 +141,8 @@ def fit(
     supervised_law: str = "chinchilla-gamma",
     drop_invalid: bool = False,
     progress: Progress | None = None,
+    loss_unit: str = "nats",
+    bytes_per_token: float | None = None,
 ) -> Fit:
     """Fit a scaling law to a run table.
 
@@ -177,6 +187,11 @@ def fit(
         Drop invalid rows with a warning instead of failing.
     progress : callable, optional
         ``progress(done, total)`` during the bootstrap.
+    loss_unit : {"nats", "bits", "bpb"}
+        Unit of ``loss`` and ``teacher_loss`` in ``data`` (``read_runs``); the fit is always in
+        nats per token. ``where`` filters see the values as stored.
+    bytes_per_token : float, optional
+        Bytes per token, for ``loss_unit="bpb"``.
 
     Returns
     -------
@@ -210,9 +225,12 @@ def fit(
             columns=columns,
             drop_invalid=drop_invalid,
             progress=progress,
+            loss_unit=loss_unit,
+            bytes_per_token=bytes_per_token,
         )
+    units = (loss_unit, bytes_per_token)
     base_where = _and(where, student_filter)
-    train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid)
+    train = _read(data, law_obj, _and(base_where, train_where), columns, drop_invalid, *units)
     est = _make_estimator(str(estimator), law_obj, delta, fixed, supervised, bounds, ties)
     if bootstrap:
         boot = Bootstrap(est, n_resamples=int(bootstrap), ci=ci, seed=seed, progress=progress)
@@ -220,7 +238,7 @@ def fit(
     else:
         result = est.fit(train).result_
     if test_where is not None:
-        test = _read(data, law_obj, _and(base_where, test_where), columns, drop_invalid)
+        test = _read(data, law_obj, _and(base_where, test_where), columns, drop_invalid, *units)
         result = replace(result, holdout=_holdout(result, test))
     return result
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -27,6 +27,9 @@ from distillscale.fitting.extrapolation import read_data_range
 from distillscale.fitting.intervals import prediction_band, read_residual_quantiles
 from distillscale.laws import LAWS, get_law
 from distillscale.laws.base import Law
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "SCHEMA",
@@ -149,6 +152,17 @@ class Prediction:
     level: float
     prediction_lower: NDArray[np.float64] | None = None
     prediction_upper: NDArray[np.float64] | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``value``, ``lower``, ``upper``, one row per (flattened) point."""
+        from distillscale.fitting.notebook import prediction_frame
+
+        return prediction_frame(self)
+
+    def _repr_html_(self) -> str:
+        from distillscale.fitting.notebook import prediction_html
+
+        return prediction_html(self)
 
 
 def package_version() -> str:
@@ -572,6 +586,27 @@ class Fit:
 
     def __repr__(self) -> str:
         return self.summary()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: value, ``ci_low``, ``ci_high`` and diagnostics flags."""
+        from distillscale.fitting.notebook import fit_frame
+
+        return fit_frame(self)
+
+    def _repr_html_(self) -> str:
+        from distillscale.fitting.notebook import fit_html
+
+        return fit_html(self)
+
+    def predict_frame(self, *, interval: bool | None = None, **inputs: ArrayLike) -> pd.DataFrame:
+        """:meth:`predict` as a table: one row per point, inputs, output and interval.
+
+        ``fit.predict_frame(params=[1e9, 1e10], tokens=2e10)``; ``interval`` defaults to whether
+        the fit has bootstrap samples (columns ``lower``, ``upper``).
+        """
+        from distillscale.fitting.notebook import predict_frame
+
+        return predict_frame(self, dict(inputs), interval)
 
 
 def holdout_coverage(rows: tuple[HoldoutRow, ...], level: float | None) -> str:

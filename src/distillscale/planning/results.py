@@ -6,13 +6,16 @@ Keys follow docs/conventions.md (``plan --json``); more keys are added, never re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from distillscale.planning.cost import Cost
 from distillscale.planning.distill import Recipe
 from distillscale.planning.reverse import ComputeForLoss, Threshold
 from distillscale.planning.supervised import SupervisedOptimum
 from distillscale.planning.teacher import TeacherChoice
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CompareToLoss",
@@ -59,6 +62,20 @@ class Plan:
             "flops_convention": self.flops_convention,
             "cost": None if self.cost is None else self.cost.to_json(),
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Quantities as rows with ``value``, ``low``, ``high`` (columns: scenarios, for a table).
+
+        Keys as in :meth:`to_json`, nested ones joined by ``.``.
+        """
+        from distillscale.planning.notebook import plan_frame
+
+        return plan_frame(self)
+
+    def _repr_html_(self) -> str:
+        from distillscale.planning.notebook import plan_html
+
+        return plan_html(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,6 +26,7 @@ __all__ = [
     "canonical_rows",
     "loss_scale",
     "normalise_key",
+    "parse_map",
 ]
 
 #: Canonical column -> domain (docs/conventions.md "The run table"; the same as
@@ -125,6 +126,31 @@ class Canonical:
     skipped_steps: int = 0
     dropped: int = 0
     first_dropped: str | None = None
+
+
+def parse_map(items: Sequence[str]) -> dict[str, str]:
+    """The CLI's repeated ``--map canonical=key`` options (as ``table.parse_column_map``).
+
+    Raises
+    ------
+    InputError
+        For an item without ``=``, an empty side, an unknown canonical name, or a canonical name
+        given twice.
+    """
+    mapping: dict[str, str] = {}
+    for item in items:
+        canonical, sep, theirs = (part.strip() for part in item.partition("="))
+        if not sep or not canonical or not theirs:
+            raise InputError(f"--map {item!r}: expected CANONICAL=KEY, e.g. --map params=n_params")
+        if canonical not in CANONICAL:
+            raise InputError(
+                f"--map {item}: {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL)}"
+            )
+        if canonical in mapping:
+            raise InputError(f"--map {canonical}= given twice ({mapping[canonical]}, {theirs})")
+        mapping[canonical] = theirs
+    return mapping
 
 
 def loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
@@ -257,7 +283,8 @@ def canonical_rows(
         a source key that an alias would have mapped to the same column is dropped.
     required : sequence of str
         Canonical columns every row must have. A history step without one is skipped
-        (counted in ``skipped_steps``); any other row without one is an error.
+        (counted in ``skipped_steps``); any other row without one is an error. In a history
+        step a count of 0 (``tokens_seen`` at step 0) is read as no value.
     loss_unit, bytes_per_token
         Unit of the source's losses (``nats``, ``bits``, ``bpb`` with bytes per token).
     drop_invalid : bool
@@ -291,6 +318,8 @@ def canonical_rows(
                 if name is None:
                     if not (isinstance(value, float) and not math.isfinite(value)):
                         values[key] = value  # a NaN in an extra column is a missing value
+                elif row.history and CANONICAL[name] == "count" and _number(value, "count") == 0:
+                    continue  # tokens_seen = 0 at step 0: nothing trained yet, not a bad value
                 else:
                     values[name] = _check(value, name, key, row.where, scale)
             missing = [c for c in required if c not in values]
