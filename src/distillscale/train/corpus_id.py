@@ -15,7 +15,7 @@ The stdlib's documents are named relative to the standard-library root, so machi
 same Python sources get the same fingerprint wherever Python is installed. The stdlib's
 fingerprint is memoised for the life of a process (it is this interpreter's own, read-only
 sources); user corpora are hashed on every call. Cost: one read of the bytes training reads
-(the stdlib capped at the default 8 MB: about 0.1 s).
+(the stdlib capped at the default 8 MB: 0.12-0.17 s on a busy 2-core machine).
 """
 
 from __future__ import annotations
