@@ -7,6 +7,11 @@ worker is a failed attempt, retried up to ``executor.max_attempts``; a diverged 
 fails at once. A crash of the driver leaves claims that expire after ``executor.lease_seconds``;
 the next ``distillscale run`` of the same spec skips what is done and resumes the rest from the
 workdirs' checkpoints.
+
+Before anything runs, the driver makes its study directory the one the store records for the
+study (:func:`claim_study_dir`: another driver's directory is refused), reuses finished logit
+caches that cover enough tokens (:func:`finished_caches`), and records the graph's runs as the
+study's current ones (the others registered under its name are stale).
 """
 
 from __future__ import annotations
