@@ -75,9 +75,8 @@ def run(
         threads=threads,
         address=address,
     )
-    graph = build_graph(spec)
     if dry_run:
-        _dry_run(spec, graph, json_out)
+        _dry_run(spec, build_graph(spec), json_out)
         return
     from distillscale.study.runner import run_study
 

@@ -284,7 +284,9 @@ def study_fingerprint(spec: StudySpec) -> str:
     return corpus_fingerprint(DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes))
 
 
-def build_graph(spec: StudySpec, *, reuse: CacheReuse | None = None) -> StudyGraph:
+def build_graph(
+    spec: StudySpec, *, reuse: CacheReuse | None = None, fingerprint: str | None = None
+) -> StudyGraph:
     """Expand a validated spec into its runs and caches.
 
     Parameters
@@ -294,6 +296,8 @@ def build_graph(spec: StudySpec, *, reuse: CacheReuse | None = None) -> StudyGra
     reuse : mapping or None
         Finished caches that may serve this study's students: for each teacher and ``top_k``,
         the smallest one covering at least the tokens needed is used instead of a new cache.
+    fingerprint : str or None
+        The corpus's fingerprint if already known (:func:`study_fingerprint`); None reads it.
 
     Returns
     -------
@@ -306,7 +310,8 @@ def build_graph(spec: StudySpec, *, reuse: CacheReuse | None = None) -> StudyGra
         A run shorter than one optimiser step, a student teacher name that is not a teacher,
         or a corpus that cannot be read.
     """
-    fingerprint = study_fingerprint(spec)
+    if fingerprint is None:
+        fingerprint = study_fingerprint(spec)
     for depth in {*spec.teachers.depths, *spec.students.depths}:
         _shape(spec, depth)  # raises InputError for an impossible shape
     runs: dict[str, RunNode] = {}

@@ -34,7 +34,13 @@ from rich.console import Console
 from distillscale.errors import InputError
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.study.executors import Executor, Finished, Progress
-from distillscale.study.graph import CacheNode, RunNode, StudyGraph, build_graph
+from distillscale.study.graph import (
+    CacheNode,
+    RunNode,
+    StudyGraph,
+    build_graph,
+    study_fingerprint,
+)
 from distillscale.study.progress import StudyProgress, format_flops
 from distillscale.study.spec import StudySpec, load_spec
 from distillscale.study.store import Store, open_store
@@ -719,10 +725,14 @@ def run_study(
     """
     start = time.monotonic()
     spec, study_dir, text = _resolve(spec, out)
+    fingerprint = study_fingerprint(spec)
+    graph = build_graph(spec, fingerprint=fingerprint)  # a bad spec fails before any write
     store = open_study_store(spec, study_dir)
     claim_study_dir(store, spec, study_dir)
     _write_study_dir(spec, study_dir, text, out)
-    graph = build_graph(spec, reuse=finished_caches(store, study_dir))
+    reuse = finished_caches(store, study_dir)
+    if reuse:
+        graph = build_graph(spec, reuse=reuse, fingerprint=fingerprint)
     _register(store, spec, graph)
     store.set_study_runs(spec.name, graph.by_id())
     console = console or Console(stderr=True)
