@@ -58,7 +58,11 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 #: The torch-free records of ``train`` (its package docstring says so; probed below) that
 #: ``study`` may import at module level to build and hash run configs. Everything else of
 #: ``train`` is imported only inside functions of the worker.
-TRAIN_RECORDS = ("distillscale.train.config", "distillscale.train.result")
+TRAIN_RECORDS = (
+    "distillscale.train.config",
+    "distillscale.train.result",
+    "distillscale.train.corpus_id",
+)
 STUDY_WORKER = "distillscale.study.worker"
 
 #: The one sanctioned upward import: the study runner builds the report at the end of a study
@@ -359,6 +363,7 @@ TORCH_FREE = (
     "distillscale.study.spec",
     "distillscale.train.config",
     "distillscale.train.result",
+    "distillscale.train.corpus_id",
 )
 
 _PROBE = """

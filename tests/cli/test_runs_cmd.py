@@ -105,3 +105,13 @@ def test_errors_exit_2(store_path, tmp_path, capsys):
     assert main(["runs", "list", "--store", url]) == 2
     err = capsys.readouterr().err
     assert "sup3rsecret" not in err and "me:***@" in err
+
+
+@pytest.mark.parametrize("command", [["list"], ["export", "-o", "out.csv"]])
+def test_stale_needs_a_study(store_path, tmp_path, command, capsys):
+    if command[0] == "export":
+        command = ["export", "-o", str(tmp_path / "out.csv")]
+    assert main(["runs", *command, "--store", str(store_path), "--stale"]) == 2
+    err = capsys.readouterr().err
+    assert "--stale: give --study too" in err and "Traceback" not in err
+    assert not (tmp_path / "out.csv").exists()

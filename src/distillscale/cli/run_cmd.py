@@ -86,9 +86,8 @@ def run(
         if not store.strip():
             raise InputError("--store: empty; give a file path or a database URL")
         spec = spec.model_copy(update={"store": store})
-    graph = build_graph(spec)
     if dry_run:
-        _dry_run(spec, graph, json_out)
+        _dry_run(spec, build_graph(spec), json_out)
         return
     from distillscale.study.runner import run_study
 

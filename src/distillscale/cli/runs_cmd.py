@@ -34,7 +34,18 @@ StoreOption = Annotated[
         show_default=False,
     ),
 ]
-StudyOption = Annotated[str | None, typer.Option("--study", help="Only this study's runs.")]
+StudyOption = Annotated[
+    str | None,
+    typer.Option("--study", help="Only this study's runs (those of its current spec)."),
+]
+StaleOption = Annotated[
+    bool,
+    typer.Option(
+        "--stale",
+        help="With --study: also the study's runs that its current spec no longer has "
+        "(an edited spec or corpus, or ids of distillscale 0.1.0), marked stale.",
+    ),
+]
 
 
 class Format(StrEnum):
@@ -76,22 +87,29 @@ def list_runs(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
+    stale: StaleOption = False,
 ) -> None:
     """List stored runs: id, study, kind, status, size, tokens, FLOPs and loss."""
+    if stale and study is None:
+        raise InputError("--stale: give --study too (staleness is relative to a study's spec)")
     with _open(store) as opened:
-        records = opened.list_runs(study=study, status=status)
+        records = opened.list_runs(study=study, status=status, stale=stale)
+        members = opened.study_runs(study) if study is not None else None
         url = opened.url
+    old = {r.run_id for r in records if members is not None and r.run_id not in members}
     if json_out:
         runs = []
         for record in records:
             row = asdict(record)
             row["config"] = json.loads(record.config)
+            row["stale"] = record.run_id in old
             runs.append(row)
         emit_json({"store": url, "runs": runs})
         return
     table = Table(title=f"runs in {url}")
     table.add_column("run", no_wrap=True)  # run ids are copied into commands: never cut
-    for column in ("study", "kind", "status", "params", "tokens", "flops", "loss", "try"):
+    columns = ["study", "kind", "status", "params", "tokens", "flops", "loss", "try"]
+    for column in columns + (["stale"] if stale else []):
         left = column in ("study", "kind")
         table.add_column(column, justify="left" if left else "right", overflow="fold")
     for r in records:
@@ -105,12 +123,15 @@ def list_runs(
             _fmt(r.flops_total, ".4g"),
             _fmt(r.loss, ".4f"),
             str(r.attempts),
+            *(["stale" if r.run_id in old else ""] if stale else []),
         )
     err_console.print(table)
     counts: dict[str, int] = {}
     for r in records:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no runs"
+    if old:
+        summary += f" ({len(old)} stale)"
     err_console.print(summary, highlight=False)
 
 
@@ -131,6 +152,7 @@ def export(
         str,
         typer.Option(help="Only runs in this state (pending, running, done, failed) or 'all'."),
     ] = "done",
+    stale: StaleOption = False,
 ) -> None:
     """Write the run table (run, params, tokens, flops, loss, teacher_loss, ...) to a file.
 
@@ -150,8 +172,10 @@ def export(
         require("pyarrow", "parquet", "distillscale runs export --format parquet")
     if status not in ("all", "pending", "running", "done", "failed"):
         raise InputError(f"--status {status!r}: use pending, running, done, failed or all")
+    if stale and study is None:
+        raise InputError("--stale: give --study too (staleness is relative to a study's spec)")
     with _open(store) as opened:
-        table = opened.run_table(study, status=None if status == "all" else status)
+        table = opened.run_table(study, status=None if status == "all" else status, stale=stale)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     os.close(fd)
     try:

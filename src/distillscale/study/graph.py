@@ -1,9 +1,16 @@
 """Expand a study spec into its run graph: teachers -> logit caches -> students, and baselines.
 
 Every run is a :class:`~distillscale.train.RunConfig`; its id is ``RunConfig.run_id()``, the
-hash of the full configuration, so a re-run of a study finds the runs it already did. Paths
-inside configs (teacher checkpoints, logit caches) are relative to the study directory, and the
-worker runs in that directory: ids do not change when a study directory is moved.
+hash of what determines the run (:meth:`~distillscale.train.RunConfig.identity`): its own
+settings, the corpus's content fingerprint (not its path) and, for a student, its teacher's id;
+so a re-run of a study finds the runs it already did, an edited corpus gives new runs, and an
+edit of one token budget re-keys only the runs of that budget. Paths inside configs (teacher
+checkpoints, logit caches) are relative to the study directory, and the worker runs in that
+directory: ids do not change when a study directory is moved.
+
+A logit cache is keyed by its teacher's id, ``top_k`` and the tokens it covers (the most any of
+its students reads); a finished cache that covers at least that many tokens is reused
+(``reuse`` of :func:`build_graph`), since students read only its first sequences.
 
 FLOPs come from the one accountant, :mod:`distillscale.flops` (training = 3 x forward, exact
 forward count with the causal attention context).
@@ -14,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from distillscale.errors import InputError
@@ -30,6 +37,7 @@ from distillscale.flops import (
 )
 from distillscale.study.spec import StudySpec
 from distillscale.train.config import DataConfig, KDConfig, RunConfig, TeacherRef
+from distillscale.train.corpus_id import corpus_fingerprint
 
 __all__ = [
     "CacheNode",
@@ -37,6 +45,7 @@ __all__ = [
     "StudyGraph",
     "TEACHER_CHECKPOINT",
     "build_graph",
+    "study_fingerprint",
 ]
 
 #: The trainer's final checkpoint inside a run's workdir (relative to the study directory).
@@ -213,7 +222,7 @@ def _whole_steps(tokens: float, spec: StudySpec, key: str) -> int:
     return int(math.ceil(tokens / per_step)) * per_step
 
 
-def _base_config(spec: StudySpec, seed: int) -> dict[str, object]:
+def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, object]:
     t = spec.training
     return {
         "batch_size": t.batch_size,
@@ -231,6 +240,7 @@ def _base_config(spec: StudySpec, seed: int) -> dict[str, object]:
             val_fraction=spec.data.val_fraction,
             max_corpus_bytes=spec.data.max_corpus_bytes,
             seed=seed,
+            fingerprint=fingerprint,
         ),
         "eval_every": t.eval_every,
         "eval_tokens": t.eval_tokens,
@@ -264,13 +274,30 @@ def _grid(
     return out
 
 
-def build_graph(spec: StudySpec) -> StudyGraph:
+#: Finished logit caches by (teacher run id, top_k): (cache id, tokens covered) pairs.
+CacheReuse = Mapping[tuple[str, int], Sequence[tuple[str, int]]]
+
+
+def study_fingerprint(spec: StudySpec) -> str:
+    """The content fingerprint of the spec's corpus (see :mod:`distillscale.train.corpus_id`)."""
+    d = spec.data
+    return corpus_fingerprint(DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes))
+
+
+def build_graph(
+    spec: StudySpec, *, reuse: CacheReuse | None = None, fingerprint: str | None = None
+) -> StudyGraph:
     """Expand a validated spec into its runs and caches.
 
     Parameters
     ----------
     spec : StudySpec
-        A validated spec (corpus already resolved).
+        A validated spec (corpus already resolved). Its corpus is read once to fingerprint it.
+    reuse : mapping or None
+        Finished caches that may serve this study's students: for each teacher and ``top_k``,
+        the smallest one covering at least the tokens needed is used instead of a new cache.
+    fingerprint : str or None
+        The corpus's fingerprint if already known (:func:`study_fingerprint`); None reads it.
 
     Returns
     -------
@@ -280,8 +307,11 @@ def build_graph(spec: StudySpec) -> StudyGraph:
     Raises
     ------
     InputError
-        A run shorter than one optimiser step, a student teacher name that is not a teacher.
+        A run shorter than one optimiser step, a student teacher name that is not a teacher,
+        or a corpus that cannot be read.
     """
+    if fingerprint is None:
+        fingerprint = study_fingerprint(spec)
     for depth in {*spec.teachers.depths, *spec.students.depths}:
         _shape(spec, depth)  # raises InputError for an impossible shape
     runs: dict[str, RunNode] = {}
@@ -289,7 +319,7 @@ def build_graph(spec: StudySpec) -> StudyGraph:
     multi_seed = len(spec.seeds) > 1
     for seed in spec.seeds:
         suffix = f"-s{seed}" if multi_seed else ""
-        teachers = _teachers(spec, seed, suffix)
+        teachers = _teachers(spec, seed, suffix, fingerprint)
         for t in teachers.values():
             runs.setdefault(t.run_id, t)
         chosen = _chosen_teachers(spec, teachers, suffix)
@@ -306,27 +336,29 @@ def build_graph(spec: StudySpec) -> StudyGraph:
                 student_cache_tokens[teacher.run_id] = max(
                     student_cache_tokens.get(teacher.run_id, 0), d_s_int
                 )
-            for node in _baselines(spec, seed, depth, shape, d_s_int, tag, chosen, suffix, key):
+            for node in _baselines(
+                spec, seed, depth, shape, d_s_int, tag, chosen, suffix, key, fingerprint
+            ):
                 runs.setdefault(node.run_id, node)
         if spec.distillation.cache == "topk":
             for teacher in chosen:
                 if teacher.run_id in student_cache_tokens:
-                    c = _cache(spec, teacher, student_cache_tokens[teacher.run_id])
+                    c = _cache(spec, teacher, student_cache_tokens[teacher.run_id], reuse)
                     caches.setdefault(c.cache_id, c)
         for teacher, depth, d_s_int, label in pending:
             cache = None
             if spec.distillation.cache == "topk":
-                cache = _cache(spec, teacher, student_cache_tokens[teacher.run_id])
-            node = _student(spec, seed, depth, d_s_int, teacher, cache, label)
+                cache = _cache(spec, teacher, student_cache_tokens[teacher.run_id], reuse)
+            node = _student(spec, seed, depth, d_s_int, teacher, cache, label, fingerprint)
             runs.setdefault(node.run_id, node)
     ordered = sorted(runs.values(), key=lambda r: ("teacher", "student", "baseline").index(r.kind))
     return StudyGraph(runs=tuple(ordered), caches=tuple(caches.values()))
 
 
-def _teachers(spec: StudySpec, seed: int, suffix: str) -> dict[str, RunNode]:
+def _teachers(spec: StudySpec, seed: int, suffix: str, fingerprint: str) -> dict[str, RunNode]:
     t = spec.teachers
     out: dict[str, RunNode] = {}
-    base = _base_config(spec, seed)
+    base = _base_config(spec, seed, fingerprint)
     for depth, tokens, tag, key in _grid(
         t.depths, list(t.tokens_per_param), t.isoflop, spec, "teachers", "m"
     ):
@@ -357,12 +389,18 @@ def _chosen_teachers(spec: StudySpec, teachers: dict[str, RunNode], suffix: str)
     return chosen
 
 
-def _cache(spec: StudySpec, teacher: RunNode, tokens: int) -> CacheNode:
+def _cache(spec: StudySpec, teacher: RunNode, tokens: int, reuse: CacheReuse | None) -> CacheNode:
     d = spec.distillation
-    key = json.dumps(
-        {"teacher": teacher.run_id, "top_k": d.top_k, "tokens": tokens}, sort_keys=True
+    done = sorted(
+        (t, c) for c, t in (reuse or {}).get((teacher.run_id, d.top_k), ()) if t >= tokens
     )
-    cache_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+    if done:
+        tokens, cache_id = done[0]
+    else:
+        key = json.dumps(
+            {"teacher": teacher.run_id, "top_k": d.top_k, "tokens": tokens}, sort_keys=True
+        )
+        cache_id = hashlib.sha256(key.encode()).hexdigest()[:16]
     return CacheNode(
         cache_id=cache_id,
         teacher_run=teacher.run_id,
@@ -381,6 +419,7 @@ def _student(
     teacher: RunNode,
     cache: CacheNode | None,
     label: str,
+    fingerprint: str,
 ) -> RunNode:
     d = spec.distillation
     shape = _shape(spec, depth)
@@ -404,7 +443,7 @@ def _student(
         teacher=ref,
         teacher_cache=cache.path if cache is not None else None,
         kd=kd,
-        **_base_config(spec, seed),  # type: ignore[arg-type]
+        **_base_config(spec, seed, fingerprint),  # type: ignore[arg-type]
     )
     online = 0.0 if cache is not None else teacher_inference_flops(teacher.config.shape, tokens)
     return _node(
@@ -427,6 +466,7 @@ def _baselines(
     teachers: list[RunNode],
     suffix: str,
     key: str,
+    fingerprint: str,
 ) -> list[RunNode]:
     """Supervised baselines of one student shape and token budget (see BaselineSpec)."""
     b = spec.baselines
@@ -445,7 +485,8 @@ def _baselines(
     out = []
     for tokens, label in targets:
         d = _whole_steps(tokens, spec, key)
-        config = RunConfig(kind="baseline", shape=shape, tokens=d, **_base_config(spec, seed))  # type: ignore[arg-type]
+        base = _base_config(spec, seed, fingerprint)
+        config = RunConfig(kind="baseline", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
         out.append(
             _node(config, label, depth, FlopsLedger(supervised_training=training_flops(shape, d)))
         )

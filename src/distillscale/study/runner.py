@@ -7,6 +7,11 @@ worker is a failed attempt, retried up to ``executor.max_attempts``; a diverged 
 fails at once. A crash of the driver leaves claims that expire after ``executor.lease_seconds``;
 the next ``distillscale run`` of the same spec skips what is done and resumes the rest from the
 workdirs' checkpoints.
+
+Before anything runs, the driver makes its study directory the one the store records for the
+study (:func:`claim_study_dir`: another driver's directory is refused), reuses finished logit
+caches that cover enough tokens (:func:`finished_caches`), and records the graph's runs as the
+study's current ones (the others registered under its name are stale).
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ from rich.console import Console
 from distillscale.errors import InputError
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.study.executors import Executor, Finished, Progress
-from distillscale.study.graph import CacheNode, RunNode, StudyGraph, build_graph
+from distillscale.study.graph import (
+    CacheNode,
+    RunNode,
+    StudyGraph,
+    build_graph,
+    study_fingerprint,
+)
 from distillscale.study.progress import StudyProgress, format_flops
 from distillscale.study.spec import StudySpec, load_spec
 from distillscale.study.store import Store, open_store
@@ -37,7 +48,15 @@ from distillscale.study.store.records import CurveRow, RunOutcome, RunRecord, Ru
 from distillscale.study.store.url import redact_document, redact_text
 from distillscale.study.worker import Outcome, RunFn, Task, run_task, write_json_atomic
 
-__all__ = ["StudyResult", "open_study_store", "prepare_study", "run_study", "write_tables"]
+__all__ = [
+    "StudyResult",
+    "claim_study_dir",
+    "finished_caches",
+    "open_study_store",
+    "prepare_study",
+    "run_study",
+    "write_tables",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +121,8 @@ class StudyResult:
     wall_seconds: float = 0.0
 
 
-def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path]:
-    """Load the spec, create the study directory and write ``study.yaml`` and ``spec.json``.
-
-    Both files have the store password redacted (``postgresql://user:***@host/db``); nothing
-    reads them back to run the study, so a rerun takes the store URL from the spec it is given.
-
-    Raises
-    ------
-    InputError
-        An invalid spec, or an output path that exists and is not a directory.
-    """
+def _resolve(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path, str | None]:
+    """Load the spec and resolve the study directory; write nothing."""
     text = None
     if not isinstance(spec, StudySpec):
         path = Path(spec)
@@ -121,6 +131,11 @@ def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudyS
     study_dir = Path(out).expanduser().resolve()
     if study_dir.exists() and not study_dir.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory; give a directory path")
+    return spec, study_dir, text
+
+
+def _write_study_dir(spec: StudySpec, study_dir: Path, text: str | None, out: str | Path) -> None:
+    """Create the study directory and write ``study.yaml`` and ``spec.json``."""
     try:
         (study_dir / "runs").mkdir(parents=True, exist_ok=True)
         (study_dir / "caches").mkdir(exist_ok=True)
@@ -134,6 +149,21 @@ def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudyS
         text = yaml.safe_dump(normal, sort_keys=False)
     (study_dir / "study.yaml").write_text(text, encoding="utf-8")
     write_json_atomic(study_dir / "spec.json", normal)
+
+
+def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path]:
+    """Load the spec, create the study directory and write ``study.yaml`` and ``spec.json``.
+
+    Both files have the store password redacted (``postgresql://user:***@host/db``); nothing
+    reads them back to run the study, so a rerun takes the store URL from the spec it is given.
+
+    Raises
+    ------
+    InputError
+        An invalid spec, or an output path that exists and is not a directory.
+    """
+    spec, study_dir, text = _resolve(spec, out)
+    _write_study_dir(spec, study_dir, text, out)
     return spec, study_dir
 
 
@@ -141,6 +171,67 @@ def open_study_store(spec: StudySpec, study_dir: Path) -> Store:
     """Open the spec's store, by default ``DIR/store.sqlite``."""
     url = spec.store or f"sqlite:///{study_dir / 'store.sqlite'}"
     return open_store(url)
+
+
+def _same_dir(a: str, b: str) -> bool:
+    try:
+        return a == b or os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def claim_study_dir(store: Store, spec: StudySpec, study_dir: Path) -> None:
+    """Make ``study_dir`` the one directory of this study in the store, or refuse.
+
+    Checkpoints and logit caches live in the study directory and students find them there, so
+    every driver of a study must use the same directory. The store records the first driver's
+    (:meth:`Store.record_study_dir`). Another directory takes the record over when the store is
+    the study's own default ``store.sqlite`` (the directory was moved or copied with its store),
+    or when the recorded directory no longer exists on the machine that recorded it (moved).
+
+    Raises
+    ------
+    InputError
+        Naming both directories, when another directory of this study may still be in use.
+    """
+    here, host = str(study_dir), socket.gethostname()
+    recorded, recorded_host = store.record_study_dir(spec.name, here, host)
+    if _same_dir(recorded, here):
+        return
+    gone = recorded_host == host and not Path(recorded).is_dir()
+    if spec.store is None or gone:
+        store.move_study_dir(spec.name, here, host)
+        log.info("study %s: directory %s recorded in place of %s", spec.name, here, recorded)
+        return
+    raise InputError(
+        f"--out {here}: store {store.url} already runs study {spec.name!r} in {recorded} "
+        f"(recorded from {recorded_host}), where its checkpoints and logit caches live and "
+        f"where this driver's students could not find them; run every driver of the study with "
+        f"--out {recorded} (a shared file system, the same path on every machine), or give "
+        "this study another name to run it apart"
+    )
+
+
+def finished_caches(store: Store, study_dir: Path) -> dict[tuple[str, int], list[tuple[str, int]]]:
+    """Finished logit caches whose files are in ``study_dir``, for :func:`build_graph`'s reuse.
+
+    Returns
+    -------
+    dict
+        (teacher run id, top_k) -> [(cache id, tokens covered), ...].
+    """
+    out: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for record in store.list_runs(status="done"):
+        if record.kind != "cache" or record.teacher_run_id is None:
+            continue
+        try:
+            doc = json.loads(record.config)
+            key, tokens = (record.teacher_run_id, int(doc["top_k"])), int(doc["tokens"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if (study_dir / "caches" / f"{record.run_id}.logits.json").is_file():
+            out.setdefault(key, []).append((record.run_id, tokens))
+    return out
 
 
 def _register(store: Store, spec: StudySpec, graph: StudyGraph) -> None:
@@ -640,10 +731,17 @@ def run_study(
         everything finished before it stays in the store.
     """
     start = time.monotonic()
-    spec, study_dir = prepare_study(spec, out)
-    graph = build_graph(spec)
+    spec, study_dir, text = _resolve(spec, out)
+    fingerprint = study_fingerprint(spec)
+    graph = build_graph(spec, fingerprint=fingerprint)  # a bad spec fails before any write
     store = open_study_store(spec, study_dir)
+    claim_study_dir(store, spec, study_dir)
+    _write_study_dir(spec, study_dir, text, out)
+    reuse = finished_caches(store, study_dir)
+    if reuse:
+        graph = build_graph(spec, reuse=reuse, fingerprint=fingerprint)
     _register(store, spec, graph)
+    store.set_study_runs(spec.name, graph.by_id())
     console = console or Console(stderr=True)
     total = len(graph.runs) + len(graph.caches)
     executor = make_executor(spec, run_fn)

@@ -76,6 +76,11 @@ class DataConfig:
     seed : int
         Seed of the training-sequence stream (sequence ``j`` starts at a position that is a pure
         function of ``seed`` and ``j``).
+    fingerprint : str or None
+        Content fingerprint of the corpus (SHA-256 hex,
+        :func:`distillscale.train.corpus_id.corpus_fingerprint`), set by the study planner. When
+        set, the run's identity uses it instead of the ``corpus`` path, and loading a corpus
+        whose bytes no longer match it is refused. None: identity by path (lone runs).
     """
 
     corpus: str = "stdlib"
@@ -84,6 +89,7 @@ class DataConfig:
     val_fraction: float = 0.05
     max_corpus_bytes: int | None = 8_000_000
     seed: int = 0
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -384,12 +390,33 @@ class RunConfig:
         return cls(**values)
 
     def canonical_json(self) -> str:
-        """Sorted-key, compact JSON of :meth:`to_dict`: the text hashed by :meth:`run_id`."""
+        """Sorted-key, compact JSON of :meth:`to_dict` (the complete config, locations included)."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` less the fields that say where inputs lie, not what they are.
+
+        * ``data.corpus`` is dropped when ``data.fingerprint`` is set: the content fingerprint
+          identifies the corpus, wherever it lies (the path stays in the config). An unset
+          fingerprint is dropped instead, so lone runs keep the ids of distillscale 0.1.0.
+        * ``teacher_cache`` becomes ``true`` when a ``teacher`` is given: the cache holds that
+          teacher's top-k log-probabilities on this run's data stream, all fields of this
+          config, and the trainer checks its header against them; which file holds them (a
+          cache covering more tokens serves as well) does not change the run.
+        """
+        out = self.to_dict()
+        if self.data.fingerprint is not None:
+            del out["data"]["corpus"]
+        else:  # a lone run's id is what it was before fingerprints existed
+            del out["data"]["fingerprint"]
+        if self.teacher_cache is not None and self.teacher is not None:
+            out["teacher_cache"] = True
+        return out
+
     def run_id(self) -> str:
-        """First 16 hex digits of the SHA-256 of :meth:`canonical_json`."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+        """First 16 hex digits of the SHA-256 of the sorted-key JSON of :meth:`identity`."""
+        text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def shape_to_dict(shape: TransformerShape) -> dict[str, Any]:

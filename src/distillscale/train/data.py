@@ -11,6 +11,8 @@
 * Sequence ``j`` of the training stream starts at a position that is a pure function of
   ``(seed, j)`` (SplitMix64), so batch ``i`` is a function of ``(seed, i)``: resume, data-parallel
   sharding and the teacher-logit cache all see exactly the same tokens.
+* Documents are listed and hashed by :mod:`distillscale.train.corpus_id`; a config whose
+  ``data.fingerprint`` is set (study runs) is refused when the corpus no longer has those bytes.
 
 Losses computed on these tokens are in nats per token.
 """
@@ -20,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ from numpy.typing import NDArray
 
 from distillscale.errors import InputError
 from distillscale.train.config import DataConfig
+from distillscale.train.corpus_id import (
+    document_digest_update,
+    is_token_file,
+    iter_documents,
+    token_file_digest,
+)
 
 __all__ = [
     "Corpus",
@@ -42,12 +49,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Bytes per document when a single text file is split into documents.
-CHUNK_BYTES = 16_384
 #: Default BPE vocabulary (tokens) when ``DataConfig.vocab_size`` is unset.
 DEFAULT_BPE_VOCAB = 4096
-_TOKEN_SUFFIXES = (".bin", ".npy")
-_SKIP_DIRS = {"site-packages", "dist-packages", "__pycache__"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,54 +92,9 @@ def _fraction(key: str) -> float:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2.0**64
 
 
-def _stdlib_root() -> Path:
-    return Path(sysconfig.get_paths()["stdlib"])
-
-
 def _list_documents(data: DataConfig) -> list[tuple[str, bytes]]:
     """(relative name, bytes) of every document, in path order, up to ``max_corpus_bytes``."""
-    if data.corpus == "stdlib":
-        root = _stdlib_root()
-        files: list[Path] = []
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]  # prune installed packages
-            files.extend(Path(folder, n) for n in names if n.endswith(".py"))
-        files.sort()
-    else:
-        root = Path(data.corpus)
-        if root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.is_file())
-        elif root.is_file():
-            files = [root]
-        else:
-            raise InputError(
-                f"data.corpus: {data.corpus!r} is not a file or folder; give 'stdlib', a text "
-                "file, a folder of text files, or a .bin/.npy token file"
-            )
-    docs: list[tuple[str, bytes]] = []
-    total = 0
-    cap = data.max_corpus_bytes
-    for path in files:
-        if cap is not None and total >= cap:
-            break
-        try:
-            text = path.read_bytes()
-        except OSError as exc:
-            raise InputError(
-                f"data.corpus: cannot read {path}: {exc.strerror or exc}; fix its permissions "
-                "or remove it from the corpus folder"
-            ) from exc
-        if cap is not None:
-            text = text[: cap - total]
-        total += len(text)
-        name = path.name if root.is_file() else path.relative_to(root).as_posix()
-        if root.is_file():
-            docs.extend(
-                (f"{name}#{i}", text[o : o + CHUNK_BYTES])
-                for i, o in enumerate(range(0, len(text), CHUNK_BYTES))
-            )
-        elif text:
-            docs.append((name, text))
+    docs = list(iter_documents(data))
     if not docs:
         raise InputError(
             f"data.corpus: {data.corpus!r} holds no readable text; give a non-empty one"
@@ -205,10 +163,8 @@ def _load_token_file(data: DataConfig) -> Corpus:
         )
     vocab = data.vocab_size or int(tokens.max()) + 1
     n_val = max(1, int(tokens.size * data.val_fraction))
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            digest.update(chunk)
+    digest = token_file_digest(path)
+    _check_fingerprint(data, digest.hexdigest())
     digest.update(f"|val={data.val_fraction}|vocab={vocab}".encode())
     return Corpus(
         train=tokens[:-n_val],
@@ -218,6 +174,16 @@ def _load_token_file(data: DataConfig) -> Corpus:
         n_documents=0,
         n_bytes=path.stat().st_size,
     )
+
+
+def _check_fingerprint(data: DataConfig, actual: str) -> None:
+    """Refuse a corpus whose bytes are not those the run was planned on (``data.fingerprint``)."""
+    if data.fingerprint is not None and data.fingerprint != actual:
+        raise InputError(
+            f"data.corpus: {data.corpus!r} changed since this run was planned (content "
+            f"fingerprint {data.fingerprint[:12]}..., now {actual[:12]}...); rerun the study "
+            "(or the command) so that runs on the edited corpus get new ids"
+        )
 
 
 def load_corpus(data: DataConfig) -> Corpus:
@@ -236,9 +202,10 @@ def load_corpus(data: DataConfig) -> Corpus:
     Raises
     ------
     InputError
-        The corpus is missing, unreadable, empty, or has no document on one side of the split.
+        The corpus is missing, unreadable, empty, has no document on one side of the split, or
+        its bytes differ from ``data.fingerprint`` (when set).
     """
-    if Path(data.corpus).suffix in _TOKEN_SUFFIXES and data.corpus != "stdlib":
+    if is_token_file(data.corpus):
         return _load_token_file(data)
     docs = _list_documents(data)
     digest = hashlib.sha256()
@@ -246,7 +213,8 @@ def load_corpus(data: DataConfig) -> Corpus:
     val_docs: list[bytes] = []
     for name, text in docs:
         (val_docs if _fraction(name) < data.val_fraction else train_docs).append(text)
-        digest.update(name.encode() + b"\0" + hashlib.sha256(text).digest())
+        document_digest_update(digest, name, text)
+    _check_fingerprint(data, digest.hexdigest())
     if not train_docs or not val_docs:
         raise InputError(
             f"data.corpus: {data.corpus!r} has {len(docs)} documents, {len(val_docs)} held out "

@@ -227,3 +227,26 @@ def test_reopen_keeps_runs_and_refuses_newer_schema(store_url):
             )
     with pytest.raises(InputError, match="newer"):
         open_store(store_url)
+
+
+def test_a_study_lists_its_current_runs_and_its_stale_ones_on_request(store):
+    store.register_many([spec("a"), spec("b"), spec("c"), spec("x", study="s2")])
+    assert store.study_runs("s1") is None  # never recorded: the runs named with the study
+    assert [r.run_id for r in store.list_runs(study="s1")] == ["a", "b", "c"]
+    store.set_study_runs("s1", ["b", "c", "x"])  # a spec may share a run registered by another
+    assert store.study_runs("s1") == {"b", "c", "x"}
+    assert {r.run_id for r in store.list_runs(study="s1")} == {"b", "c", "x"}
+    assert {r.run_id for r in store.list_runs(study="s1", stale=True)} == {"a", "b", "c", "x"}
+    assert set(store.run_table("s1", status=None)["run"]) == {"b", "c", "x"}
+    assert set(store.run_table("s1", status=None, stale=True)["run"]) == {"a", "b", "c", "x"}
+    store.set_study_runs("s1", ["c"])  # replaced, not added to
+    assert {r.run_id for r in store.list_runs(study="s1")} == {"c"}
+    assert {r.run_id for r in store.list_runs(study="s2")} == {"x"}  # s2 never recorded
+
+
+def test_the_first_driver_records_the_study_directory(store):
+    assert store.record_study_dir("s1", "/data/a", "host1") == ("/data/a", "host1")
+    assert store.record_study_dir("s1", "/data/b", "host2") == ("/data/a", "host1")
+    store.move_study_dir("s1", "/data/b", "host2")
+    assert store.record_study_dir("s1", "/data/c", "host3") == ("/data/b", "host2")
+    assert store.record_study_dir("s2", "/data/c", "host3") == ("/data/c", "host3")

@@ -1,10 +1,17 @@
 """Tables of the run store (SQLAlchemy Core) and the database-clock expression.
 
-Schema version 1:
+Schema version 2:
 
 * ``meta(key, value)`` holds ``schema_version``.
 * ``runs``: one row per run (see :class:`~distillscale.study.store.records.RunRecord`).
 * ``curves``: one row per logged step, primary key ``(run_id, step)``.
+* ``studies(name, study_dir, host, updated_at)``: where each study keeps its checkpoints and
+  logit caches (the absolute study directory and the host that recorded it). New in 2.
+* ``study_runs(study, run_id)``: the runs of each study's current spec; a study's other runs
+  are stale. New in 2.
+
+Version 1 stores (distillscale 0.1.0) are upgraded in place when opened: the two new tables are
+created empty and ``schema_version`` becomes 2.
 
 Times are floats, UTC seconds since the Unix epoch, from the database server's clock
 (:class:`utc_now`), so that leases compare on one clock whatever the workers' clocks say.
@@ -18,10 +25,19 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
-__all__ = ["SCHEMA_VERSION", "curves", "meta", "metadata", "runs", "utc_now"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "curves",
+    "meta",
+    "metadata",
+    "runs",
+    "studies",
+    "study_runs",
+    "utc_now",
+]
 
 #: Bumped on any change to the tables; a store written by a newer version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -89,6 +105,25 @@ curves = sa.Table(
     sa.Column("val_loss", sa.Float(precision=53)),
     sa.Column("lr", sa.Float(precision=53), nullable=False),
     sa.PrimaryKeyConstraint("run_id", "step", name="curves_pk"),
+)
+
+studies = sa.Table(
+    "studies",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("study_dir", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+)
+
+study_runs = sa.Table(
+    "study_runs",
+    metadata,
+    sa.Column("study", sa.String(128), nullable=False),
+    sa.Column(
+        "run_id", sa.String(128), sa.ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.PrimaryKeyConstraint("study", "run_id", name="study_runs_pk"),
 )
 
 

@@ -59,7 +59,16 @@ from distillscale.study.store.records import (
     ledger_columns,
 )
 from distillscale.study.store.retry import StoreUnreachable, retrying
-from distillscale.study.store.schema import SCHEMA_VERSION, curves, meta, metadata, runs, utc_now
+from distillscale.study.store.schema import (
+    SCHEMA_VERSION,
+    curves,
+    meta,
+    metadata,
+    runs,
+    studies,
+    study_runs,
+    utc_now,
+)
 from distillscale.study.store.url import redact_url, to_url
 
 if TYPE_CHECKING:
@@ -545,28 +554,124 @@ class Store:
             row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).first()
         return None if row is None else RunRecord(**row._asdict())
 
+    # -- studies --------------------------------------------------------------------------
+
     @_retried
-    def list_runs(self, study: str | None = None, status: str | None = None) -> list[RunRecord]:
+    def set_study_runs(self, study: str, run_ids: Iterable[str]) -> None:
+        """Record the runs (and caches) of a study's current spec; its other runs become stale.
+
+        Parameters
+        ----------
+        study : str
+            The study name.
+        run_ids : iterable of str
+            Registered run ids; the study's membership is replaced by exactly these.
+        """
+        ids = sorted(set(run_ids))
+        insert = _insert(self._dialect)
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(study_runs).where(study_runs.c.study == study))
+            if ids:  # a concurrent driver's same rows: kept once (no conflict)
+                conn.execute(
+                    insert(study_runs).on_conflict_do_nothing(index_elements=["study", "run_id"]),
+                    [{"study": study, "run_id": i} for i in ids],
+                )
+
+    @_retried
+    def study_runs(self, study: str) -> set[str] | None:
+        """The run ids of a study's current spec; None if no spec was ever recorded for it."""
+        with self._engine.connect() as conn:
+            ids = {
+                r for (r,) in conn.execute(
+                    sa.select(study_runs.c.run_id).where(study_runs.c.study == study)
+                )
+            }  # fmt: skip
+        return ids or None
+
+    @_retried
+    def record_study_dir(self, study: str, study_dir: str, host: str) -> tuple[str, str]:
+        """Record where a study keeps its files unless recorded already; return the record.
+
+        Parameters
+        ----------
+        study : str
+            The study name.
+        study_dir : str
+            Absolute path of the study directory.
+        host : str
+            The recording machine's host name.
+
+        Returns
+        -------
+        tuple of str
+            ``(study_dir, host)`` as stored: the caller's, or those of the first to record.
+        """
+        stmt = (
+            _insert(self._dialect)(studies)
+            .values(name=study, study_dir=study_dir, host=host, updated_at=utc_now())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
+            row = conn.execute(
+                sa.select(studies.c.study_dir, studies.c.host).where(studies.c.name == study)
+            ).one()
+        return str(row.study_dir), str(row.host)
+
+    @_retried
+    def move_study_dir(self, study: str, study_dir: str, host: str) -> None:
+        """Replace the recorded study directory (the study was moved or copied)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                sa.update(studies)
+                .where(studies.c.name == study)
+                .values(study_dir=study_dir, host=host, updated_at=utc_now())
+            )
+
+    @staticmethod
+    def _of_study(table: Any, study: str, stale: bool) -> sa.ColumnElement[bool]:
+        """Rows of a study: its current runs (or, never recorded, those named with it).
+
+        ``stale`` adds the runs registered under the study's name that its current spec no
+        longer has.
+        """
+        column = table.c.run_id
+        members = sa.select(study_runs.c.run_id).where(study_runs.c.study == study)
+        recorded = sa.exists(sa.select(study_runs.c.run_id).where(study_runs.c.study == study))
+        named = table.c.study == study
+        current = sa.or_(column.in_(members), sa.and_(~recorded, named))
+        return sa.or_(current, named) if stale else current
+
+    @_retried
+    def list_runs(
+        self, study: str | None = None, status: str | None = None, *, stale: bool = False
+    ) -> list[RunRecord]:
         """Stored runs by registration time (ties by run id), optionally of one study and/or status.
 
         Parameters
         ----------
         study : str or None
-            Only this study's runs.
+            Only this study's runs: those of its current spec (:meth:`set_study_runs`; for a
+            study whose spec was never recorded, the runs registered with its name).
         status : str or None
             Only runs in this state (one of ``pending, running, done, failed``).
+        stale : bool
+            With ``study``: also the runs registered with its name that its current spec no
+            longer has (see :meth:`study_runs`).
         """
         _check_status(status)
         stmt = sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)
         if study is not None:
-            stmt = stmt.where(runs.c.study == study)
+            stmt = stmt.where(self._of_study(runs, study, stale))
         if status is not None:
             stmt = stmt.where(runs.c.status == status)
         with self._engine.connect() as conn:
             return [RunRecord(**row._asdict()) for row in conn.execute(stmt)]
 
     @_retried
-    def run_table(self, study: str | None = None, *, status: str | None = "done") -> pd.DataFrame:
+    def run_table(
+        self, study: str | None = None, *, status: str | None = "done", stale: bool = False
+    ) -> pd.DataFrame:
         """The runs as a pandas DataFrame with the run-table columns of docs/conventions.md.
 
         Columns are :data:`RUN_TABLE_COLUMNS`: ``run, params`` (non-embedding), ``tokens``,
@@ -578,9 +683,11 @@ class Store:
         Parameters
         ----------
         study : str or None
-            Only this study's runs.
+            Only this study's runs (its current spec's, as :meth:`list_runs`).
         status : str or None
             Only runs in this state; default ``"done"`` (runs with a loss). None for all.
+        stale : bool
+            With ``study``: also its runs that its current spec no longer has.
 
         Returns
         -------
@@ -609,7 +716,7 @@ class Store:
             .order_by(r.c.created_at, r.c.run_id)
         )
         if study is not None:
-            stmt = stmt.where(r.c.study == study)
+            stmt = stmt.where(self._of_study(r, study, stale))
         if status is not None:
             stmt = stmt.where(r.c.status == status)
         with self._engine.connect() as conn:
@@ -715,6 +822,15 @@ def _init_schema(engine: sa.Engine, shown: str) -> None:
         ).scalar()
         if version is None:
             conn.execute(sa.insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        if str(version).isdigit() and int(version) < SCHEMA_VERSION:
+            # additive upgrade: create_all above made the new tables
+            conn.execute(
+                sa.update(meta)
+                .where(meta.c.key == "schema_version")
+                .values(value=str(SCHEMA_VERSION))
+            )
+            logger.info("upgraded run store %s to schema %d", shown, SCHEMA_VERSION)
             return
     if not str(version).isdigit():
         raise InputError(f"store {shown!r}: meta.schema_version is {version!r}, not an integer")
