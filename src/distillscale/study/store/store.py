@@ -379,6 +379,24 @@ class Store:
         }
         return self._finish(run_id, worker_id, values, "failed")
 
+    def reopen(self, run_id: str, reason: str) -> bool:
+        """Set a ``done`` run back to ``pending``: a file it wrote is damaged and is rebuilt.
+
+        The result columns stay until the rebuilt run completes and overwrites them.
+
+        Returns
+        -------
+        bool
+            True if the run was done and is pending now; False otherwise (not done).
+        """
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.run_id == run_id, runs.c.status == "done")
+            .values(status="pending", failure_reason=reason, claim_expires_at=None)
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(stmt).rowcount == 1)
+
     def _finish(
         self,
         run_id: str,
