@@ -221,6 +221,8 @@ class _Scheduler:
         self.fatal: str | None = None
         self.block_claims: dict[str, int] = {}  # node id -> store attempts that were blocks
         self.rebuilt: dict[str, int] = {}  # node id -> rebuilds of a damaged file, this session
+        self.rebuilt_at: dict[str, float] = {}  # node id -> when its rebuild finished (monotonic)
+        self.submitted: dict[str, float] = {}  # node id -> when it was last submitted
         self.artifacts = {self._artifact(n): n for n in self.nodes}  # file -> node that writes it
 
     def _artifact(self, node_id: str) -> str:
@@ -428,7 +430,7 @@ class _Scheduler:
                 attempt=attempt,
             )
         self.executor.submit(task)
-        self.running[node_id] = time.monotonic()
+        self.running[node_id] = self.submitted[node_id] = time.monotonic()
         self.progress.started(node_id, self.label(node_id), node.ledger.total, attempt)
 
     def _on_progress(self, event: Progress) -> None:
@@ -453,6 +455,8 @@ class _Scheduler:
             # result and curve in one transaction: a driver killed here leaves neither
             self.store.complete(node_id, self.worker_id, self._run_outcome(node, outcome), curve)
             self.done.add(node_id)
+            if node_id in self.rebuilt:
+                self.rebuilt_at[node_id] = time.monotonic()
             loss = outcome.result.loss if outcome.result is not None else None
             detail = f"loss {loss:.4f} nats" if loss is not None else "cached"
             self.progress.finished(node_id, ok=True, detail=detail)
@@ -489,6 +493,8 @@ class _Scheduler:
         writer = self.artifacts.get(damaged)
         if writer is None:
             return f"{reason.removeprefix('waiting: ')}; it is not a file this study writes"
+        if self.rebuilt_at.get(writer, -math.inf) > self.submitted.get(node_id, math.inf):
+            return reason  # it read the file before the rebuild: retry it on the new one
         if writer in self.done:
             if self.rebuilt.get(writer, 0) >= _REBUILDS:
                 return (

@@ -213,12 +213,13 @@ def run_task_with(
     signatures of :func:`distillscale.train.train_run` and ``build_logit_cache``; tests pass
     fast stand-ins (with :func:`functools.partial`) to exercise scheduling and crash safety.
     """
+    started = time.time()
     try:
         if task.kind == "cache":
             return _build_cache(task, cache_builder)
         return _train(task, progress, trainer)
     except DamagedFile as exc:
-        return _damaged(task, exc)
+        return _damaged(task, exc, started)
     except InputError as exc:
         return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
     except OSError as exc:
@@ -238,13 +239,22 @@ def run_task_with(
         return _crash(task, exc)
 
 
-def _damaged(task: Task, exc: DamagedFile) -> Outcome:
-    """A file the task needs is damaged: move it aside and name it for the driver to rebuild."""
+def _damaged(task: Task, exc: DamagedFile, started: float) -> Outcome:
+    """A file the task needs is damaged: move it aside and name it for the driver to rebuild.
+
+    A file written after this task started (``started``, seconds since the epoch) is not the
+    one it read: another task reported the damage and the file was rebuilt meanwhile; it stays.
+    """
     from distillscale.train.integrity import quarantine
 
     study = Path(task.study_dir).resolve()
     path = (study / exc.path).resolve()
-    quarantine(path, str(exc))
+    try:
+        rebuilt = path.stat().st_mtime > started
+    except OSError:
+        rebuilt = False
+    if not rebuilt:
+        quarantine(path, str(exc))
     try:
         rel = path.relative_to(study).as_posix()
     except ValueError:  # outside the study: nothing in it can rebuild the file
