@@ -463,6 +463,8 @@ class _Scheduler:
             write_tables(self.store, self.spec, self.graph, self.study_dir, curves=False)
             return
         reason = outcome.reason or "failed"
+        if outcome.fatal and reason.startswith("disk full"):
+            self.fatal = reason  # before the store write, which may find the disk full too
         if outcome.damaged is not None:
             reason = self._rebuild(node_id, outcome.damaged, reason)
             if reason.startswith("waiting:"):
@@ -554,7 +556,8 @@ def disk_full_path(exc: BaseException, store: Store) -> str | None:
     if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
         return str(exc.filename or "the study directory")
     if "database or disk is full" in str(exc):
-        return store.url
+        url = store.url
+        return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return None
 
 
