@@ -355,8 +355,12 @@ class _Scheduler:
                     break
 
     def _turn(self, held_since: dict[str, float]) -> bool:
-        """One pass of the loop: claim, submit, poll, record; True when the loop is over."""
-        for node_id in list(self.nodes):
+        """One pass of the loop: claim, submit, poll, record; True when the loop is over.
+
+        Once the study is stopping (``fatal``) it only polls: no store write comes before
+        the running tasks' outcomes, so a store on a full disk cannot stall the loop.
+        """
+        for node_id in list(self.nodes) if not self.fatal else []:
             dep = self.blocked(node_id) if node_id not in self.failed else None
             if dep is not None and node_id not in self.done:
                 self._block(node_id, dep)
