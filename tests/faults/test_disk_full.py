@@ -259,3 +259,45 @@ def test_a_real_full_tmpfs_stops_the_study_and_the_rerun_finishes(
         assert not _leftovers(study)
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_disk_full_before_the_first_run_is_the_same_one_line(tmp_path, monkeypatch, tally):
+    """Writing ``spec.json`` finds the disk full: exit-2 message, not a traceback."""
+    import copy
+
+    import distillscale.study.runner as runner
+    from study.specs import TINY
+
+    def full(path, document) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner, "write_json_atomic", full)
+    with pytest.raises(InputError) as info:
+        run_study(parse_spec(copy.deepcopy(TINY)), tmp_path / "s", console=_quiet(),
+                  run_fn=fast_run_fn(), finish=False)  # fmt: skip
+    tally["faults"] += 1
+    assert str(info.value) == MESSAGE.format(tmp_path / "s" / "spec.json")
+
+
+def test_a_full_tmpfs_before_the_first_run(tmp_path, tally):
+    """The real thing, no training: the study directory is on a tmpfs that is already full."""
+    reason = _can_mount(tmp_path)
+    if reason is not None:
+        pytest.skip(f"{reason}; test_a_disk_full_before_the_first_run_is_the_same_one_line "
+                    "covers the same path with an injected ENOSPC")  # fmt: skip
+    from chaos.harness import CLI, cli_env
+
+    mount = tmp_path / "full"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        (mount / "filler").write_bytes(b"\0" * 4096 * 16)
+        spec = _real_spec(tmp_path)
+        argv = [str(CLI), "run", str(spec), "--out", str(mount / "study")]
+        done = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), timeout=120)
+        tally["faults"] += 1
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.strip() == "error: " + MESSAGE.format(mount / "study" / "study.yaml")
+        assert not _leftovers(mount) and not (mount / "study" / "study.yaml").exists()
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

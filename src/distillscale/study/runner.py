@@ -141,7 +141,14 @@ def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudyS
     normal = spec.model_dump(mode="json")
     if text is None:
         text = yaml.safe_dump(normal, sort_keys=False)
-    (study_dir / "study.yaml").write_text(text, encoding="utf-8")
+    tmp = study_dir / f".study.yaml.{os.getpid()}.tmp"
+    try:  # atomic, like every file of the study: old or new, never half
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, study_dir / "study.yaml")
+    except OSError as exc:  # name the file (a full disk's message needs it)
+        raise OSError(exc.errno, exc.strerror, str(study_dir / "study.yaml")) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     write_json_atomic(study_dir / "spec.json", normal)
     return spec, study_dir
 
@@ -551,7 +558,7 @@ class _Scheduler:
         self.running.clear()
 
 
-def disk_full_path(exc: BaseException, store: Store) -> str | None:
+def disk_full_path(exc: BaseException, store: Store | None) -> str | None:
     """The path a write found the disk full on, if ``exc`` is that; else None.
 
     An ``OSError`` with ENOSPC or EDQUOT names its file; SQLite's "database or disk is full"
@@ -560,6 +567,8 @@ def disk_full_path(exc: BaseException, store: Store) -> str | None:
     if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
         return str(exc.filename or "the study directory")
     if "database or disk is full" in str(exc):
+        if store is None:
+            return "the run store"
         url = store.url
         return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return None
@@ -739,10 +748,17 @@ def run_study(
         everything finished before it stays in the store.
     """
     start = time.monotonic()
-    spec, study_dir = prepare_study(spec, out)
-    graph = build_graph(spec)
-    store = open_study_store(spec, study_dir)
-    _register(store, spec, graph)
+    store: Store | None = None
+    try:  # a disk already full: the same one line as a disk that fills up during the study
+        spec, study_dir = prepare_study(spec, out)
+        graph = build_graph(spec)
+        store = open_study_store(spec, study_dir)
+        _register(store, spec, graph)
+    except Exception as exc:
+        path = disk_full_path(exc, store)
+        if path is None:
+            raise
+        raise InputError(disk_full_message(path)) from None
     console = console or Console(stderr=True)
     total = len(graph.runs) + len(graph.caches)
     executor = make_executor(spec, run_fn)
