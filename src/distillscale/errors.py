@@ -6,10 +6,21 @@ with its one-line message on stderr and no traceback.
 
 from __future__ import annotations
 
+import errno
 import importlib
 from types import ModuleType
 
-__all__ = ["InputError", "DistillscaleWarning", "require"]
+__all__ = [
+    "DISK_FULL_ERRNOS",
+    "DamagedFile",
+    "DistillscaleWarning",
+    "InputError",
+    "disk_full_message",
+    "require",
+]
+
+#: ``OSError.errno`` values that mean the file system has no room left (space or quota).
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class InputError(ValueError):
@@ -17,6 +28,26 @@ class InputError(ValueError):
 
     The message names the place, what was found, what is allowed and the fix.
     """
+
+
+class DamagedFile(InputError):
+    """A file distillscale wrote (checkpoint, logit cache) is damaged or missing.
+
+    Its checksum does not match, it is truncated, or it cannot be parsed. ``path`` is the file;
+    a study rebuilds it from the run that wrote it, a single command reports it (exit 2).
+    """
+
+    def __init__(self, path: object, message: str) -> None:
+        super().__init__(message)
+        self.path = str(path)
+
+    def __reduce__(self) -> tuple[type[DamagedFile], tuple[str, str]]:
+        return (DamagedFile, (self.path, str(self)))
+
+
+def disk_full_message(path: object) -> str:
+    """The one-line message for a write that found the file system full."""
+    return f"disk full: no space left on device writing {path}; free space and rerun"
 
 
 class DistillscaleWarning(UserWarning):

@@ -87,13 +87,15 @@ def test_disk_full_stops_with_input_error_and_keeps_the_store(tmp_path, tiny_doc
     monkeypatch.setenv(DISK_FULL_MARKER, "student")
     spec = parse_spec(tiny_doc)
     graph = build_graph(spec)
-    with pytest.raises(InputError, match="No space left on device.*rerun the same command"):
+    with pytest.raises(
+        InputError, match="^disk full: no space left on device writing .*; free space and rerun"
+    ):
         run_study(spec, tmp_path / "s", console=_quiet(), run_fn=fast_run_fn(), finish=False)
     store = open_store(f"sqlite:///{tmp_path / 's' / 'store.sqlite'}")
     teachers = [r for r in graph.runs if r.kind == "teacher"]
     assert all(store.get(t.run_id).status == "done" for t in teachers)
     assert any(
-        "No space left" in (store.get(r.run_id).failure_reason or "")
+        (store.get(r.run_id).failure_reason or "").startswith("disk full: no space left")
         for r in graph.runs
         if r.kind == "student"
     )

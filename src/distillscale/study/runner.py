@@ -31,10 +31,11 @@ from typing import Any
 import yaml
 from rich.console import Console
 
-from distillscale.errors import InputError
+from distillscale.errors import DISK_FULL_ERRNOS, InputError, disk_full_message
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.study.executors import Executor, Finished, Progress
 from distillscale.study.graph import (
+    TEACHER_CHECKPOINT,
     CacheNode,
     RunNode,
     StudyGraph,
@@ -46,7 +47,14 @@ from distillscale.study.spec import StudySpec, load_spec
 from distillscale.study.store import Store, open_store
 from distillscale.study.store.records import CurveRow, RunOutcome, RunRecord, RunSpecRecord
 from distillscale.study.store.url import redact_document, redact_text
-from distillscale.study.worker import Outcome, RunFn, Task, run_task, write_json_atomic
+from distillscale.study.worker import (
+    RESULT_FILE,
+    Outcome,
+    RunFn,
+    Task,
+    run_task,
+    write_json_atomic,
+)
 
 __all__ = [
     "StudyResult",
@@ -80,8 +88,11 @@ RUN_COLUMNS = (
     "flops_logit_cache",
 )
 CURVE_COLUMNS = ("run", "step", "tokens", "train_loss", "val_loss", "lr")
-#: Failure reasons of attempts that a stopped or killed driver cut short (not the run's fault).
-_CUT_SHORT = ("interrupted", "lease expired")
+#: Failure reasons of attempts cut short through no fault of the run (not counted): a stopped
+#: or killed driver, a full disk, a damaged dependency that is being rebuilt.
+_CUT_SHORT = ("interrupted", "lease expired", "disk full", "waiting:")
+#: A dependency may be rebuilt this many times per session before its damage is fatal.
+_REBUILDS = 1
 #: Failure reason of a run never started because a dependency failed; retaken once it is done.
 _BLOCKED = "not run: "
 
@@ -147,7 +158,14 @@ def _write_study_dir(spec: StudySpec, study_dir: Path, text: str | None, out: st
     text = redact_text(text, spec.store) if text is not None else None
     if text is None:
         text = yaml.safe_dump(normal, sort_keys=False)
-    (study_dir / "study.yaml").write_text(text, encoding="utf-8")
+    tmp = study_dir / f".study.yaml.{os.getpid()}.tmp"
+    try:  # atomic, like every file of the study: old or new, never half
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, study_dir / "study.yaml")
+    except OSError as exc:  # name the file (a full disk's message needs it)
+        raise OSError(exc.errno, exc.strerror, str(study_dir / "study.yaml")) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     write_json_atomic(study_dir / "spec.json", normal)
 
 
@@ -302,6 +320,23 @@ class _Scheduler:
         self.trained = 0
         self.fatal: str | None = None
         self.block_claims: dict[str, int] = {}  # node id -> store attempts that were blocks
+        self.rebuilt: dict[str, int] = {}  # node id -> rebuilds of a damaged file, this session
+        self.rebuilt_at: dict[str, float] = {}  # node id -> when its rebuild finished (monotonic)
+        self.submitted: dict[str, float] = {}  # node id -> when it was last submitted
+        self.artifacts = {self._artifact(n): n for n in self.nodes}  # file -> node that writes it
+
+    def _artifact(self, node_id: str) -> str:
+        """The file a node writes that others read, relative to the study directory."""
+        node = self.nodes[node_id]
+        if isinstance(node, CacheNode):
+            return Path(node.path).as_posix()
+        return f"runs/{node_id}/{TEACHER_CHECKPOINT}"
+
+    def _done_marker(self, node_id: str) -> Path:
+        """The file whose presence makes a worker return a node's result without work."""
+        if isinstance(self.nodes[node_id], CacheNode):
+            return self.study_dir / f"{self._artifact(node_id)}.json"
+        return self.study_dir / "runs" / node_id / RESULT_FILE
 
     def label(self, node_id: str) -> str:
         node = self.nodes[node_id]
@@ -401,37 +436,58 @@ class _Scheduler:
         return (0 if upstream else 1, -node.ledger.total)
 
     def loop(self) -> None:
+        """Schedule until every node is settled, or a fatal error once nothing runs.
+
+        A full disk under the driver's own writes (store, tables) is fatal like a worker's:
+        the running tasks finish, then the study stops.
+        """
         held_since: dict[str, float] = {}
         while True:
-            for node_id in list(self.nodes):
-                dep = self.blocked(node_id) if node_id not in self.failed else None
-                if dep is not None and node_id not in self.done:
-                    self._block(node_id, dep)
-            ready = self.ready()
-            for node_id in ready:
-                if self.executor.free <= 0 or self.fatal:
+            try:
+                if self._turn(held_since):
                     break
-                if self._claim(node_id):
-                    held_since.pop(node_id, None)
-                    self._submit(node_id)
-                else:
-                    held_since.setdefault(node_id, time.monotonic())
-            if not self.running:
-                waiting = [n for n in ready if n in held_since]
-                if not waiting or self.fatal:
+            except Exception as exc:
+                path = disk_full_path(exc, self.store)
+                if path is None:
+                    raise
+                self.fatal = self.fatal or disk_full_message(path)
+                if not self.running:
                     break
-                # runs claimed by another (possibly dead) driver: wait for their lease to end
-                time.sleep(min(1.0, self.lease / 4))
-                self._refresh_held(waiting)
-                continue
-            for event in self.executor.poll(0.5):
-                if isinstance(event, Progress):
-                    self._on_progress(event)
-                elif isinstance(event, Finished):
-                    self._on_finished(event.outcome)
-            self._heartbeat()
-            if self.fatal and not self.running:
+
+    def _turn(self, held_since: dict[str, float]) -> bool:
+        """One pass of the loop: claim, submit, poll, record; True when the loop is over.
+
+        Once the study is stopping (``fatal``) it only polls: no store write comes before
+        the running tasks' outcomes, so a store on a full disk cannot stall the loop.
+        """
+        for node_id in list(self.nodes) if not self.fatal else []:
+            dep = self.blocked(node_id) if node_id not in self.failed else None
+            if dep is not None and node_id not in self.done:
+                self._block(node_id, dep)
+        ready = self.ready()
+        for node_id in ready:
+            if self.executor.free <= 0 or self.fatal:
                 break
+            if self._claim(node_id):
+                held_since.pop(node_id, None)
+                self._submit(node_id)
+            else:
+                held_since.setdefault(node_id, time.monotonic())
+        if not self.running:
+            waiting = [n for n in ready if n in held_since]
+            if not waiting or self.fatal:
+                return True
+            # runs claimed by another (possibly dead) driver: wait for their lease to end
+            time.sleep(min(1.0, self.lease / 4))
+            self._refresh_held(waiting)
+            return False
+        for event in self.executor.poll(0.5):
+            if isinstance(event, Progress):
+                self._on_progress(event)
+            elif isinstance(event, Finished):
+                self._on_finished(event.outcome)
+        self._heartbeat()
+        return bool(self.fatal and not self.running)
 
     def _refresh_held(self, waiting: list[str]) -> None:
         """Settle runs another (possibly dead) driver held: done, or out of attempts."""
@@ -478,7 +534,7 @@ class _Scheduler:
                 attempt=attempt,
             )
         self.executor.submit(task)
-        self.running[node_id] = time.monotonic()
+        self.running[node_id] = self.submitted[node_id] = time.monotonic()
         self.progress.started(node_id, self.label(node_id), node.ledger.total, attempt)
 
     def _on_progress(self, event: Progress) -> None:
@@ -503,22 +559,60 @@ class _Scheduler:
             # result and curve in one transaction: a driver killed here leaves neither
             self.store.complete(node_id, self.worker_id, self._run_outcome(node, outcome), curve)
             self.done.add(node_id)
+            if node_id in self.rebuilt:
+                self.rebuilt_at[node_id] = time.monotonic()
             loss = outcome.result.loss if outcome.result is not None else None
             detail = f"loss {loss:.4f} nats" if loss is not None else "cached"
             self.progress.finished(node_id, ok=True, detail=detail)
             write_tables(self.store, self.spec, self.graph, self.study_dir, curves=False)
             return
         reason = outcome.reason or "failed"
+        if outcome.fatal and reason.startswith("disk full"):
+            self.fatal = reason  # before the store write, which may find the disk full too
+        if outcome.damaged is not None:
+            reason = self._rebuild(node_id, outcome.damaged, reason)
+            if reason.startswith("waiting:"):
+                self.store.fail(node_id, self.worker_id, reason)
+                self.progress.finished(node_id, ok=False, detail=reason, final=False)
+                return
+            outcome = Outcome(node_id=node_id, ok=False, reason=reason, fatal=True)
         if not outcome.retry and not outcome.fatal and not reason.startswith("diverged"):
             reason = f"diverged: {reason}"
         self.store.fail(node_id, self.worker_id, reason)
         attempts = self._attempts(self.store.get(node_id), node_id)
         final = outcome.fatal or not outcome.retry or attempts >= self.spec.executor.max_attempts
         if outcome.fatal:
-            self.fatal = f"{self.label(node_id)}: {reason}"
+            disk_full = reason.startswith("disk full")
+            self.fatal = reason if disk_full else f"{self.label(node_id)}: {reason}"
         if final:
             self.failed[node_id] = reason
         self.progress.finished(node_id, ok=False, detail=reason, final=final)
+
+    def _rebuild(self, node_id: str, damaged: str, reason: str) -> str:
+        """Reopen the node that wrote the damaged file ``damaged``; the waiting task's reason.
+
+        The file's writer (a teacher, or a cache) goes back to pending and its done marker is
+        removed, so it is retrained or rebuilt; ``node_id`` waits for it without losing an
+        attempt. A file nobody in the study writes, or one damaged again after this session
+        rebuilt it, is fatal: the returned reason then does not start with ``waiting:``.
+        """
+        writer = self.artifacts.get(damaged)
+        if writer is None:
+            return f"{reason.removeprefix('waiting: ')}; it is not a file this study writes"
+        if self.rebuilt_at.get(writer, -math.inf) > self.submitted.get(node_id, math.inf):
+            return reason  # it read the file before the rebuild: retry it on the new one
+        if writer in self.done:
+            if self.rebuilt.get(writer, 0) >= _REBUILDS:
+                return (
+                    f"{damaged} is damaged again after it was rebuilt in this session; check "
+                    f"the disk, then rerun ({reason.removeprefix('waiting: ')})"
+                )
+            self.rebuilt[writer] = self.rebuilt.get(writer, 0) + 1
+            self.store.reopen(writer, f"rebuilding: {damaged} was damaged")
+            self._done_marker(writer).unlink(missing_ok=True)
+            self.done.discard(writer)
+            log.warning("%s is damaged: rebuilding %s", damaged, self.label(writer))
+        return reason
 
     def _run_outcome(self, node: RunNode | CacheNode, outcome: Outcome) -> RunOutcome:
         if outcome.cache is not None:
@@ -555,6 +649,22 @@ class _Scheduler:
             except Exception:  # noqa: BLE001  best effort on the way out
                 log.debug("could not release %s", node_id, exc_info=True)
         self.running.clear()
+
+
+def disk_full_path(exc: BaseException, store: Store | None) -> str | None:
+    """The path a write found the disk full on, if ``exc`` is that; else None.
+
+    An ``OSError`` with ENOSPC or EDQUOT names its file; SQLite's "database or disk is full"
+    (raised through SQLAlchemy) is the store's.
+    """
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+        return str(exc.filename or "the study directory")
+    if "database or disk is full" in str(exc):
+        if store is None:
+            return "the run store"
+        url = store.url
+        return url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    return None
 
 
 def _phase_ledger(node: RunNode, measured: FlopsLedger) -> FlopsLedger:
@@ -731,17 +841,24 @@ def run_study(
         everything finished before it stays in the store.
     """
     start = time.monotonic()
-    spec, study_dir, text = _resolve(spec, out)
-    fingerprint = study_fingerprint(spec)
-    graph = build_graph(spec, fingerprint=fingerprint)  # a bad spec fails before any write
-    store = open_study_store(spec, study_dir)
-    claim_study_dir(store, spec, study_dir)
-    _write_study_dir(spec, study_dir, text, out)
-    reuse = finished_caches(store, study_dir)
-    if reuse:
-        graph = build_graph(spec, reuse=reuse, fingerprint=fingerprint)
-    _register(store, spec, graph)
-    store.set_study_runs(spec.name, graph.by_id())
+    store: Store | None = None
+    try:  # a disk already full: the same one line as a disk that fills up during the study
+        spec, study_dir, text = _resolve(spec, out)
+        fingerprint = study_fingerprint(spec)
+        graph = build_graph(spec, fingerprint=fingerprint)  # a bad spec fails before any write
+        store = open_study_store(spec, study_dir)
+        claim_study_dir(store, spec, study_dir)
+        _write_study_dir(spec, study_dir, text, out)
+        reuse = finished_caches(store, study_dir)
+        if reuse:
+            graph = build_graph(spec, reuse=reuse, fingerprint=fingerprint)
+        _register(store, spec, graph)
+        store.set_study_runs(spec.name, graph.by_id())
+    except Exception as exc:
+        path = disk_full_path(exc, store)
+        if path is None:
+            raise
+        raise InputError(disk_full_message(path)) from None
     console = console or Console(stderr=True)
     total = len(graph.runs) + len(graph.caches)
     executor = make_executor(spec, run_fn)
@@ -763,7 +880,15 @@ def run_study(
         raise
     finally:
         executor.close()
-    rows = write_tables(store, spec, graph, study_dir)
+    try:
+        rows = write_tables(store, spec, graph, study_dir)
+    except Exception as exc:
+        path = disk_full_path(exc, store)
+        if path is None:
+            raise
+        scheduler.fatal = scheduler.fatal or disk_full_message(path)
+    if scheduler.fatal and scheduler.fatal.startswith("disk full"):
+        raise InputError(f"{scheduler.fatal} (finished runs are kept in the store)")
     if scheduler.fatal:
         raise InputError(
             f"study stopped: {scheduler.fatal} (finished runs are kept in the store; rerun the "

@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillscale.errors import InputError, require
+from distillscale.errors import (
+    DISK_FULL_ERRNOS,
+    DamagedFile,
+    InputError,
+    disk_full_message,
+    require,
+)
 from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
 from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
@@ -109,6 +115,10 @@ class Outcome:
         A finished cache.
     trained : bool
         Training (or cache building) ran in this attempt; False when ``result.json`` existed.
+    damaged : str or None
+        A file this task needed that is damaged or missing (a teacher's checkpoint, a logit
+        cache), relative to the study directory; it was moved aside and the driver rebuilds
+        the run or cache that wrote it, then retries this task (the attempt does not count).
     """
 
     node_id: str
@@ -119,6 +129,7 @@ class Outcome:
     result: RunResult | None = None
     cache: CacheInfo | None = None
     trained: bool = True
+    damaged: str | None = None
 
 
 #: The run function's signature: task and a progress callback in, outcome out.
@@ -134,6 +145,10 @@ def write_json_atomic(path: Path, document: Any) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS and exc.filename is None:  # name the file
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -198,22 +213,54 @@ def run_task_with(
     signatures of :func:`distillscale.train.train_run` and ``build_logit_cache``; tests pass
     fast stand-ins (with :func:`functools.partial`) to exercise scheduling and crash safety.
     """
+    started = time.time()
     try:
         if task.kind == "cache":
             return _build_cache(task, cache_builder)
         return _train(task, progress, trainer)
+    except DamagedFile as exc:
+        return _damaged(task, exc, started)
     except InputError as exc:
         return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        if exc.errno in DISK_FULL_ERRNOS:
+            where = exc.filename or Path(task.study_dir) / task.workdir
+            return Outcome(
+                node_id=task.node_id, ok=False, reason=disk_full_message(where), fatal=True
+            )
+        if exc.errno == errno.EROFS:
             reason = (
-                f"{exc.strerror or exc} writing {exc.filename or task.workdir}: free disk "
-                "space (or move the study) and rerun the same command to resume"
+                f"{exc.strerror or exc} writing {exc.filename or task.workdir}: move the study "
+                "to a writable file system and rerun the same command to resume"
             )
             return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
         return _crash(task, exc)
     except Exception as exc:  # noqa: BLE001  a crash of this attempt: the driver retries
         return _crash(task, exc)
+
+
+def _damaged(task: Task, exc: DamagedFile, started: float) -> Outcome:
+    """A file the task needs is damaged: move it aside and name it for the driver to rebuild.
+
+    A file written after this task started (``started``, seconds since the epoch) is not the
+    one it read: another task reported the damage and the file was rebuilt meanwhile; it stays.
+    """
+    from distillscale.train.integrity import quarantine
+
+    study = Path(task.study_dir).resolve()
+    path = (study / exc.path).resolve()
+    try:
+        rebuilt = path.stat().st_mtime > started
+    except OSError:
+        rebuilt = False
+    if not rebuilt:
+        quarantine(path, str(exc))
+    try:
+        rel = path.relative_to(study).as_posix()
+    except ValueError:  # outside the study: nothing in it can rebuild the file
+        return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
+    reason = f"waiting: {rel} is damaged or missing and is being rebuilt ({exc})"
+    return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=True, damaged=rel)
 
 
 def _crash(task: Task, exc: BaseException) -> Outcome:
@@ -259,7 +306,7 @@ def _train(
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
     if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
         reason = result.failure_reason or f"final loss {result.loss} is not finite"
-        if "writing checkpoint" in reason:  # the trainer's disk-full/permission failure
+        if reason.startswith("disk full") or "writing checkpoint" in reason:
             return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
         if not reason.startswith("diverged"):
             reason = f"diverged: {reason}"

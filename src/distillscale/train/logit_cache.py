@@ -5,7 +5,9 @@ File layout (little-endian, memory-mapped):
 * 8 bytes magic ``b"DSLOGIT1"``, 8 bytes header length ``n`` (uint64), ``n`` bytes of JSON
   header padded with spaces to a multiple of 64: ``teacher_run_id``, ``teacher_shape``,
   ``data_hash``, ``seed``, ``seq_len``, ``sequences``, ``n_tokens``, ``top_k``, ``vocab_size``,
-  ``index_dtype``, ``temperature`` (always 1: log-probs of the teacher's own softmax), ``flops``;
+  ``index_dtype``, ``temperature`` (always 1: log-probs of the teacher's own softmax), ``flops``,
+  and the checksums: ``chunk_sequences`` ``C``, ``sha256`` (for each array, the SHA-256 of each
+  block of ``C`` sequences) and ``header_sha256`` (of the header's other keys, as sorted JSON);
 * ``logp``: float16 ``(sequences, seq_len, top_k)``, the kept log-probabilities (nats), sorted
   from most to least likely;
 * ``index``: uint16 (vocabularies up to 65536) or uint32 ``(sequences, seq_len, top_k)``;
@@ -15,12 +17,18 @@ So a position costs ``top_k * (2 + 2) + 2`` bytes with uint16 ids (258 at k = 64
 ``j`` of the cache is sequence ``j`` of the training stream with the same data seed
 (:func:`distillscale.train.data.sequence_starts`), so a student's batch ``i`` reads cache
 sequences ``[i B, (i + 1) B)``. Opening a cache checks its header against the student's data
-hash, vocabulary, context, seed and length; a mismatch is an :class:`InputError`.
+hash, vocabulary, context, seed and length; a mismatch is an :class:`InputError`. It also
+checks the file's size, the header's checksum and those of the chunks the student will read;
+a damaged cache is a :class:`~distillscale.errors.DamagedFile` (caches written before
+checksums, format ``/1``, are read unchecked with a warning). The file is preallocated
+(``posix_fallocate``) before it is mapped, so a full disk is an ``OSError`` (ENOSPC), never a
+SIGBUS.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -32,10 +40,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from distillscale.errors import InputError
+from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError
 from distillscale.flops import TransformerShape, logit_cache_flops
 from distillscale.train.config import DataConfig, TeacherRef, shape_from_dict, shape_to_dict
 from distillscale.train.data import load_corpus, sequence_starts
+from distillscale.train.integrity import array_digests
 from distillscale.train.losses import SparseTeacher, sparse_teacher
 from distillscale.train.result import CacheInfo
 
@@ -44,6 +53,12 @@ __all__ = ["LogitCache", "build_logit_cache", "open_logit_cache"]
 log = logging.getLogger(__name__)
 
 MAGIC = b"DSLOGIT1"
+#: The header's ``format``; ``/1`` caches have no checksums.
+FORMAT = "distillscale.logit_cache/2"
+#: Bytes of float16 log-probabilities per checksummed chunk (about; at least one sequence).
+CHUNK_BYTES = 4 << 20
+#: At most this many chunks per array (bigger chunks for bigger caches: a bounded header).
+MAX_CHUNKS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +108,68 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
             magic = fh.read(8)
             size = int.from_bytes(fh.read(8), "little")
             if magic != MAGIC or not 0 < size < 1 << 20:
-                raise InputError(f"logit cache {path}: not a distillscale logit cache (bad magic)")
+                raise DamagedFile(
+                    path, f"logit cache {path}: not a distillscale logit cache (bad magic)"
+                )
             header = json.loads(fh.read(size))
     except OSError as exc:
-        raise InputError(
+        raise DamagedFile(
+            path,
             f"logit cache {path}: cannot be read ({exc.strerror or exc}); build it with "
-            "build_logit_cache or fix the path"
+            "build_logit_cache or fix the path",
         ) from exc
+    except ValueError as exc:  # invalid JSON or UTF-8
+        raise DamagedFile(path, f"logit cache {path}: damaged header ({exc})") from exc
+    if not isinstance(header, dict):
+        raise DamagedFile(path, f"logit cache {path}: damaged header (not a JSON object)")
+    recorded = header.get("header_sha256")
+    if recorded is not None and recorded != _header_digest(header):
+        raise DamagedFile(path, f"logit cache {path}: damaged header (SHA-256 mismatch)")
+    try:
+        _layout(header)
+        expected = 16 + size + _data_bytes(header)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DamagedFile(path, f"logit cache {path}: damaged header ({exc!r})") from exc
+    actual = path.stat().st_size
+    if actual != expected:
+        raise DamagedFile(
+            path,
+            f"logit cache {path}: {actual} bytes but its header describes {expected} "
+            "(truncated or damaged)",
+        )
     return header, 16 + size
+
+
+def _header_digest(header: dict[str, Any]) -> str:
+    text = json.dumps({k: v for k, v in header.items() if k != "header_sha256"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _data_bytes(header: dict[str, Any]) -> int:
+    shape3, shape2, index_dtype = _layout(header)
+    n3, n2 = math.prod(shape3), math.prod(shape2)
+    return 2 * n3 + index_dtype.itemsize * n3 + 2 * n2
+
+
+def _verify(cache: LogitCache, sequences: int) -> None:
+    """Check the chunks of the first ``sequences`` sequences of each array against the header."""
+    recorded = cache.header.get("sha256")
+    if recorded is None:
+        log.warning("logit cache %s: format /1, has no checksums; read unchecked", cache.path)
+        return
+    c = int(cache.header["chunk_sequences"])
+    chunks = math.ceil(sequences / c)
+    for name, array in (("logp", cache.logp), ("index", cache.index), ("log_rest", cache.log_rest)):
+        actual = array_digests(array[: chunks * c], c)
+        want = list(recorded[name][:chunks])
+        bad = [i for i, a in enumerate(actual) if i >= len(want) or a != want[i]]
+        if bad:
+            first = bad[0] * c
+            raise DamagedFile(
+                cache.path,
+                f"logit cache {cache.path}: damaged: {len(bad)} chunk(s) of {name!r} fail their "
+                f"SHA-256 (first at sequence {first}); rebuild the cache",
+            )
 
 
 def open_logit_cache(
@@ -135,6 +204,15 @@ def open_logit_cache(
     -------
     LogitCache
         Memory-mapped, read-only.
+
+    Raises
+    ------
+    DamagedFile
+        Unreadable, truncated, or a checksum of the header or of the chunks holding the first
+        ``sequences`` sequences does not match.
+    InputError
+        The cache was built for another student (data, vocabulary, context, seed, teacher,
+        length, k).
     """
     path = Path(path)
     header, offset = _read_header(path)
@@ -170,7 +248,9 @@ def open_logit_cache(
     index = np.memmap(path, dtype=index_dtype, mode="r", offset=offset, shape=shape3)
     offset += index.nbytes
     rest = np.memmap(path, dtype=np.float16, mode="r", offset=offset, shape=shape2)
-    return LogitCache(path=path, header=header, logp=logp, index=index, log_rest=rest, top_k=k)
+    cache = LogitCache(path=path, header=header, logp=logp, index=index, log_rest=rest, top_k=k)
+    _verify(cache, sequences)
+    return cache
 
 
 def bytes_per_token(top_k: int, vocab_size: int) -> int:
@@ -229,7 +309,9 @@ def build_logit_cache(
             f"seq_len: {seq_len} must be in [1, {shape.seq_len}] (the teacher's context)"
         )
     if not Path(teacher.checkpoint).exists():
-        raise InputError(f"teacher: checkpoint {teacher.checkpoint!r} does not exist")
+        raise DamagedFile(
+            teacher.checkpoint, f"teacher: checkpoint {teacher.checkpoint!r} does not exist"
+        )
     corpus = load_corpus(data)
     if corpus.vocab_size != shape.vocab_size:
         raise InputError(
@@ -258,17 +340,37 @@ def build_logit_cache(
         "temperature": 1.0,
         "flops": flops,
     }
-    text = json.dumps(header, sort_keys=True).encode()
-    text += b" " * (-(16 + len(text)) % 64)
+    chunk = max(1, CHUNK_BYTES // (2 * seq_len * top_k), math.ceil(n_seq / MAX_CHUNKS))
+    zero = "0" * 64  # placeholders of the digests' length: the header keeps its size
+    header.update(
+        format=FORMAT,
+        chunk_sequences=chunk,
+        sha256={a: [zero] * math.ceil(n_seq / chunk) for a in ("logp", "index", "log_rest")},
+        header_sha256=zero,
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
+        text = _header_text(header)
+        total = 16 + len(text) + _data_bytes(header)
         with tmp.open("wb") as fh:
             fh.write(MAGIC + len(text).to_bytes(8, "little") + text)
-            fh.truncate(16 + len(text) + n_seq * seq_len * bytes_per_token(top_k, shape.vocab_size))
+            fh.flush()
+            # allocate every block now: a full disk fails here (ENOSPC), not as a SIGBUS later
+            os.posix_fallocate(fh.fileno(), 0, total)
         _fill(tmp, header, 16 + len(text), model, corpus.train, batch_size, dev)
+        final = _header_text(header, pad_to=len(text))
+        with tmp.open("r+b") as fh:
+            fh.seek(16)
+            fh.write(final)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     log.info("logit cache %s: %d positions, k=%d", path, n_seq * seq_len, top_k)
@@ -279,6 +381,16 @@ def build_logit_cache(
         bytes_per_token=bytes_per_token(top_k, shape.vocab_size),
         flops=flops,
     )
+
+
+def _header_text(header: dict[str, Any], pad_to: int | None = None) -> bytes:
+    """The header as sorted JSON padded with spaces (to ``pad_to`` bytes, or a multiple of 64)."""
+    header["header_sha256"] = _header_digest(header)
+    text = json.dumps(header, sort_keys=True).encode()
+    if pad_to is None:
+        return text + b" " * (-(16 + len(text)) % 64)
+    assert len(text) <= pad_to, "the header grew while the cache was written"
+    return text + b" " * (pad_to - len(text))
 
 
 def _fill(
@@ -310,3 +422,9 @@ def _fill(
             rest[first : first + count] = sparse.log_rest.cpu().numpy()
     for array in (logp, index, rest):
         array.flush()
+    c = header["chunk_sequences"]
+    header["sha256"] = {
+        "logp": array_digests(logp, c),
+        "index": array_digests(index, c),
+        "log_rest": array_digests(rest, c),
+    }

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from distillscale.errors import InputError
+from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
 from distillscale.flops import (
     FlopsLedger,
     TransformerShape,
@@ -41,6 +41,7 @@ from distillscale.flops import (
 )
 from distillscale.train.config import RunConfig, TeacherRef, shape_from_dict
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
+from distillscale.train.integrity import quarantine, state_digest
 from distillscale.train.logit_cache import LogitCache, open_logit_cache
 from distillscale.train.losses import distillation_loss
 from distillscale.train.model import GPT
@@ -97,17 +98,39 @@ def _device(config: RunConfig) -> torch.device:
 
 
 def _torch_load(path: Path) -> dict[str, Any]:
-    """Load a checkpoint safely (tensors and plain containers only, no code)."""
+    """Load a checkpoint safely (tensors and plain containers only, no code) and verify it.
+
+    Raises
+    ------
+    DamagedFile
+        Missing, unreadable, truncated, not a checkpoint, or its content does not match the
+        SHA-256 recorded when it was written (checkpoints from before checksums have none).
+    """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         # weights_only=True refuses anything but tensors and plain containers (no code runs)
-        raise InputError(
+        raise DamagedFile(
+            path,
             f"checkpoint {path}: cannot be read ({type(exc).__name__}: {exc}); give a "
-            "checkpoint.pt written by distillscale train"
+            "checkpoint.pt written by distillscale train",
         ) from exc
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
-        raise InputError(f"checkpoint {path}: not a distillscale checkpoint (no model/config)")
+        raise DamagedFile(
+            path, f"checkpoint {path}: not a distillscale checkpoint (no model/config)"
+        )
+    recorded = state.get("sha256")
+    if recorded is not None:
+        try:
+            actual = state_digest(state)
+        except TypeError as exc:
+            raise DamagedFile(path, f"checkpoint {path}: damaged ({exc})") from exc
+        if actual != recorded:
+            raise DamagedFile(
+                path,
+                f"checkpoint {path}: damaged: its content's SHA-256 {actual[:12]} is not the "
+                f"{str(recorded)[:12]} recorded when it was written; retrain the run",
+            )
     return state
 
 
@@ -199,9 +222,10 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
     assert config.teacher is not None  # RunConfig requires a teacher or a cache with kd
     ref = config.teacher
     if not Path(ref.checkpoint).exists():
-        raise InputError(
+        raise DamagedFile(
+            ref.checkpoint,
             f"teacher: checkpoint {ref.checkpoint!r} does not exist; train the teacher first "
-            "or give the path of its checkpoint.pt"
+            "or give the path of its checkpoint.pt",
         )
     t_shape = ref.shape
     if t_shape.vocab_size != shape.vocab_size:
@@ -238,13 +262,42 @@ def _optimizer(model: GPT, config: RunConfig, device: torch.device) -> torch.opt
 
 
 def _save_atomic(state: dict[str, Any], path: Path) -> None:
-    """Write ``path`` through a temporary file and ``os.replace``: old or new, never half."""
+    """Write ``path`` through a temporary file and ``os.replace``: old or new, never half.
+
+    The state gets ``sha256``, the digest of its content (:func:`state_digest`), checked on
+    load. A full disk is an ``OSError`` (ENOSPC) naming ``path``, not torch's RuntimeError,
+    and leaves no temporary file.
+    """
+    state["sha256"] = state_digest(state)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        torch.save(state, tmp)
+        with open(tmp, "wb") as fh:
+            try:
+                torch.save(state, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            except RuntimeError as exc:  # torch's writer hides the OSError of the file
+                cause = _os_error(exc)
+                if cause is None:
+                    raise
+                raise OSError(cause.errno, cause.strerror, str(path)) from exc
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS and exc.filename != str(path):
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The ``OSError`` among an exception's causes and contexts, if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @dataclass(slots=True)
@@ -390,8 +443,12 @@ def _train(
     state = _Progress()
     finished: dict[str, Any] | None = None
     if path.exists():
-        state, finished = _resume(path, config, model, optimizer)
-        log.info("run %s: resuming at step %d of %d", run_id, state.step, config.steps)
+        try:
+            state, finished = _resume(path, config, model, optimizer)
+            log.info("run %s: resuming at step %d of %d", run_id, state.step, config.steps)
+        except DamagedFile as exc:  # nothing was loaded: train from the start instead
+            quarantine(path, str(exc))
+            log.warning("run %s: its checkpoint was damaged; training from step 0", run_id)
     net: Callable[[torch.Tensor], torch.Tensor] = torch.compile(model) if config.compile else model
 
     counts = count_params(shape)
@@ -492,12 +549,17 @@ def _train(
                     )
                 )
     except OSError as exc:
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+        if exc.errno in DISK_FULL_ERRNOS:
+            failure = disk_full_message(exc.filename or path)
+            log.warning("run %s: disk full at step %d; it resumes from its last checkpoint",
+                        run_id, state.step)  # fmt: skip
+        elif exc.errno in (errno.EACCES, errno.EROFS):
+            failure = (
+                f"writing checkpoint {path} failed at step {state.step}: {exc.strerror or exc}; "
+                "the previous checkpoint is intact: fix permissions and rerun to resume"
+            )
+        else:
             raise
-        failure = (
-            f"writing checkpoint {path} failed at step {state.step}: {exc.strerror or exc}; "
-            "the previous checkpoint is intact: free space or fix permissions and rerun to resume"
-        )
     if failure is None:
         flush_curve()
     else:

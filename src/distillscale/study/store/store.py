@@ -458,6 +458,31 @@ class Store:
         }
         return self._finish(run_id, worker_id, values, "failed")
 
+    @_retried
+    def reopen(self, run_id: str, reason: str) -> bool:
+        """Set a ``done`` run back to ``pending``: a file it wrote is damaged and is rebuilt.
+
+        The result columns stay until the rebuilt run completes and overwrites them. Safe to
+        retry: a run already reopened for the same reason counts as reopened.
+
+        Returns
+        -------
+        bool
+            True if the run is pending now for this reason; False otherwise (it was not done).
+        """
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.run_id == run_id, runs.c.status == "done")
+            .values(status="pending", failure_reason=reason, claim_expires_at=None)
+        )
+        with self._engine.begin() as conn:
+            if conn.execute(stmt).rowcount == 1:
+                return True
+            row = conn.execute(
+                sa.select(runs.c.status, runs.c.failure_reason).where(runs.c.run_id == run_id)
+            ).first()
+        return row is not None and row.status == "pending" and row.failure_reason == reason
+
     def _finish(
         self,
         run_id: str,
