@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.app import app, check_output_file, emit_json, err_console
 from distillscale.errors import InputError
 from distillscale.laws import LAWS
 
@@ -139,10 +139,8 @@ def fit_command(
     """Fit a scaling law to a table of runs (params, tokens: counts; loss: nats per token)."""
     from distillscale.fitting import fit as fit_api
 
-    if output is not None and output.is_dir():  # refuse before the fit, not after it
-        raise InputError(
-            f"-o {str(output) or '.'}: is a directory; give a file such as {output / 'fit.json'}"
-        )
+    if output is not None:  # refuse before the fit, not after it
+        check_output_file(output, "-o", "fit.json")
     columns = _pairs(map_, "--map", "params=n_params")
     fixed = _pairs(fix, "--fix", "c1=522.6")
     interactive = bootstrap > 0 and err_console.is_terminal and not json_

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from distillscale import interrupts
 from distillscale.errors import InputError
 from distillscale.flops import (
     FlopsLedger,
@@ -100,12 +101,21 @@ def _torch_load(path: Path) -> dict[str, Any]:
     """Load a checkpoint safely (tensors and plain containers only, no code)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-        # weights_only=True refuses anything but tensors and plain containers (no code runs)
+    except OSError as exc:
         raise InputError(
-            f"checkpoint {path}: cannot be read ({type(exc).__name__}: {exc}); give a "
+            f"checkpoint {path}: cannot be read ({exc.strerror or exc}); give a "
             "checkpoint.pt written by distillscale train"
         ) from exc
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        # weights_only=True refuses anything but tensors and plain containers (no code runs).
+        # torch's message advises weights_only=False, which would run code from the file: it
+        # is never shown (--debug logs it).
+        log.debug("torch.load(%s) failed", path, exc_info=True)
+        raise InputError(
+            f"checkpoint {path}: not a distillscale checkpoint (not a file written by "
+            f"torch.save, or damaged: {type(exc).__name__}); give a checkpoint.pt written by "
+            "distillscale train"
+        ) from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise InputError(f"checkpoint {path}: not a distillscale checkpoint (no model/config)")
     return state
@@ -345,12 +355,31 @@ def train_run(
         Called with a :class:`ProgressEvent` after every step; an exception raised there stops
         the run (the last checkpoint stays for a resume).
 
+    Raises
+    ------
+    distillscale.interrupts.Interrupted
+        SIGINT or SIGTERM arrived: the run stops after the step in progress, which is
+        checkpointed first, so a rerun resumes from it and logs the same curve (a second
+        signal stops it at once, from the last checkpoint).
+
     Returns
     -------
     RunResult
         ``status="done"`` with the final held-out loss, or ``"failed"`` with the reason (NaN or
         diverged loss, checkpoint write error).
     """
+    with interrupts.deferred():  # SIGINT/SIGTERM stop the run after a step, checkpointed
+        return _train_any(config, Path(workdir), store=store, progress=progress)
+
+
+def _train_any(
+    config: RunConfig,
+    workdir: Path,
+    *,
+    store: Any,
+    progress: Callable[[ProgressEvent], None] | None,
+) -> RunResult:
+    """One process, a torchrun rank, or spawned data-parallel processes."""
     if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
         from distillscale.train.distributed import backend, spawn_train_run
 
@@ -420,6 +449,7 @@ def _train(
             _save_atomic(checkpoint_state, path)
         flush_curve()
 
+    interrupts.check()  # a signal while the data loaded: nothing trained, nothing to save
     try:
         while finished is None and state.step < config.steps:
             step = state.step
@@ -491,6 +521,11 @@ def _train(
                         flops=(f_train + f_teacher) * state.step * tokens_per_step,
                     )
                 )
+            if interrupts.pending() is not None:  # SIGINT/SIGTERM: save this step, then stop
+                if finished is None:  # else the last step's checkpoint holds the result
+                    checkpoint()
+                log.info("run %s: interrupted after step %d, checkpointed", run_id, state.step)
+                interrupts.check()
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
             raise
