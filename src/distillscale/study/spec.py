@@ -516,8 +516,9 @@ def load_yaml(text: str, *, source: str) -> Any:
     ("billion laughs", a few hundred bytes that expand to 10**9 nodes) is refused after
     composing, in time linear in the text, before anything walks the expanded tree.
     """
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader refuses unprintable characters here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -533,7 +534,8 @@ def load_yaml(text: str, *, source: str) -> Any:
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         raise InputError(f"{source}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_expanded_size(root: yaml.Node, source: str) -> None:

@@ -112,9 +112,9 @@ def _torch_load(path: Path) -> dict[str, Any]:
         # is never shown (--debug logs it).
         log.debug("torch.load(%s) failed", path, exc_info=True)
         raise InputError(
-            f"checkpoint {path}: not a distillscale checkpoint (not a file written by "
-            f"torch.save, or damaged: {type(exc).__name__}); give a checkpoint.pt written by "
-            "distillscale train"
+            f"checkpoint {path}: not a distillscale checkpoint, it cannot be read (not a file "
+            f"written by torch.save, or damaged: {type(exc).__name__}); give a checkpoint.pt "
+            "written by distillscale train"
         ) from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise InputError(f"checkpoint {path}: not a distillscale checkpoint (no model/config)")
