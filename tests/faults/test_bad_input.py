@@ -62,6 +62,11 @@ TRAIN = ["train", "--depth", "1", "--tokens", "4096", "--seq-len", "16", "--devi
         ([*TRAIN, "--seed", "99999999999999999999"], "seed"),
         ([*TRAIN, "--seed", "-1"], "seed"),
         ([*TRAIN, "--peak-flops", "1e400"], "peak_flops"),
+        # sizes far past this machine's memory failed deep in torch or numpy (exit 1)
+        (["train", "--depth", "99999", "--tokens", "4096"], "GiB of memory"),
+        ([*TRAIN, "--batch-size", "99999999999999999999"], "GiB of memory"),
+        ([*TRAIN, "--ffn-dim", "99999999999999999999"], "GiB of memory"),
+        ([*TRAIN, "--teacher-cache", "t.logits", "--top-k", "99999999999999999999"], "kd.top_k"),
     ],
 )
 def test_overflowing_and_negative_numbers_are_exit_2(
@@ -315,3 +320,36 @@ def test_usage_errors_are_one_line(
     got = _one_line(capsys)
     assert got.startswith(line)
     assert got.endswith(f"(see {line.split(':')[0]} --help)")
+
+
+# -- the last resort: one line even for an internal error, exit 2 for memory ---------------------
+
+
+def _raising(exc: BaseException):
+    def app(*args, **kwargs):
+        raise exc
+
+    return app
+
+
+def test_an_internal_error_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import distillscale.cli as cli
+
+    torch_like = RuntimeError("Overflow when unpacking long long\nframe #0: ...\nframe #1: ...")
+    monkeypatch.setattr(cli, "app", _raising(torch_like))
+    assert main(["version"]) == 1
+    assert _one_line(capsys) == (
+        "internal error: RuntimeError: Overflow when unpacking long long (rerun with --debug)"
+    )
+
+
+def test_running_out_of_memory_is_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import distillscale.cli as cli
+
+    monkeypatch.setattr(cli, "app", _raising(MemoryError("Unable to allocate 7.66 TiB")))
+    assert main(["version"]) == 2
+    assert _one_line(capsys).startswith("error: out of memory (Unable to allocate 7.66 TiB)")

@@ -69,11 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         return _exit(exc.exit_code)
     except KeyboardInterrupt as exc:
         return _interrupted(getattr(exc, "signum", None) or interrupts.received())
+    except MemoryError as exc:  # a request too large for this machine, not a bug
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] out of memory ({_first_line(exc) or 'MemoryError'}); ask for "
+            "less: a smaller model, batch, table or --bootstrap",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 2
     except Exception as exc:  # noqa: BLE001  an internal error: exit 1
         if debug:
             raise
         err_console.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"[bold red]internal error:[/] {type(exc).__name__}: {_first_line(exc)} (rerun with "
+            "--debug)",
             highlight=False,
             soft_wrap=True,
         )
@@ -104,6 +115,11 @@ def _usage_line(exc: typer.TyperException, args: list[str]) -> str:
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
     return f"{where}: {message} (see {where} --help)"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message (torch's run to dozens)."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
 
 
 def _command_path(args: list[str]) -> str:

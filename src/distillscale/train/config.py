@@ -358,6 +358,11 @@ class RunConfig:
             self.kd is None or distills,
             "kd: a distillation loss is given without a teacher; set teacher or teacher_cache",
         )
+        _check(
+            self.kd is None or self.kd.top_k is None or self.kd.top_k <= self.shape.vocab_size,
+            f"kd.top_k: {self.kd.top_k if self.kd else None} exceeds the vocabulary "
+            f"({self.shape.vocab_size} tokens); use at most {self.shape.vocab_size}, or none",
+        )
 
     @property
     def tokens_per_step(self) -> int:

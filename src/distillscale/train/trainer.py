@@ -304,6 +304,7 @@ def _prepare(
 ) -> tuple[Corpus, _Teacher | None, list[Any]]:
     """Load and check the data and the teacher; raises InputError before anything is written."""
     shape = config.shape
+    _check_memory(config)
     corpus = load_corpus(config.data)
     if corpus.vocab_size != shape.vocab_size:
         raise InputError(
@@ -315,6 +316,42 @@ def _prepare(
     val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
     train_batch(corpus, config.data.seed, 0, config.batch_size, shape.seq_len)  # corpus fits
     return corpus, teacher, val
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory of this machine, or None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_memory(config: RunConfig) -> None:
+    """Refuse a run whose least memory need exceeds this machine's physical memory.
+
+    The need is a lower bound, so nothing that could fit is refused: fp32 weights (4 bytes a
+    parameter, built on the CPU first) and, for a CPU run, their gradients and two AdamW
+    moments (16 bytes a parameter) plus the logits of one step and their gradient
+    (8 bytes x batch x seq_len x vocab). Without this, a huge ``--depth`` or ``--batch-size``
+    failed deep in torch or numpy (exit 1).
+    """
+    have = _physical_memory()
+    if have is None:
+        return
+    shape = config.shape
+    params = count_params(shape).total
+    on_cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
+    need = 4 * params
+    if on_cpu:
+        need = (
+            16 * params + 8 * (config.batch_size // config.nproc) * shape.seq_len * shape.vocab_size
+        )
+    if need > have:
+        raise InputError(
+            f"the run needs at least {need / 2**30:,.3g} GiB of memory ({params:,} parameters, "
+            f"batch {config.batch_size} x {shape.seq_len} tokens) and this machine has "
+            f"{have / 2**30:,.3g} GiB; choose a smaller model or --batch-size"
+        )
 
 
 def check_run(config: RunConfig) -> None:
