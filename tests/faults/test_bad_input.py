@@ -154,6 +154,22 @@ def test_train_teacher_that_is_not_a_checkpoint_is_exit_2_without_torch_advice(
     assert not (tmp_path / "w").exists()
 
 
+@pytest.mark.parametrize("target", ["a-file/frontier.png", "folder.png"])
+def test_plan_plot_to_an_unwritable_path_is_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+) -> None:
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "folder.png").mkdir()
+    argv = ["plan", "--compute", "1e21", "--student-params", "1e8", "--teacher-loss", "2.3"]
+    assert main([*argv, "--plot", target]) == 2
+    assert _one_line(capsys).startswith(f"error: --plot {target}: cannot be written")
+
+
 # -- read-only commands never create or change a store ------------------------------------------
 
 
