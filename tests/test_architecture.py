@@ -28,6 +28,7 @@ PKG = SRC / "distillscale"
 #: docs/architecture.md: layer of each top-level part of the package.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "interrupts": 0,
     "laws": 1,
     "flops": 1,
     "table": 2,

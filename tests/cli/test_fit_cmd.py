@@ -218,4 +218,5 @@ def test_an_unwritable_output_is_exit_2_naming_the_flag(
     argv = ["fit", str(data), "--law", "chinchilla", "--map", "params=n_params"]
     assert main([*argv, "-o", str(blocker / "fit.json")]) == 2
     line = _err_line(capsys)
-    assert line.startswith("error: -o ") and "cannot write the fit artifact" in line
+    # refused before fitting, naming the file that stands where a directory should be
+    assert line.startswith("error: -o ") and "a-file is a file, not a directory" in line

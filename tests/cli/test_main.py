@@ -10,4 +10,7 @@ def test_unknown_command_is_usage_error(capsys):
     assert main(["no-such-command"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "No such command" in captured.err
+    assert (
+        captured.err
+        == "distillscale: no such command 'no-such-command' (see distillscale --help)\n"
+    )

@@ -32,6 +32,10 @@ def test_missing_directory_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_empty_directory_names_every_missing_piece(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a study"):  # an empty folder is no study
+        build_report(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "spec.json").write_text("{}")  # a study stopped before it wrote anything else
     index = build_report(tmp_path)
     text = index.read_text()
     for piece in ALL_PIECES:
@@ -168,6 +172,7 @@ def test_a_section_that_fails_is_replaced_by_its_error(tmp_path: Path) -> None:
 
 def test_unwritable_report_location_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "report").write_text("a file where the report folder belongs")
+    (tmp_path / "spec.json").write_text("{}")
     with pytest.raises(InputError, match="cannot write the report under .*report"):
         build_report(tmp_path)
     assert (tmp_path / "report").read_text() == "a file where the report folder belongs"

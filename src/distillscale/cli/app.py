@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+
+from distillscale.errors import InputError
 
 app = typer.Typer(
     name="distillscale",
@@ -52,6 +55,44 @@ def emit_json(document: Any) -> None:
     text = json.dumps(_finite(json.loads(json.dumps(document, default=_json_default))), indent=2)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def check_folder(path: Path, flag: str) -> None:
+    """Refuse a folder path that names a file, or lies under one (before anything is written).
+
+    Raises
+    ------
+    InputError
+        ``--workdir run.csv: is a file, not a folder; ...``.
+    """
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path}: is a file, not a directory; give a directory path")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(
+                    f"{flag} {path}: {parent} is a file, not a directory; give a directory path"
+                )
+            break
+
+
+def check_output_file(path: Path, flag: str, example: str) -> None:
+    """Refuse an output file path that is a folder or whose folder is missing or a file.
+
+    Raises
+    ------
+    InputError
+        ``-o out: is a directory; give a file such as out/runs.csv``.
+    """
+    if path.is_dir() or not path.name:
+        shown = str(path) or "."
+        raise InputError(f"{flag} {shown}: is a directory; give a file such as {path / example}")
+    parent = path.parent
+    if not parent.is_dir():
+        what = (
+            "is a file, not a directory" if parent.exists() else "does not exist; create it first"
+        )
+        raise InputError(f"{flag} {path}: {parent} {what}")
 
 
 @app.callback()

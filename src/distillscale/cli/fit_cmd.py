@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.app import app, check_output_file, emit_json, err_console
 from distillscale.errors import InputError
 from distillscale.laws import LAWS
 
@@ -170,10 +170,8 @@ def fit_command(
     from distillscale.fitting import fit as fit_api
     from distillscale.fitting.constraints import parse_bound
 
-    if output is not None and output.is_dir():  # refuse before the fit, not after it
-        raise InputError(
-            f"-o {str(output) or '.'}: is a directory; give a file such as {output / 'fit.json'}"
-        )
+    if output is not None:  # refuse before the fit, not after it
+        check_output_file(output, "-o", "fit.json")
     if plot is not None:  # refuse a bad path or a missing matplotlib before the fit
         from distillscale.fitting.plot import check_plot_target
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Annotated
 
 import typer
@@ -80,8 +81,8 @@ def flops(
     shape = shape_from_options(
         depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab, seq_len, tied, qk_norm
     )
-    if tokens is not None and not tokens > 0:
-        raise InputError(f"--tokens {tokens:g}: must be a positive count of training tokens")
+    if tokens is not None and not (math.isfinite(tokens) and tokens > 0):
+        raise InputError(f"--tokens {tokens:g}: must be a positive finite count of training tokens")
     pc = count_params(shape)
     forward = forward_flops_per_token(shape, causal=causal)
     document: dict[str, object] = {

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.app import app, check_output_file, emit_json, err_console
 from distillscale.errors import InputError, require
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def export(
 
     Columns follow docs/conventions.md, so the file feeds 'distillscale fit' directly.
     """
+    check_output_file(output, "-o", "runs.csv")
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".")
         if suffix not in ("csv", "parquet"):
@@ -166,8 +167,6 @@ def export(
                 "pass --format csv or --format parquet"
             )
         fmt = Format(suffix)
-    if not output.parent.is_dir():
-        raise InputError(f"-o {output}: directory {output.parent} does not exist; create it first")
     if fmt is Format.parquet:
         require("pyarrow", "parquet", "distillscale runs export --format parquet")
     if status not in ("all", "pending", "running", "done", "failed"):

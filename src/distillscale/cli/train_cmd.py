@@ -7,6 +7,7 @@ Progress goes to stderr; ``--json`` prints the run record on stdout.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from distillscale.cli.app import app, emit_json, err_console
+from distillscale.cli.app import app, check_folder, emit_json, err_console
 from distillscale.cli.shape_options import (
     DepthOption,
     DModelOption,
@@ -302,8 +303,10 @@ def train(
     require("torch", "train", "distillscale train")
     from distillscale.train import DataConfig, KDConfig, RunConfig, check_run, train_run
 
-    if not tokens >= 1:
-        raise InputError(f"--tokens {tokens:g}: must be a positive count of training tokens")
+    if not (math.isfinite(tokens) and tokens >= 1):
+        raise InputError(f"--tokens {tokens:g}: must be a positive finite count of training tokens")
+    if workdir is not None:
+        check_folder(workdir, "--workdir")
     vocab_size = vocab if vocab is not None else (256 if tokenizer is Tokenizer.byte else 4096)
     shape = shape_from_options(
         depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab_size, seq_len, tied, qk_norm
@@ -432,9 +435,13 @@ def _train_with_progress(
         sink = store if worker else None
         try:
             result = train_run(config, folder, store=sink, progress=progress)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the trainer saved its step first
+            if worker:
+                store.release(config.run_id(), worker, "interrupted: rerun to resume")
+            raise
         except BaseException:
             if worker:
-                store.fail(config.run_id(), worker, "interrupted (rerun to resume)")
+                store.fail(config.run_id(), worker, "crashed (rerun to resume)")
             raise
     if worker:
         _record(store, worker, config, result)

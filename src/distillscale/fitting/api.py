@@ -206,6 +206,8 @@ def fit(
         raise InputError("--train-where and --test-where go together; give both or neither")
     if int(bootstrap) < 0:
         raise InputError(f"--bootstrap {bootstrap}: must be >= 0 resamples")
+    if seed is not None and int(seed) < 0:
+        raise InputError(f"--seed {seed}: must be an integer >= 0")
     needs_sup = "supervised_loss" in law_obj.derived_inputs
     student_filter = None
     if needs_sup and _has_kind(data, columns):

@@ -36,6 +36,9 @@ __all__ = ["Bootstrap", "resample_counts"]
 
 log = logging.getLogger(__name__)
 
+#: Most resamples a bootstrap takes: (resamples x runs) counts are held in memory at once.
+MAX_RESAMPLES = 100_000
+
 Progress = Callable[[int, int], None]
 
 
@@ -102,6 +105,13 @@ class Bootstrap:
         """Fit the estimator on ``table``, then every resample; returns ``self``."""
         if int(self.n_resamples) < 2:
             raise InputError(f"--bootstrap {self.n_resamples}: need at least 2 resamples")
+        if int(self.n_resamples) > MAX_RESAMPLES:
+            raise InputError(
+                f"--bootstrap {self.n_resamples}: at most {MAX_RESAMPLES:,} resamples (1,000 "
+                "give percentile intervals to about 1 %)"
+            )
+        if self.seed is not None and not 0 <= int(self.seed):
+            raise InputError(f"--seed {self.seed}: must be an integer >= 0")
         if not 0.0 < float(self.ci) < 1.0:
             raise InputError(f"--ci {self.ci}: must be in (0, 1), e.g. 0.9 for 90% intervals")
         est = self.estimator.fit(table)

@@ -102,8 +102,14 @@ def plot_frontier(
     ax.set_ylabel("student loss (nats per token)")
     ax.set_title(f"student of {student_params:.3g} parameters")
     ax.legend(frameon=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target)
+    except OSError as exc:  # a file where a folder belongs, a folder named x.png, read-only
+        raise InputError(
+            f"--plot {target}: cannot be written ({exc.strerror or exc}); give a writable "
+            "file path ending in .png or .svg"
+        ) from None
     return target
 
 

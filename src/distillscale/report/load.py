@@ -99,6 +99,18 @@ class StudyData:
     problems: tuple[str, ...]
 
 
+#: Files and folders of a study directory; a directory with none of them is not a study.
+STUDY_FILES = (
+    "study.yaml",
+    "spec.json",
+    "runs.csv",
+    "curves.csv",
+    "ledger.json",
+    "fits",
+    "plan.json",
+)
+
+
 def load_study(study_dir: Path) -> StudyData:
     """Read a study directory; missing or unreadable pieces become ``None`` and a problem line.
 
@@ -110,7 +122,8 @@ def load_study(study_dir: Path) -> StudyData:
     Raises
     ------
     InputError
-        When ``study_dir`` does not exist or is not a directory.
+        When ``study_dir`` does not exist, is not a directory, or holds none of
+        :data:`STUDY_FILES`.
     """
     study_dir = Path(study_dir)
     if not study_dir.is_dir():
@@ -118,6 +131,12 @@ def load_study(study_dir: Path) -> StudyData:
         raise InputError(
             f"study directory {str(study_dir)!r}: found {found}; expected the directory written "
             "by 'distillscale run STUDY.yaml --out DIR' (check the path)"
+        )
+    if not any((study_dir / name).exists() for name in STUDY_FILES):
+        raise InputError(
+            f"study directory {str(study_dir)!r}: not a study (it holds none of "
+            f"{', '.join(STUDY_FILES)}); give the directory written by 'distillscale run "
+            "STUDY.yaml --out DIR'"
         )
     problems: list[str] = []
     runs = _read_table(study_dir / "runs.csv", RUN_NUMERIC, RUN_TEXT, problems)

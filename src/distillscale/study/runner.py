@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 
+from distillscale import interrupts
 from distillscale.errors import DISK_FULL_ERRNOS, InputError, disk_full_message
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.study.executors import Executor, Finished, Progress
@@ -142,6 +143,7 @@ def _resolve(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, 
     study_dir = Path(out).expanduser().resolve()
     if study_dir.exists() and not study_dir.is_dir():
         raise InputError(f"--out {out}: exists and is not a directory; give a directory path")
+    _check_study_dir(study_dir, out)
     return spec, study_dir, text
 
 
@@ -183,6 +185,53 @@ def prepare_study(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudyS
     spec, study_dir, text = _resolve(spec, out)
     _write_study_dir(spec, study_dir, text, out)
     return spec, study_dir
+
+
+#: What a study writes in its directory; a folder holding anything else is not a study's.
+STUDY_ENTRIES = frozenset(
+    {
+        "study.yaml",
+        "spec.json",
+        "runs",
+        "caches",
+        "store.sqlite",
+        "store.sqlite-wal",
+        "store.sqlite-shm",
+        "store.sqlite-journal",
+        "runs.csv",
+        "curves.csv",
+        "ledger.json",
+        "fits",
+        "plan.json",
+        "report",
+    }
+)
+
+
+def _check_study_dir(study_dir: Path, out: str | Path) -> None:
+    """Refuse an existing folder that is neither empty nor a study directory.
+
+    A study directory holds ``spec.json`` or ``study.yaml`` (written first), or only entries
+    of :data:`STUDY_ENTRIES` and the hidden ``*.tmp`` files of interrupted atomic writes.
+    Anything else (``--out .`` in a project, ``--out ~``) would get runs, caches and a store
+    written among the user's files.
+    """
+    if not study_dir.is_dir():
+        return
+    names = {p.name for p in study_dir.iterdir()}
+    if names & {"spec.json", "study.yaml"}:
+        return
+    foreign = sorted(n for n in names if n not in STUDY_ENTRIES and not _temporary(n))
+    if foreign:
+        shown = ", ".join(repr(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise InputError(
+            f"--out {out}: is not empty and not a study directory (it holds {shown}); give "
+            "a new or empty directory, or the --out of an earlier run of this study"
+        )
+
+
+def _temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def open_study_store(spec: StudySpec, study_dir: Path) -> Store:
@@ -443,6 +492,7 @@ class _Scheduler:
         """
         held_since: dict[str, float] = {}
         while True:
+            interrupts.check()  # SIGINT/SIGTERM: stop here, before claiming more runs
             try:
                 if self._turn(held_since):
                     break
@@ -567,6 +617,10 @@ class _Scheduler:
             write_tables(self.store, self.spec, self.graph, self.study_dir, curves=False)
             return
         reason = outcome.reason or "failed"
+        if reason.startswith("interrupted"):  # a signal stopped the worker: not counted
+            self.store.release(node_id, self.worker_id, reason)
+            self.progress.finished(node_id, ok=False, detail=reason, final=False)
+            return
         if outcome.fatal and reason.startswith("disk full"):
             self.fatal = reason  # before the store write, which may find the disk full too
         if outcome.damaged is not None:
@@ -642,10 +696,10 @@ class _Scheduler:
         )
 
     def release(self, reason: str) -> None:
-        """Record the runs still running as interrupted (their claims end now)."""
+        """Record the runs still running as interrupted, uncounted (their claims end now)."""
         for node_id in list(self.running):
             try:
-                self.store.fail(node_id, self.worker_id, f"interrupted: {reason}")
+                self.store.release(node_id, self.worker_id, f"interrupted: {reason}")
             except Exception:  # noqa: BLE001  best effort on the way out
                 log.debug("could not release %s", node_id, exc_info=True)
         self.running.clear()
@@ -872,11 +926,12 @@ def run_study(
         progress=progress,
     )
     try:
-        with progress:
+        with progress, interrupts.deferred():  # a signal stops the loop between rounds
             scheduler.initial_state()
             scheduler.loop()
-    except BaseException:
-        scheduler.release("the study was stopped")
+    except BaseException as exc:
+        why = f"by {exc}" if isinstance(exc, interrupts.Interrupted) else f"({type(exc).__name__})"
+        scheduler.release(f"the study was stopped {why}; rerun to resume")
         raise
     finally:
         executor.close()

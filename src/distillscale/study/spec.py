@@ -504,10 +504,28 @@ def load_spec(path: str | Path) -> StudySpec:
     return spec.resolve_corpus(path.parent)
 
 
+#: Most nodes a spec may hold with every alias expanded; a real spec has a few hundred.
+MAX_YAML_NODES = 100_000
+
+
 def load_yaml(text: str, *, source: str) -> Any:
-    """Parse YAML with the safe loader, turning syntax errors into :class:`InputError`."""
+    """Parse YAML with the safe loader, turning syntax errors into :class:`InputError`.
+
+    Anchors and aliases are allowed, but the document with every alias expanded may hold at
+    most :data:`MAX_YAML_NODES` nodes, and an alias may not contain itself: an alias bomb
+    ("billion laughs", a few hundred bytes that expand to 10**9 nodes) is refused after
+    composing, in time linear in the text, before anything walks the expanded tree.
+    """
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)  # the reader refuses unprintable characters here
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node, source)
+        return loader.construct_document(node)
+    except InputError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -515,3 +533,50 @@ def load_yaml(text: str, *, source: str) -> Any:
         raise InputError(f"{source}:{where}: invalid YAML: {problem}") from None
     except (RecursionError, ValueError, TypeError, OverflowError) as exc:
         raise InputError(f"{source}: invalid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_expanded_size(root: yaml.Node, source: str) -> None:
+    """Refuse a node graph whose tree, aliases expanded, exceeds :data:`MAX_YAML_NODES`.
+
+    Shared (aliased) nodes are sized once and counted at every use; iterative, so deep
+    documents do not exhaust the Python stack.
+    """
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if expanded:
+            active.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_YAML_NODES:
+                raise InputError(
+                    f"{source}: invalid YAML: the document expands to more than "
+                    f"{MAX_YAML_NODES:,} nodes through its aliases (*name); write the values "
+                    "out, or use fewer aliases"
+                )
+            continue
+        if key in size:
+            continue
+        if key in active:
+            mark = node.start_mark
+            raise InputError(
+                f"{source}: line {mark.line + 1}, column {mark.column + 1}: invalid YAML: an "
+                "alias refers to a node that contains it (recursive alias)"
+            )
+        active.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []

@@ -47,6 +47,10 @@ DEVICES = ("auto", "cpu", "cuda")
 TOKENIZERS = ("byte", "bpe")
 
 
+#: Largest seed (torch and numpy take seeds up to 2**63 - 1, a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise InputError(message)
@@ -112,6 +116,10 @@ class DataConfig:
         _check(
             self.max_corpus_bytes is None or self.max_corpus_bytes > 0,
             f"data.max_corpus_bytes: {self.max_corpus_bytes} is not positive (None reads all)",
+        )
+        _check(
+            0 <= self.seed <= MAX_SEED,
+            f"data.seed: {self.seed} is not a seed in 0..{MAX_SEED} (2**63 - 1)",
         )
 
 
@@ -316,14 +324,25 @@ class RunConfig:
         _check(self.tokens >= 1, f"tokens: {self.tokens} is not a positive count of tokens")
         _check(self.batch_size >= 1, f"batch_size: {self.batch_size} is not positive")
         _check(math.isfinite(self.lr) and self.lr > 0, f"lr: {self.lr} is not a positive number")
-        _check(self.warmup_steps >= 0, f"warmup_steps: {self.warmup_steps} is negative")
+        _check(
+            math.isfinite(self.warmup_steps) and self.warmup_steps >= 0,
+            f"warmup_steps: {self.warmup_steps} is not a finite number >= 0 (steps, or a "
+            "fraction of the steps below 1)",
+        )
+        _check(0 <= self.seed <= MAX_SEED, f"seed: {self.seed} is not a seed in 0..{MAX_SEED}")
         _check(self.schedule in SCHEDULES, f"schedule: {self.schedule!r} is not in {SCHEDULES}")
         _check(0.0 <= self.min_lr_ratio <= 1.0, f"min_lr_ratio: {self.min_lr_ratio} not in [0,1]")
         _check(
             0.0 < self.decay_fraction <= 1.0, f"decay_fraction: {self.decay_fraction} not in (0,1]"
         )
-        _check(self.weight_decay >= 0, f"weight_decay: {self.weight_decay} is negative")
-        _check(self.grad_clip >= 0, f"grad_clip: {self.grad_clip} is negative (0 disables)")
+        _check(
+            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            f"weight_decay: {self.weight_decay} is not a finite number >= 0",
+        )
+        _check(
+            math.isfinite(self.grad_clip) and self.grad_clip >= 0,
+            f"grad_clip: {self.grad_clip} is not a finite number >= 0 (0 disables)",
+        )
         _check(self.eval_every >= 0, f"eval_every: {self.eval_every} is negative")
         _check(self.eval_tokens >= 1, f"eval_tokens: {self.eval_tokens} is not positive")
         _check(self.checkpoint_every >= 0, f"checkpoint_every: {self.checkpoint_every} < 0")
@@ -335,8 +354,8 @@ class RunConfig:
             "processes; choose a multiple of nproc",
         )
         _check(
-            self.peak_flops is None or self.peak_flops > 0,
-            f"peak_flops: {self.peak_flops} is not a positive FLOP/s",
+            self.peak_flops is None or (math.isfinite(self.peak_flops) and self.peak_flops > 0),
+            f"peak_flops: {self.peak_flops} is not a positive finite FLOP/s",
         )
         distills = self.teacher is not None or self.teacher_cache is not None
         _check(
@@ -347,6 +366,11 @@ class RunConfig:
         _check(
             self.kd is None or distills,
             "kd: a distillation loss is given without a teacher; set teacher or teacher_cache",
+        )
+        _check(
+            self.kd is None or self.kd.top_k is None or self.kd.top_k <= self.shape.vocab_size,
+            f"kd.top_k: {self.kd.top_k if self.kd else None} exceeds the vocabulary "
+            f"({self.shape.vocab_size} tokens); use at most {self.shape.vocab_size}, or none",
         )
 
     @property

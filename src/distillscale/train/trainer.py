@@ -30,6 +30,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from distillscale import interrupts
 from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
 from distillscale.flops import (
     FlopsLedger,
@@ -108,13 +109,23 @@ def _torch_load(path: Path) -> dict[str, Any]:
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-        # weights_only=True refuses anything but tensors and plain containers (no code runs)
+    except OSError as exc:
         raise DamagedFile(
             path,
-            f"checkpoint {path}: cannot be read ({type(exc).__name__}: {exc}); give a "
+            f"checkpoint {path}: cannot be read ({exc.strerror or exc}); give a "
             "checkpoint.pt written by distillscale train",
         ) from exc
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        # weights_only=True refuses anything but tensors and plain containers (no code runs).
+        # torch's message advises weights_only=False, which would run code from the file: it
+        # is never shown (--debug logs it).
+        log.debug("torch.load(%s) failed", path, exc_info=True)
+        raise DamagedFile(
+            path,
+            f"checkpoint {path}: not a distillscale checkpoint, it cannot be read (not a file "
+            f"written by torch.save, or damaged: {type(exc).__name__}); give a checkpoint.pt "
+            "written by distillscale train",
+        ) from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise DamagedFile(
             path, f"checkpoint {path}: not a distillscale checkpoint (no model/config)"
@@ -347,6 +358,7 @@ def _prepare(
 ) -> tuple[Corpus, _Teacher | None, list[Any]]:
     """Load and check the data and the teacher; raises InputError before anything is written."""
     shape = config.shape
+    _check_memory(config)
     corpus = load_corpus(config.data)
     if corpus.vocab_size != shape.vocab_size:
         raise InputError(
@@ -358,6 +370,42 @@ def _prepare(
     val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
     train_batch(corpus, config.data.seed, 0, config.batch_size, shape.seq_len)  # corpus fits
     return corpus, teacher, val
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory of this machine, or None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_memory(config: RunConfig) -> None:
+    """Refuse a run whose least memory need exceeds this machine's physical memory.
+
+    The need is a lower bound, so nothing that could fit is refused: fp32 weights (4 bytes a
+    parameter, built on the CPU first) and, for a CPU run, their gradients and two AdamW
+    moments (16 bytes a parameter) plus the logits of one step and their gradient
+    (8 bytes x batch x seq_len x vocab). Without this, a huge ``--depth`` or ``--batch-size``
+    failed deep in torch or numpy (exit 1).
+    """
+    have = _physical_memory()
+    if have is None:
+        return
+    shape = config.shape
+    params = count_params(shape).total
+    on_cpu = config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available())
+    need = 4 * params
+    if on_cpu:
+        need = (
+            16 * params + 8 * (config.batch_size // config.nproc) * shape.seq_len * shape.vocab_size
+        )
+    if need > have:
+        raise InputError(
+            f"the run needs at least {need / 2**30:,.3g} GiB of memory ({params:,} parameters, "
+            f"batch {config.batch_size} x {shape.seq_len} tokens) and this machine has "
+            f"{have / 2**30:,.3g} GiB; choose a smaller model or --batch-size"
+        )
 
 
 def check_run(config: RunConfig) -> None:
@@ -398,12 +446,31 @@ def train_run(
         Called with a :class:`ProgressEvent` after every step; an exception raised there stops
         the run (the last checkpoint stays for a resume).
 
+    Raises
+    ------
+    distillscale.interrupts.Interrupted
+        SIGINT or SIGTERM arrived: the run stops after the step in progress, which is
+        checkpointed first, so a rerun resumes from it and logs the same curve (a second
+        signal stops it at once, from the last checkpoint).
+
     Returns
     -------
     RunResult
         ``status="done"`` with the final held-out loss, or ``"failed"`` with the reason (NaN or
         diverged loss, checkpoint write error).
     """
+    with interrupts.deferred():  # SIGINT/SIGTERM stop the run after a step, checkpointed
+        return _train_any(config, Path(workdir), store=store, progress=progress)
+
+
+def _train_any(
+    config: RunConfig,
+    workdir: Path,
+    *,
+    store: Any,
+    progress: Callable[[ProgressEvent], None] | None,
+) -> RunResult:
+    """One process, a torchrun rank, or spawned data-parallel processes."""
     if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
         from distillscale.train.distributed import backend, spawn_train_run
 
@@ -477,6 +544,7 @@ def _train(
             _save_atomic(checkpoint_state, path)
         flush_curve()
 
+    interrupts.check()  # a signal while the data loaded: nothing trained, nothing to save
     try:
         while finished is None and state.step < config.steps:
             step = state.step
@@ -548,6 +616,11 @@ def _train(
                         flops=(f_train + f_teacher) * state.step * tokens_per_step,
                     )
                 )
+            if interrupts.pending() is not None:  # SIGINT/SIGTERM: save this step, then stop
+                if finished is None:  # else the last step's checkpoint holds the result
+                    checkpoint()
+                log.info("run %s: interrupted after step %d, checkpointed", run_id, state.step)
+                interrupts.check()
     except OSError as exc:
         if exc.errno in DISK_FULL_ERRNOS:
             failure = disk_full_message(exc.filename or path)

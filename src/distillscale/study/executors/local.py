@@ -3,7 +3,10 @@
 Each worker is a ``spawn``-ed process with its own pipe to the driver; it runs one task at a
 time with the run function and streams progress back. A worker that dies (killed, out of
 memory) is noticed through its process sentinel: its task finishes as a retryable failure and a
-fresh worker takes its place. On Linux each worker asks the kernel to kill it when the driver
+fresh worker takes its place. Workers ignore Ctrl-C (the driver handles it); SIGTERM, which
+:meth:`LocalExecutor.close` sends to busy workers, stops training after the current step with a
+checkpoint (:mod:`distillscale.interrupts`), and the task reports an uncounted, interrupted
+attempt. On Linux each worker asks the kernel to kill it when the driver
 dies (``PR_SET_PDEATHSIG``), so a killed study never leaves orphans training behind its back.
 """
 
@@ -15,9 +18,11 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import time
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
+from distillscale import interrupts
 from distillscale.study.executors import Event, Finished, Progress
 from distillscale.study.worker import Outcome, RunFn, Task, run_task
 from distillscale.train.result import ProgressEvent
@@ -45,6 +50,12 @@ def _worker_main(conn: Connection, run_fn: RunFn, threads: int, parent: int) -> 
         os._exit(1)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    with interrupts.handling():  # SIGTERM (the driver's close): checkpoint, report, exit
+        _serve(conn, run_fn)
+
+
+def _serve(conn: Connection, run_fn: RunFn) -> None:
+    """Receive tasks and run them until told to stop, the pipe closes, or SIGTERM."""
 
     def report(event: ProgressEvent) -> None:
         conn.send(("progress", event))
@@ -52,7 +63,7 @@ def _worker_main(conn: Connection, run_fn: RunFn, threads: int, parent: int) -> 
     while True:
         try:
             task = conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, interrupts.Interrupted):
             return
         if task is None:
             return
@@ -62,6 +73,18 @@ def _worker_main(conn: Connection, run_fn: RunFn, threads: int, parent: int) -> 
             outcome = Outcome(
                 node_id=task.node_id, ok=False, reason=f"{type(exc).__name__}: {exc}", retry=True
             )
+        except interrupts.Interrupted as stop:  # the trainer saved its step first
+            outcome = Outcome(
+                node_id=task.node_id,
+                ok=False,
+                reason=f"interrupted: the worker got {stop} (rerun to resume)",
+                retry=True,
+            )
+            try:
+                conn.send(("done", outcome))
+            except (OSError, ValueError):  # the driver is gone or closing: nothing to tell
+                pass
+            return
         conn.send(("done", outcome))
 
 
@@ -203,10 +226,22 @@ class LocalExecutor:
                     slot.process.terminate()
             except (OSError, ValueError):
                 pass
+        deadline = time.monotonic() + 10.0
         for slot in self._slots:
-            slot.process.join(timeout=10)
+            while slot.process.is_alive() and time.monotonic() < deadline:
+                _discard(slot.conn)  # a worker blocked on a full pipe never reaches its checkpoint
+                slot.process.join(timeout=0.05)
             if slot.process.is_alive():
                 slot.process.kill()
                 slot.process.join(timeout=5)
             slot.conn.close()
         self._slots = []
+
+
+def _discard(conn: Connection) -> None:
+    """Read and drop whatever a worker has sent (progress after the driver stopped listening)."""
+    try:
+        while conn.poll():
+            conn.recv()
+    except (EOFError, OSError):
+        pass

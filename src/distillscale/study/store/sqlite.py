@@ -21,18 +21,23 @@ __all__ = ["BUSY_TIMEOUT_S", "enable_wal", "sqlite_engine"]
 BUSY_TIMEOUT_S = 60.0
 
 
-def sqlite_engine(url: URL) -> sa.Engine:
+def sqlite_engine(url: URL, *, readonly: bool = False) -> sa.Engine:
     """Create an engine on a SQLite file with the store's pragmas.
 
     Parameters
     ----------
     url : sqlalchemy URL
         ``sqlite:///path``.
+    readonly : bool
+        For readers (``runs list``, ``runs export``): the journal mode is left as it is (the
+        switch to WAL writes to the file) and transactions begin deferred, without the write
+        lock.
 
     Returns
     -------
     sqlalchemy.Engine
-        Connections in WAL mode, ``busy_timeout`` set, foreign keys enforced.
+        Connections in WAL mode (unless ``readonly``), ``busy_timeout`` set, foreign keys
+        enforced.
     """
     engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
@@ -42,14 +47,15 @@ def sqlite_engine(url: URL) -> sa.Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        enable_wal(cursor)
+        if not readonly:
+            enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
 

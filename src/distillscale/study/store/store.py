@@ -483,6 +483,28 @@ class Store:
             ).first()
         return row is not None and row.status == "pending" and row.failure_reason == reason
 
+    @_retried
+    def release(self, run_id: str, worker_id: str, reason: str) -> bool:
+        """Give back a held run that a signal cut short: failed with ``reason``, uncounted.
+
+        Like :meth:`fail`, but the claim's attempt is taken back (``attempts - 1``): an
+        attempt stopped by Ctrl-C or SIGTERM is not the run's fault and does not count
+        against ``max_attempts``. Idempotent.
+
+        Returns
+        -------
+        bool
+            True if recorded now or already by this worker; False if it is not held by it.
+        """
+        values = {
+            "status": "failed",
+            "failure_reason": reason,
+            "finished_at": utc_now(),
+            "claim_expires_at": None,
+            "attempts": runs.c.attempts - 1,  # a held run was claimed: attempts >= 1
+        }
+        return self._finish(run_id, worker_id, values, "failed")
+
     def _finish(
         self,
         run_id: str,
@@ -774,7 +796,10 @@ def open_store(
         ``postgresql+psycopg://user:password@host:port/database`` (``postgresql://`` gets the
         psycopg driver).
     create : bool
-        Create a missing SQLite file (and its directory). False: a missing file is an error.
+        Create a missing SQLite file (and its directory) and missing tables. False (readers
+        such as ``runs list`` and ``runs export``): nothing is created or changed, and a
+        missing file, a file that is not a SQLite database, or a database without the
+        store's tables is an error naming it.
     retry_seconds : float or None
         PostgreSQL: seconds an operation keeps retrying a server that went away (restart,
         failover) before raising ``StoreUnreachable``; None: ``$DISTILLSCALE_STORE_RETRY_SECONDS``,
@@ -818,13 +843,18 @@ def open_store(
                     "(or set DISTILLSCALE_STORE) to the store you mean"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sqlite_engine(parsed)
+        elif not create:
+            _check_sqlite_file(path, shown)
+        engine = sqlite_engine(parsed, readonly=not create)
     else:
         from distillscale.study.store.postgres import postgres_engine
 
         engine = postgres_engine(parsed)
     try:
-        _init_schema(engine, shown)
+        if create:
+            _init_schema(engine, shown)
+        else:
+            _check_schema(engine, shown)
     except sa_exc.DBAPIError as exc:
         engine.dispose()
         raise InputError(
@@ -834,6 +864,65 @@ def open_store(
         ) from None
     logger.debug("opened run store %s", redact_url(parsed))
     return Store(engine, parsed, retry_seconds=bound)
+
+
+#: The first 16 bytes of every SQLite 3 database file.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: Path, shown: str) -> None:
+    """Refuse, without writing to it, a path that is not a SQLite database file."""
+    if path.is_dir():
+        raise InputError(f"store {shown!r}: is a directory; give the store's file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise InputError(f"store {shown!r}: cannot be read ({exc.strerror or exc})") from None
+    if head != _SQLITE_MAGIC:
+        raise InputError(
+            f"store {shown!r}: not a run store (not a SQLite database); give the store a study "
+            "or 'distillscale train --store' wrote"
+        )
+
+
+def _check_schema(engine: sa.Engine, shown: str) -> None:
+    """Check, creating nothing, that the database holds a store this version can read."""
+    tables = set(sa.inspect(engine).get_table_names())
+    missing = sorted({meta.name, runs.name, curves.name} - tables)
+    if missing:
+        engine.dispose()
+        raise InputError(
+            f"store {shown!r}: not a run store (no table {', '.join(map(repr, missing))}); give "
+            "the store a study or 'distillscale train --store' wrote"
+        )
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar()
+    _check_version(engine, version, shown)
+    if int(str(version)) < SCHEMA_VERSION:  # reading it needs the tables an upgrade adds
+        engine.dispose()
+        raise InputError(
+            f"store {shown!r} has schema version {version} (distillscale 0.1.0), which this "
+            "read-only command does not upgrade; rerun its study with 'distillscale run' (that "
+            "upgrades it in place), then read it"
+        )
+
+
+def _check_version(engine: sa.Engine, version: object, shown: str) -> None:
+    if version is None:
+        engine.dispose()
+        raise InputError(f"store {shown!r}: not a run store (no meta.schema_version)")
+    if not str(version).isdigit():
+        engine.dispose()
+        raise InputError(f"store {shown!r}: meta.schema_version is {version!r}, not an integer")
+    if int(str(version)) > SCHEMA_VERSION:
+        engine.dispose()
+        raise InputError(
+            f"store {shown!r} has schema version {version}, newer than this distillscale "
+            f"supports ({SCHEMA_VERSION}); upgrade distillscale to read it"
+        )
 
 
 def _init_schema(engine: sa.Engine, shown: str) -> None:
@@ -857,11 +946,4 @@ def _init_schema(engine: sa.Engine, shown: str) -> None:
             )
             logger.info("upgraded run store %s to schema %d", shown, SCHEMA_VERSION)
             return
-    if not str(version).isdigit():
-        raise InputError(f"store {shown!r}: meta.schema_version is {version!r}, not an integer")
-    if int(version) > SCHEMA_VERSION:
-        engine.dispose()
-        raise InputError(
-            f"store {shown!r} has schema version {version}, newer than this distillscale "
-            f"supports ({SCHEMA_VERSION}); upgrade distillscale to read it"
-        )
+    _check_version(engine, version, shown)
