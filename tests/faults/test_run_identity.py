@@ -244,7 +244,10 @@ def test_a_schema_1_store_is_upgraded_and_its_runs_become_stale(tmp_path: Path) 
             conn.execute(sa.text("DROP TABLE study_runs"))
             conn.execute(sa.text("DROP TABLE studies"))
             conn.execute(sa.text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
-    assert [r["run_id"] for r in _list(path)] == ["0123456789abcdef"]  # upgraded on open
+    before = path.read_bytes()
+    assert [r["run_id"] for r in _list(path)] == ["0123456789abcdef"]  # read as it is
+    assert [r["run_id"] for r in _list(path, "--stale")] == ["0123456789abcdef"]
+    assert path.read_bytes() == before  # a read-only command does not upgrade it
     result = _run(copy.deepcopy(TINY), tmp_path / "s")
     assert result.trained == result.runs + 2
     with open_store(path) as store, store._engine.connect() as conn:

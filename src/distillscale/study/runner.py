@@ -896,8 +896,10 @@ def run_study(
     """
     start = time.monotonic()
     store: Store | None = None
+    store_file: str | None = None  # the default SQLite store, named if opening it fills the disk
     try:  # a disk already full: the same one line as a disk that fills up during the study
         spec, study_dir, text = _resolve(spec, out)
+        store_file = None if spec.store else str(study_dir / "store.sqlite")
         fingerprint = study_fingerprint(spec)
         graph = build_graph(spec, fingerprint=fingerprint)  # a bad spec fails before any write
         store = open_study_store(spec, study_dir)
@@ -912,6 +914,8 @@ def run_study(
         path = disk_full_path(exc, store)
         if path is None:
             raise
+        if store is None and store_file is not None and path == "the run store":
+            path = store_file
         raise InputError(disk_full_message(path)) from None
     console = console or Console(stderr=True)
     total = len(graph.runs) + len(graph.caches)

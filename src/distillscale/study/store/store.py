@@ -157,9 +157,16 @@ class Store:
     """
 
     def __init__(
-        self, engine: sa.Engine, url: URL, *, retry_seconds: float = retry.DEFAULT_RETRY_SECONDS
+        self,
+        engine: sa.Engine,
+        url: URL,
+        *,
+        retry_seconds: float = retry.DEFAULT_RETRY_SECONDS,
+        study_tables: bool = True,
     ) -> None:
         self._engine = engine
+        # False: a schema-1 store opened read-only (no study tables; a study is its named runs)
+        self._study_tables = study_tables
         self._url = url
         self._dialect = engine.dialect.name
         self._retry_s = retry_seconds
@@ -627,6 +634,8 @@ class Store:
     @_retried
     def study_runs(self, study: str) -> set[str] | None:
         """The run ids of a study's current spec; None if no spec was ever recorded for it."""
+        if not self._study_tables:  # a schema-1 store read as it is
+            return None
         with self._engine.connect() as conn:
             ids = {
                 r for (r,) in conn.execute(
@@ -675,17 +684,18 @@ class Store:
                 .values(study_dir=study_dir, host=host, updated_at=utc_now())
             )
 
-    @staticmethod
-    def _of_study(table: Any, study: str, stale: bool) -> sa.ColumnElement[bool]:
+    def _of_study(self, table: Any, study: str, stale: bool) -> sa.ColumnElement[bool]:
         """Rows of a study: its current runs (or, never recorded, those named with it).
 
         ``stale`` adds the runs registered under the study's name that its current spec no
         longer has.
         """
+        named = table.c.study == study
+        if not self._study_tables:  # a schema-1 store read as it is: nothing recorded
+            return named
         column = table.c.run_id
         members = sa.select(study_runs.c.run_id).where(study_runs.c.study == study)
         recorded = sa.exists(sa.select(study_runs.c.run_id).where(study_runs.c.study == study))
-        named = table.c.study == study
         current = sa.or_(column.in_(members), sa.and_(~recorded, named))
         return sa.or_(current, named) if stale else current
 
@@ -850,11 +860,12 @@ def open_store(
         from distillscale.study.store.postgres import postgres_engine
 
         engine = postgres_engine(parsed)
+    study_tables = True
     try:
         if create:
             _init_schema(engine, shown)
         else:
-            _check_schema(engine, shown)
+            study_tables = _check_schema(engine, shown)
     except sa_exc.DBAPIError as exc:
         engine.dispose()
         raise InputError(
@@ -863,7 +874,7 @@ def open_store(
             "is running"
         ) from None
     logger.debug("opened run store %s", redact_url(parsed))
-    return Store(engine, parsed, retry_seconds=bound)
+    return Store(engine, parsed, retry_seconds=bound, study_tables=study_tables)
 
 
 #: The first 16 bytes of every SQLite 3 database file.
@@ -886,8 +897,11 @@ def _check_sqlite_file(path: Path, shown: str) -> None:
         )
 
 
-def _check_schema(engine: sa.Engine, shown: str) -> None:
-    """Check, creating nothing, that the database holds a store this version can read."""
+def _check_schema(engine: sa.Engine, shown: str) -> bool:
+    """Check, creating nothing, that the database holds a store this version can read.
+
+    Returns whether it has the study tables of schema 2 (a schema-1 store is read as it is).
+    """
     tables = set(sa.inspect(engine).get_table_names())
     missing = sorted({meta.name, runs.name, curves.name} - tables)
     if missing:
@@ -901,13 +915,7 @@ def _check_schema(engine: sa.Engine, shown: str) -> None:
             sa.select(meta.c.value).where(meta.c.key == "schema_version")
         ).scalar()
     _check_version(engine, version, shown)
-    if int(str(version)) < SCHEMA_VERSION:  # reading it needs the tables an upgrade adds
-        engine.dispose()
-        raise InputError(
-            f"store {shown!r} has schema version {version} (distillscale 0.1.0), which this "
-            "read-only command does not upgrade; rerun its study with 'distillscale run' (that "
-            "upgrades it in place), then read it"
-        )
+    return {studies.name, study_runs.name} <= tables
 
 
 def _check_version(engine: sa.Engine, version: object, shown: str) -> None:
