@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "interrupts": 0,
     "laws": 1,
     "flops": 1,
+    "columns": 1,
     "table": 2,
     "train": 2,
     "runs_import": 2,
@@ -357,6 +358,7 @@ def test_rules_catch_each_mistake(tmp_path: Path) -> None:
 TORCH_FREE = (
     "distillscale.laws",
     "distillscale.flops",
+    "distillscale.columns",
     "distillscale.table",
     "distillscale.runs_import",
     "distillscale.fitting",

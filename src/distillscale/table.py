@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from distillscale.columns import LOSS_UNITS, loss_scale, parse_column_map
 from distillscale.errors import DistillscaleWarning, InputError, require
 
 __all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "parse_column_map", "read_runs"]
@@ -61,8 +62,6 @@ CANONICAL_COLUMNS: dict[str, tuple[str, str]] = {
     "lr": ("positive", "learning rate"),
 }
 
-#: Loss units accepted on input; every loss is stored in nats per token.
-LOSS_UNITS = ("nats", "bits", "bpb")
 _LOSS_COLUMNS = ("loss", "teacher_loss")
 _KINDS = ("teacher", "student", "baseline")
 _READERS = {
@@ -169,7 +168,7 @@ def read_runs(
         Unreadable file, unknown extension, empty table, unknown or missing columns, a bad
         ``where`` expression, or (without ``drop_invalid``) an invalid value, named by place.
     """
-    scale = _loss_scale(loss_unit, bytes_per_token)
+    scale = loss_scale(loss_unit, bytes_per_token)
     name, frame, unit = _load(source)
     frame = _map_columns(frame, columns or {}, name)
     if where is not None:
@@ -190,52 +189,7 @@ def read_runs(
     return RunTable(frame=frame, source=name, sha256=_digest(frame))
 
 
-def parse_column_map(items: Sequence[str]) -> dict[str, str]:
-    """Parse the CLI's repeated ``--map canonical=theirs`` options into ``read_runs(columns=)``.
-
-    Raises
-    ------
-    InputError
-        For an item without ``=``, an empty side, an unknown canonical name, or a canonical name
-        given twice.
-    """
-    mapping: dict[str, str] = {}
-    for item in items:
-        canonical, sep, theirs = (part.strip() for part in item.partition("="))
-        if not sep or not canonical or not theirs:
-            raise InputError(
-                f"--map {item!r}: expected CANONICAL=YOUR_COLUMN, e.g. --map params=n_params"
-            )
-        if canonical not in CANONICAL_COLUMNS:
-            raise InputError(
-                f"--map {item}: {canonical!r} is not a canonical column; "
-                f"allowed: {', '.join(CANONICAL_COLUMNS)}"
-            )
-        if canonical in mapping:
-            raise InputError(f"--map {canonical}= given twice ({mapping[canonical]}, {theirs})")
-        mapping[canonical] = theirs
-    return mapping
-
-
 # --- loading -------------------------------------------------------------------------------
-def _loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
-    """Factor from the source's loss unit to nats per token."""
-    if loss_unit not in LOSS_UNITS:
-        raise InputError(
-            f"--loss-unit {loss_unit!r} is not supported; allowed: {', '.join(LOSS_UNITS)}"
-        )
-    if loss_unit == "bpb":
-        if bytes_per_token is None or not (math.isfinite(bytes_per_token) and bytes_per_token > 0):
-            raise InputError(
-                f"--loss-unit bpb needs --bytes-per-token > 0 (got {bytes_per_token}): "
-                "bits per byte x bytes per token x ln 2 = nats per token"
-            )
-        return bytes_per_token * math.log(2.0)
-    if bytes_per_token is not None:
-        raise InputError(
-            f"--bytes-per-token applies only with --loss-unit bpb (got --loss-unit {loss_unit})"
-        )
-    return math.log(2.0) if loss_unit == "bits" else 1.0
 
 
 def _load(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[str, pd.DataFrame, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from distillscale.cli import main
+from distillscale.columns import CANONICAL_NAMES
 from distillscale.errors import InputError
 from distillscale.runs_import import import_runs
 from distillscale.runs_import.rows import CANONICAL
@@ -24,7 +25,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_canonical_domains_match_the_run_table() -> None:
-    assert list(CANONICAL) == list(CANONICAL_COLUMNS)
+    assert list(CANONICAL) == list(CANONICAL_COLUMNS) == list(CANONICAL_NAMES)
 
 
 def test_aliases_name_the_canonical_columns(tmp_path: Path) -> None:

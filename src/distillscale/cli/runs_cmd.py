@@ -249,13 +249,13 @@ def import_cmd(
     tokens; val_loss, eval_loss -> loss; ...) or --map; losses are written in nats per token.
     See docs/importing.md for the formats.
     """
+    from distillscale.columns import parse_column_map
     from distillscale.runs_import import import_runs
-    from distillscale.runs_import.rows import parse_map
 
     result = import_runs(
         sources,
         fmt=None if fmt is None else fmt.value,
-        columns=parse_map(map_ or []),
+        columns=parse_column_map(map_ or []),
         required=None if require.strip().lower() == "none" else require,
         loss_unit=loss_unit,
         bytes_per_token=bytes_per_token,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from distillscale.columns import loss_scale
 from distillscale.errors import InputError
 
 __all__ = [
@@ -24,9 +25,7 @@ __all__ = [
     "Canonical",
     "SourceRow",
     "canonical_rows",
-    "loss_scale",
     "normalise_key",
-    "parse_map",
 ]
 
 #: Canonical column -> domain (docs/conventions.md "The run table"; the same as
@@ -126,49 +125,6 @@ class Canonical:
     skipped_steps: int = 0
     dropped: int = 0
     first_dropped: str | None = None
-
-
-def parse_map(items: Sequence[str]) -> dict[str, str]:
-    """The CLI's repeated ``--map canonical=key`` options (as ``table.parse_column_map``).
-
-    Raises
-    ------
-    InputError
-        For an item without ``=``, an empty side, an unknown canonical name, or a canonical name
-        given twice.
-    """
-    mapping: dict[str, str] = {}
-    for item in items:
-        canonical, sep, theirs = (part.strip() for part in item.partition("="))
-        if not sep or not canonical or not theirs:
-            raise InputError(f"--map {item!r}: expected CANONICAL=KEY, e.g. --map params=n_params")
-        if canonical not in CANONICAL:
-            raise InputError(
-                f"--map {item}: {canonical!r} is not a canonical column; "
-                f"allowed: {', '.join(CANONICAL)}"
-            )
-        if canonical in mapping:
-            raise InputError(f"--map {canonical}= given twice ({mapping[canonical]}, {theirs})")
-        mapping[canonical] = theirs
-    return mapping
-
-
-def loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
-    """Factor from the source's loss unit (nats, bits or bpb) to nats per token."""
-    if loss_unit not in ("nats", "bits", "bpb"):
-        raise InputError(f"--loss-unit {loss_unit!r} is not supported; allowed: nats, bits, bpb")
-    if loss_unit == "bpb":
-        if bytes_per_token is None or not (math.isfinite(bytes_per_token) and bytes_per_token > 0):
-            raise InputError(
-                f"--loss-unit bpb needs --bytes-per-token > 0 (got {bytes_per_token}): "
-                "bits per byte x bytes per token x ln 2 = nats per token"
-            )
-        return bytes_per_token * math.log(2.0)
-    if bytes_per_token is not None:
-        raise InputError(
-            f"--bytes-per-token applies only with --loss-unit bpb (got --loss-unit {loss_unit})"
-        )
-    return math.log(2.0) if loss_unit == "bits" else 1.0
 
 
 def _key_map(
