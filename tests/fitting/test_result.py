@@ -251,3 +251,21 @@ def test_save_refuses_a_directory_and_uses_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o640  # 0666 less the umask, not mkstemp's 0600
+
+
+def test_an_exact_fit_has_diagnostics_not_an_error(tmp_path: Path) -> None:
+    """Runs that the law fits exactly (residuals 0) once divided 0 by 0 in the correlations.
+
+    Found by the MLflow import test, whose made-up losses follow the law exactly: in some row
+    orders the optimum's residuals were all 0.0, and the fit raised (exit 1).
+    """
+    rows = [(1e6, 2e7), (1e6, 8e7), (4e6, 8e7), (4e6, 2e7)]
+    loss = [1.925 + 300 / n**0.3 + 900 / d**0.3 for n, d in rows]
+    for order in ([1, 0, 3, 2], [0, 1, 2, 3], [3, 2, 1, 0]):
+        path = tmp_path / f"exact{order[0]}.csv"
+        lines = ["params,tokens,loss"] + [f"{rows[i][0]},{rows[i][1]},{loss[i]!r}" for i in order]
+        path.write_text("\n".join(lines) + "\n")
+        fit = ds.fit(path, law="chinchilla", fixed={"alpha": 0.3, "beta": 0.3})
+        assert fit.params["E"] == pytest.approx(1.925, rel=1e-6)
+        assert fit.params["A"] == pytest.approx(300, rel=1e-4)
+        assert fit.diagnostics.converged

@@ -175,8 +175,10 @@ def _curvature(
     s2 = float(np.sum(r[0] ** 2) / n_dof)
     if cond > 1e14 or dead:
         return cond, None, poor
-    cov_live = np.linalg.inv(hs) / np.outer(d[live], d[live]) * s2
-    corr = cov_live / np.sqrt(np.outer(np.diag(cov_live), np.diag(cov_live)))
+    inv = np.linalg.inv(hs)
+    cov_live = inv / np.outer(d[live], d[live]) * s2
+    # correlations do not depend on the residual scale s2, which is 0 for an exact fit
+    corr = inv / np.sqrt(np.outer(np.diag(inv), np.diag(inv)))
     for a in range(len(live_names)):
         for b in range(a + 1, len(live_names)):
             if abs(corr[a, b]) > STRONG_CORRELATION:
