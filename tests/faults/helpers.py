@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from study.specs import TINY
@@ -83,3 +85,14 @@ def leaks(root: Path, secrets: list[str]) -> list[str]:
         for path in root.rglob("*")
         if path.is_file() and any(n in path.read_bytes() for n in needles)
     )
+
+
+def synthetic_runs_csv(tmp_path: Path) -> Path:
+    """30 runs drawn from a Chinchilla law (seeded), as ``tmp_path/runs.csv``."""
+    rng = np.random.default_rng(0)
+    params = 10 ** rng.uniform(7, 10, 30)
+    tokens = params * 10 ** rng.uniform(0.5, 2.5, 30)
+    loss = 1.8 + 480 / params**0.35 + 2100 / tokens**0.37
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"params": params, "tokens": tokens, "loss": loss}).to_csv(path, index=False)
+    return path

@@ -12,23 +12,13 @@ import sqlite3
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 from tests.study.specs import TINY
 
 from distillscale.cli import main
 
-
-def _synthetic(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    params = 10 ** rng.uniform(7, 10, 30)
-    tokens = params * 10 ** rng.uniform(0.5, 2.5, 30)
-    loss = 1.8 + 480 / params**0.35 + 2100 / tokens**0.37
-    path = tmp_path / "runs.csv"
-    pd.DataFrame({"params": params, "tokens": tokens, "loss": loss}).to_csv(path, index=False)
-    return path
+from .helpers import synthetic_runs_csv
 
 
 def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -96,7 +86,7 @@ def test_fit_seed_and_bootstrap_out_of_range_are_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], named: str
 ) -> None:
     out = tmp_path / "fit.json"
-    argv = ["fit", str(_synthetic(tmp_path)), "--law", "chinchilla", "-o", str(out), *extra]
+    argv = ["fit", str(synthetic_runs_csv(tmp_path)), "--law", "chinchilla", "-o", str(out), *extra]
     assert main(argv) == 2
     assert named in _one_line(capsys)
     assert not out.exists()
@@ -106,7 +96,7 @@ def test_huber_mle_with_a_huge_delta_fits(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """delta = 1e308 is least squares: huber_log_z overflowed (exit 1) before."""
-    data = str(_synthetic(tmp_path))
+    data = str(synthetic_runs_csv(tmp_path))
     argv = ["fit", data, "--law", "chinchilla", "--estimator", "huber-mle", "--delta", "1e308"]
     assert main([*argv, "--json"]) == 0
     assert '"law": "chinchilla"' in capsys.readouterr().out
@@ -146,7 +136,7 @@ def test_runs_export_to_a_directory_is_exit_2(
 def test_train_teacher_that_is_not_a_checkpoint_is_exit_2_without_torch_advice(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    table = _synthetic(tmp_path)
+    table = synthetic_runs_csv(tmp_path)
     assert main([*TRAIN, "--teacher", str(table), "--workdir", str(tmp_path / "w")]) == 2
     line = _one_line(capsys)
     assert f"checkpoint {table}: not a distillscale checkpoint" in line
@@ -176,7 +166,7 @@ def test_plan_plot_to_an_unwritable_path_is_exit_2(
 def _not_stores(tmp_path: Path) -> list[Path]:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    table = _synthetic(tmp_path)
+    table = synthetic_runs_csv(tmp_path)
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE notes (text TEXT)")

@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
+
+from .helpers import synthetic_runs_csv
 
 #: The one line on stderr of an interrupted command (``distillscale.cli.INTERRUPTED_MESSAGE``).
 INTERRUPTED_MESSAGE = "interrupted: rerun to resume"
@@ -92,19 +92,16 @@ def test_train_run_saves_the_interrupted_step_and_resumes_to_the_same_curve(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
-def _runs_csv(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    params = 10 ** rng.uniform(7, 10, 30)
-    tokens = params * 10 ** rng.uniform(0.5, 2.5, 30)
-    loss = 1.8 + 480 / params**0.35 + 2100 / tokens**0.37
-    path = tmp_path / "runs.csv"
-    pd.DataFrame({"params": params, "tokens": tokens, "loss": loss}).to_csv(path, index=False)
-    return path
-
-
 def test_fit_interrupted_exits_130_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "fit.json"
-    argv = ["fit", str(_runs_csv(tmp_path)), "--law", "chinchilla", "--bootstrap", "100000"]
+    argv = [
+        "fit",
+        str(synthetic_runs_csv(tmp_path)),
+        "--law",
+        "chinchilla",
+        "--bootstrap",
+        "100000",
+    ]
     proc = subprocess.Popen(
         [*CLI, *argv, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV
     )
