@@ -457,13 +457,7 @@ class Store:
         bool
             True if recorded now or already by this worker; False if it is not held by it.
         """
-        values = {
-            "status": "failed",
-            "failure_reason": reason,
-            "finished_at": utc_now(),
-            "claim_expires_at": None,
-        }
-        return self._finish(run_id, worker_id, values, "failed")
+        return self._finish(run_id, worker_id, _failed(reason), "failed")
 
     @_retried
     def reopen(self, run_id: str, reason: str) -> bool:
@@ -503,13 +497,8 @@ class Store:
         bool
             True if recorded now or already by this worker; False if it is not held by it.
         """
-        values = {
-            "status": "failed",
-            "failure_reason": reason,
-            "finished_at": utc_now(),
-            "claim_expires_at": None,
-            "attempts": runs.c.attempts - 1,  # a held run was claimed: attempts >= 1
-        }
+        values = _failed(reason)
+        values["attempts"] = runs.c.attempts - 1  # a held run was claimed: attempts >= 1
         return self._finish(run_id, worker_id, values, "failed")
 
     def _finish(
@@ -875,6 +864,16 @@ def open_store(
         ) from None
     logger.debug("opened run store %s", redact_url(parsed))
     return Store(engine, parsed, retry_seconds=bound, study_tables=study_tables)
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    """Column values of a run that ends ``failed`` with ``reason`` (its claim given up)."""
+    return {
+        "status": "failed",
+        "failure_reason": reason,
+        "finished_at": utc_now(),
+        "claim_expires_at": None,
+    }
 
 
 #: The first 16 bytes of every SQLite 3 database file.
