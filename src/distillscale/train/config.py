@@ -67,11 +67,14 @@ class DataConfig:
         folder of text files (read recursively), or a pre-tokenised ``.npy`` (any unsigned dtype)
         or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped.
     tokenizer : str
-        ``"byte"`` (vocabulary 256, the default) or ``"bpe"`` (trained with HF ``tokenizers`` on
-        the training documents, cached on disk by content hash). Ignored for token files.
+        ``"byte"`` (vocabulary 256, the default), ``"bpe"`` (trained with HF ``tokenizers`` on
+        the training documents, cached on disk by content hash) or ``"hf:DIR"`` (the tokenizer
+        of a transformers model directory, :mod:`distillscale.train.hf`). Ignored for token
+        files.
     vocab_size : int or None
-        Vocabulary size (tokens) for ``bpe`` (default 4096) and for token files (default: the
-        largest token + 1). Must be None or 256 for ``byte``.
+        Vocabulary size (tokens) for ``bpe`` (default 4096), ``hf:`` (default: the tokenizer's
+        size; a teacher's may be larger) and token files (default: the largest token + 1).
+        Must be None or 256 for ``byte``.
     val_fraction : float
         Fraction of documents held out for validation, chosen by a hash of each document's
         relative path (token files: the last fraction of tokens).
@@ -97,8 +100,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _check(
-            self.tokenizer in TOKENIZERS,
-            f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS}",
+            self.tokenizer in TOKENIZERS or self.tokenizer.startswith("hf:"),
+            f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS} "
+            "or hf:DIR (a Hugging Face model's tokenizer)",
         )
         _check(
             self.tokenizer != "byte" or self.vocab_size in (None, 256),

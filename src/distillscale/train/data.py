@@ -144,6 +144,30 @@ def _tokenize(docs: list[bytes], tokenizer: Any, vocab: int) -> NDArray[np.unsig
     return np.concatenate([np.asarray(e.ids, dtype=dtype) for e in encoded] or [np.zeros(0, dtype)])
 
 
+class _HFEncoder:
+    """A transformers tokenizer behind the ``encode_batch`` interface of ``tokenizers``."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def encode_batch(self, texts: list[str]) -> list[Any]:
+        from types import SimpleNamespace
+
+        from distillscale.train import hf
+
+        return [SimpleNamespace(ids=ids) for ids in hf.encode(self.tokenizer, texts)]
+
+
+def _hf_vocab(data: DataConfig, size: int) -> int:
+    """Vocabulary of an HF-tokenised data: ``data.vocab_size`` (>= the tokenizer's) or its size."""
+    if data.vocab_size is not None and data.vocab_size < size:
+        raise InputError(
+            f"data.vocab_size: {data.vocab_size} tokens, but tokenizer {data.tokenizer!r} emits "
+            f"{size}; the model's vocabulary must hold every token id"
+        )
+    return data.vocab_size or size
+
+
 def _load_token_file(data: DataConfig) -> Corpus:
     path = Path(data.corpus)
     try:
@@ -224,11 +248,19 @@ def load_corpus(data: DataConfig) -> Corpus:
     tokenizer = None
     vocab = 256
     tokenizer_hash = hashlib.sha256(b"byte:256").hexdigest()
+    tok_name = data.tokenizer
     if data.tokenizer == "bpe":
         vocab = data.vocab_size or DEFAULT_BPE_VOCAB
         tokenizer = _bpe_tokenizer(train_docs, vocab, digest.hexdigest())
         tokenizer_hash = hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
-    digest.update(f"|val={data.val_fraction}|tok={data.tokenizer}|vocab={vocab}".encode())
+    elif data.tokenizer.startswith("hf:"):
+        from distillscale.train import hf
+
+        tokenizer = _HFEncoder(hf.load_hf_tokenizer(data.tokenizer))
+        tokenizer_hash = hf.tokenizer_digest(tokenizer.tokenizer)
+        vocab = _hf_vocab(data, hf.tokenizer_size(tokenizer.tokenizer))
+        tok_name = f"hf:{tokenizer_hash}"  # the tokenizer's content, not where it lies
+    digest.update(f"|val={data.val_fraction}|tok={tok_name}|vocab={vocab}".encode())
     return Corpus(
         train=_tokenize(train_docs, tokenizer, vocab),
         val=_tokenize(val_docs, tokenizer, vocab),
