@@ -64,6 +64,7 @@ TRAIN_RECORDS = (
     "distillscale.train.config",
     "distillscale.train.result",
     "distillscale.train.corpus_id",
+    "distillscale.train.hf_config",
 )
 STUDY_WORKER = "distillscale.study.worker"
 
@@ -383,6 +384,7 @@ TORCH_FREE = (
     "distillscale.train.config",
     "distillscale.train.result",
     "distillscale.train.corpus_id",
+    "distillscale.train.hf_config",
 )
 
 _PROBE = """

@@ -116,14 +116,24 @@ class IsoFlopSpec(_Strict):
 
 
 class TeacherSpec(_Strict):
-    """Teachers: ``depths`` x ``tokens_per_param`` (per non-embedding parameter), or ``isoflop``."""
+    """Teachers: ``depths`` x ``tokens_per_param`` (per non-embedding parameter), or ``isoflop``.
+
+    Or ``hf``: one pretrained Hugging Face causal LM (a directory saved with
+    ``save_pretrained``, relative to the spec file, or ``hf:ID`` from the hub), named ``hf``;
+    it is evaluated on the held-out data, not trained, and its tokenizer tokenises the data.
+    """
 
     depths: list[Depth] = Field(default_factory=list)
     tokens_per_param: list[PosFloat] = Field(default_factory=list)
     isoflop: IsoFlopSpec | None = None
+    hf: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _one_grid(self) -> TeacherSpec:
+        if self.hf is not None:
+            if self.depths or self.tokens_per_param or self.isoflop is not None:
+                raise ValueError("give hf (a pretrained teacher) or a grid of teachers, not both")
+            return self
         _check_grid(self.depths, self.tokens_per_param, self.isoflop, "tokens_per_param")
         return self
 
@@ -346,6 +356,17 @@ class StudySpec(_Strict):
             )
         return value
 
+    @model_validator(mode="after")
+    def _hf_tokenizer(self) -> StudySpec:
+        if self.teachers.hf is not None and (
+            self.data.tokenizer != "byte" or self.data.vocab_size is not None
+        ):
+            raise ValueError(
+                "data.tokenizer/data.vocab_size: with teachers.hf the teacher's own tokenizer "
+                "and vocabulary are used; leave both out"
+            )
+        return self
+
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
@@ -361,9 +382,10 @@ class StudySpec(_Strict):
         InputError
             When the corpus path does not exist.
         """
-        corpus = self.data.corpus
+        spec = self._resolve_hf(base)
+        corpus = spec.data.corpus
         if corpus == "stdlib":
-            return self
+            return spec
         try:
             path = Path(corpus).expanduser()
             if not path.is_absolute():
@@ -376,7 +398,24 @@ class StudySpec(_Strict):
                 f"data.corpus: {corpus!r} does not exist (looked at {path}); give a text file, "
                 "a directory of text files, or 'stdlib' for the embedded default corpus"
             )
-        return self.model_copy(update={"data": self.data.model_copy(update={"corpus": str(path)})})
+        return spec.model_copy(update={"data": spec.data.model_copy(update={"corpus": str(path)})})
+
+    def _resolve_hf(self, base: Path) -> StudySpec:
+        """``teachers.hf`` as ``hf:ABSOLUTE_DIR`` when it names a local directory."""
+        hf = self.teachers.hf
+        if hf is None:
+            return self
+        name = hf.removeprefix("hf:")
+        path = (base / Path(name).expanduser()).resolve()
+        if not path.is_dir():
+            if hf.startswith("hf:") or not (name.startswith((".", "/", "~")) or "\\" in name):
+                return self  # a hub id
+            raise InputError(
+                f"teachers.hf: {hf!r} is not a directory (looked at {path}); give a directory "
+                "saved with save_pretrained, or hf:ID"
+            )
+        teachers = self.teachers.model_copy(update={"hf": f"hf:{path}"})
+        return self.model_copy(update={"teachers": teachers})
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -88,6 +88,11 @@ class DataConfig:
         :func:`distillscale.train.corpus_id.corpus_fingerprint`), set by the study planner. When
         set, the run's identity uses it instead of the ``corpus`` path, and loading a corpus
         whose bytes no longer match it is refused. None: identity by path (lone runs).
+    tokenizer_sha256 : str or None
+        For an ``hf:DIR`` tokenizer, the SHA-256 of its tokenizer files
+        (:func:`distillscale.train.hf_config.tokenizer_files_digest`), set by the study planner
+        and ``distillscale train``: the run's identity uses it instead of the directory, and
+        loading data with a tokenizer whose files changed is refused.
     """
 
     corpus: str = "stdlib"
@@ -97,6 +102,7 @@ class DataConfig:
     max_corpus_bytes: int | None = 8_000_000
     seed: int = 0
     fingerprint: str | None = None
+    tokenizer_sha256: str | None = None
 
     def __post_init__(self) -> None:
         _check(
@@ -297,6 +303,10 @@ class RunConfig:
         The device's peak FLOP/s for model FLOPs utilisation; None reports no MFU.
     nproc : int
         Data-parallel processes (torch.distributed); 1 trains in this process.
+    pretrained : TeacherRef or None
+        A pretrained model (a Hugging Face teacher, ``checkpoint = "hf:DIR"``) that this
+        teacher run imports instead of training: the run evaluates its held-out loss on
+        ``data`` and trains nothing (``tokens`` is then one step, never trained).
     """
 
     kind: str = "single"
@@ -322,8 +332,13 @@ class RunConfig:
     compile: bool = False
     peak_flops: float | None = None
     nproc: int = 1
+    pretrained: TeacherRef | None = None
 
     def __post_init__(self) -> None:
+        _check(
+            self.pretrained is None or (self.kind == "teacher" and self.kd is None),
+            "pretrained: only a teacher run without a teacher of its own can be a pretrained model",
+        )
         _check(self.kind in RUN_KINDS, f"kind: {self.kind!r} is not one of {RUN_KINDS}")
         _check(self.tokens >= 1, f"tokens: {self.tokens} is not a positive count of tokens")
         _check(self.batch_size >= 1, f"batch_size: {self.batch_size} is not positive")
@@ -394,7 +409,7 @@ class RunConfig:
             value = getattr(self, f.name)
             if f.name == "shape":
                 value = shape_to_dict(value)
-            elif f.name == "teacher":
+            elif f.name in ("teacher", "pretrained"):
                 value = None if value is None else value.to_dict()
             elif f.name in ("data", "kd"):
                 value = None if value is None else dataclasses.asdict(value)
@@ -413,8 +428,9 @@ class RunConfig:
             values["data"] = DataConfig(**values["data"])
         if values.get("kd") is not None:
             values["kd"] = KDConfig(**values["kd"])
-        if values.get("teacher") is not None:
-            values["teacher"] = TeacherRef.from_dict(values["teacher"])
+        for key in ("teacher", "pretrained"):
+            if values.get(key) is not None:
+                values[key] = TeacherRef.from_dict(values[key])
         return cls(**values)
 
     def canonical_json(self) -> str:
@@ -427,6 +443,9 @@ class RunConfig:
         * ``data.corpus`` is dropped when ``data.fingerprint`` is set: the content fingerprint
           identifies the corpus, wherever it lies (the path stays in the config). An unset
           fingerprint is dropped instead, so lone runs keep the ids of distillscale 0.1.0.
+        * Hugging Face inputs count by content: ``pretrained`` becomes its digest, an ``hf:``
+          tokenizer with ``tokenizer_sha256`` becomes ``"hf"`` and an ``hf:`` teacher's
+          directory becomes ``"hf"`` (its ``run_id`` is the digest of its files).
         * ``teacher_cache`` becomes ``true`` when a ``teacher`` is given: the cache holds that
           teacher's top-k log-probabilities on this run's data stream, all fields of this
           config, and the trainer checks its header against them; which file holds them (a
@@ -439,6 +458,18 @@ class RunConfig:
             del out["data"]["fingerprint"]
         if self.teacher_cache is not None and self.teacher is not None:
             out["teacher_cache"] = True
+        # Hugging Face models and tokenizers by content (their digests), not their directories;
+        # unset, the keys are dropped so that the ids of other runs do not change
+        if self.pretrained is None:
+            del out["pretrained"]
+        else:
+            out["pretrained"] = self.pretrained.run_id
+        if self.data.tokenizer_sha256 is None:
+            del out["data"]["tokenizer_sha256"]
+        else:
+            out["data"]["tokenizer"] = "hf"
+        if self.teacher is not None and self.teacher.checkpoint.startswith("hf:"):
+            out["teacher"]["checkpoint"] = "hf"
         return out
 
     def run_id(self) -> str:

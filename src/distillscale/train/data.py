@@ -255,7 +255,16 @@ def load_corpus(data: DataConfig) -> Corpus:
         tokenizer_hash = hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
     elif data.tokenizer.startswith("hf:"):
         from distillscale.train import hf
+        from distillscale.train.hf_config import tokenizer_files_digest
 
+        if data.tokenizer_sha256 is not None:
+            actual = tokenizer_files_digest(data.tokenizer)
+            if actual != data.tokenizer_sha256:
+                raise InputError(
+                    f"data.tokenizer: {data.tokenizer!r} changed since this run was planned "
+                    f"(tokenizer files {data.tokenizer_sha256[:12]}..., now {actual[:12]}...); "
+                    "rerun the study (or the command) so that its runs get new ids"
+                )
         tokenizer = _HFEncoder(hf.load_hf_tokenizer(data.tokenizer))
         tokenizer_hash = hf.tokenizer_digest(tokenizer.tokenizer)
         vocab = _hf_vocab(data, hf.tokenizer_size(tokenizer.tokenizer))

@@ -329,7 +329,7 @@ class _Progress:
 
 
 def _evaluate(
-    model: GPT,
+    model: torch.nn.Module,
     net: Callable[[torch.Tensor], torch.Tensor],
     batches: list[Any],
     device: torch.device,
@@ -479,6 +479,10 @@ def _train_any(
     progress: Callable[[ProgressEvent], None] | None,
 ) -> RunResult:
     """One process, a torchrun rank, or spawned data-parallel processes."""
+    if config.pretrained is not None:  # a Hugging Face teacher: evaluated, never trained
+        from distillscale.train.hf import evaluate_pretrained
+
+        return evaluate_pretrained(config, workdir)
     if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
         from distillscale.train.distributed import backend, spawn_train_run
 
