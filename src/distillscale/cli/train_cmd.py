@@ -137,7 +137,14 @@ def _hf_data(
             f"--tokenizer {tokenizer.value}: a Hugging Face teacher brings its own tokenizer; "
             "leave --tokenizer out"
         )
-    data = dataclasses.replace(data, tokenizer=ref.checkpoint, vocab_size=size)
+    from distillscale.train.hf_config import tokenizer_files_digest
+
+    data = dataclasses.replace(
+        data,
+        tokenizer=ref.checkpoint,
+        vocab_size=size,
+        tokenizer_sha256=tokenizer_files_digest(ref.checkpoint),
+    )
     return dataclasses.replace(shape, vocab_size=size), data
 
 
@@ -273,8 +280,14 @@ def train(
         float, typer.Option(help="lambda: loss = (1 - lambda) NTP + lambda KD.")
     ] = 1.0,
     data: Annotated[
-        str, typer.Option(help="Corpus: 'stdlib', a text file or folder, or a .bin/.npy file.")
+        str,
+        typer.Option(
+            help="Corpus: 'stdlib', a text file or folder, a .bin/.npy file, or dataset:SOURCE."
+        ),
     ] = "stdlib",
+    text_column: Annotated[
+        str, typer.Option(help="Column of a dataset:SOURCE corpus that holds the text.")
+    ] = "text",
     tokenizer: Annotated[Tokenizer, typer.Option(help="Tokenizer for text corpora.")] = (
         Tokenizer.byte
     ),
@@ -343,6 +356,7 @@ def train(
         tokenizer=tokenizer.value,
         vocab_size=None if tokenizer is Tokenizer.byte else vocab_size,
         max_corpus_bytes=max_corpus_bytes or None,
+        text_column=text_column,
         val_fraction=val_fraction,
         seed=seed,
     )

@@ -248,6 +248,7 @@ def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, obje
             vocab_size=spec.data.vocab_size,
             val_fraction=spec.data.val_fraction,
             max_corpus_bytes=spec.data.max_corpus_bytes,
+            text_column=spec.data.text_column,
             seed=seed,
             fingerprint=fingerprint,
             tokenizer_sha256=tok_sha,
@@ -291,7 +292,9 @@ CacheReuse = Mapping[tuple[str, int], Sequence[tuple[str, int]]]
 def study_fingerprint(spec: StudySpec) -> str:
     """The content fingerprint of the spec's corpus (see :mod:`distillscale.train.corpus_id`)."""
     d = spec.data
-    return corpus_fingerprint(DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes))
+    return corpus_fingerprint(
+        DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes, text_column=d.text_column)
+    )
 
 
 def build_graph(

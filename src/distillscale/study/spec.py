@@ -66,7 +66,9 @@ class DataSpec(_Strict):
 
     ``corpus`` is ``"stdlib"`` (the embedded default: the Python standard library's own source
     files, read from this interpreter), a UTF-8 text file, a directory of text files, or a
-    pre-tokenised ``.npy``/``.bin`` token file; a relative path is relative to the spec file.
+    pre-tokenised ``.npy``/``.bin`` token file, or ``dataset:SOURCE`` (a Hugging Face
+    ``datasets`` dataset: local files, a ``save_to_disk`` folder or a hub id; its
+    ``text_column`` holds the documents); a relative path is relative to the spec file.
     ``val_fraction`` of the documents are held out for the reported loss; ``max_corpus_bytes``
     caps how much text is read (bytes).
     """
@@ -77,6 +79,7 @@ class DataSpec(_Strict):
     seq_len: Annotated[int, Field(ge=8, le=65536)] = 128
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
     max_corpus_bytes: Annotated[int, Field(ge=1024)] | None = 8_000_000
+    text_column: Annotated[str, Field(min_length=1)] = "text"
 
     @model_validator(mode="after")
     def _vocab(self) -> DataSpec:
@@ -386,6 +389,12 @@ class StudySpec(_Strict):
         corpus = spec.data.corpus
         if corpus == "stdlib":
             return spec
+        if corpus.startswith("dataset:"):  # a local dataset path is made absolute, an id kept
+            local = (base / Path(corpus.removeprefix("dataset:")).expanduser()).resolve()
+            if not local.exists():
+                return spec
+            data = spec.data.model_copy(update={"corpus": f"dataset:{local}"})
+            return spec.model_copy(update={"data": data})
         try:
             path = Path(corpus).expanduser()
             if not path.is_absolute():

@@ -64,8 +64,10 @@ class DataConfig:
     ----------
     corpus : str
         ``"stdlib"`` (the running interpreter's standard-library ``.py`` files), a text file, a
-        folder of text files (read recursively), or a pre-tokenised ``.npy`` (any unsigned dtype)
-        or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped.
+        folder of text files (read recursively), a pre-tokenised ``.npy`` (any unsigned dtype)
+        or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped, or ``"dataset:SOURCE"``
+        (a Hugging Face ``datasets`` dataset: local files, a ``save_to_disk`` folder or a hub
+        id; one document per row of ``text_column``).
     tokenizer : str
         ``"byte"`` (vocabulary 256, the default), ``"bpe"`` (trained with HF ``tokenizers`` on
         the training documents, cached on disk by content hash) or ``"hf:DIR"`` (the tokenizer
@@ -88,6 +90,9 @@ class DataConfig:
         :func:`distillscale.train.corpus_id.corpus_fingerprint`), set by the study planner. When
         set, the run's identity uses it instead of the ``corpus`` path, and loading a corpus
         whose bytes no longer match it is refused. None: identity by path (lone runs).
+    text_column : str
+        For a ``dataset:SOURCE`` corpus (:mod:`distillscale.train.corpora`), the column that
+        holds each row's text.
     tokenizer_sha256 : str or None
         For an ``hf:DIR`` tokenizer, the SHA-256 of its tokenizer files
         (:func:`distillscale.train.hf_config.tokenizer_files_digest`), set by the study planner
@@ -103,6 +108,7 @@ class DataConfig:
     seed: int = 0
     fingerprint: str | None = None
     tokenizer_sha256: str | None = None
+    text_column: str = "text"
 
     def __post_init__(self) -> None:
         _check(
@@ -464,6 +470,8 @@ class RunConfig:
             del out["pretrained"]
         else:
             out["pretrained"] = self.pretrained.run_id
+        if not self.data.corpus.startswith("dataset:"):
+            del out["data"]["text_column"]  # only datasets have columns (ids of 0.2 unchanged)
         if self.data.tokenizer_sha256 is None:
             del out["data"]["tokenizer_sha256"]
         else:

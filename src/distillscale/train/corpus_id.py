@@ -10,6 +10,8 @@ their bytes:
   (a single file is read as 16 KiB documents ``name#0``, ``name#1``, ...). Every byte that
   training reads is hashed, every time: no size or modification-time shortcut.
 * a pre-tokenised ``.npy``/``.bin`` file: SHA-256 of the whole file.
+* a ``datasets`` corpus (``dataset:SOURCE``, :mod:`distillscale.train.corpora`): as text, one
+  document ``row<i>`` per row of ``data.text_column``.
 
 The stdlib's documents are named relative to the standard-library root, so machines with the
 same Python sources get the same fingerprint wherever Python is installed. The stdlib's
@@ -74,7 +76,7 @@ def _files(data: DataConfig) -> tuple[Path, list[Path]]:
         return root, [root]
     raise InputError(
         f"data.corpus: {data.corpus!r} is not a file or folder; give 'stdlib', a text "
-        "file, a folder of text files, or a .bin/.npy token file"
+        "file, a folder of text files, a .bin/.npy token file or dataset:SOURCE"
     )
 
 
@@ -86,6 +88,11 @@ def iter_documents(data: DataConfig) -> Iterator[tuple[str, bytes]]:
     InputError
         The corpus is missing or a file cannot be read.
     """
+    if data.corpus.startswith("dataset:"):
+        from distillscale.train.corpora import iter_dataset_documents
+
+        yield from iter_dataset_documents(data.corpus, data.text_column, data.max_corpus_bytes)
+        return
     root, files = _files(data)
     single = root.is_file()
     total = 0
