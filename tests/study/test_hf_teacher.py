@@ -97,3 +97,15 @@ def test_hf_key_errors_name_the_key(hf_inputs, tmp_path):
     spec = parse_spec(doc, source="hf.yaml").resolve_corpus(tmp_path)
     with pytest.raises(InputError, match="data.seq_len: 128 tokens exceeds the context"):
         build_graph(spec)
+
+
+def test_example_spec_parses_and_names_the_missing_teacher_directory():
+    from pathlib import Path
+
+    from distillscale.study.spec import load_spec
+
+    example = Path(__file__).parents[2] / "examples" / "hf-teacher.yaml"
+    if (example.parent.parent / "models" / "gpt2").is_dir():
+        pytest.skip("a local models/gpt2 exists")
+    with pytest.raises(InputError, match=r"teachers.hf: '../models/gpt2' is not a directory"):
+        load_spec(example)
