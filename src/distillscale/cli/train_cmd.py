@@ -288,6 +288,9 @@ def train(
     text_column: Annotated[
         str, typer.Option(help="Column of a dataset:SOURCE corpus that holds the text.")
     ] = "text",
+    token_dtype: Annotated[
+        str, typer.Option(help="Integer type of raw .bin token files: uint8, uint16, uint32.")
+    ] = "uint16",
     tokenizer: Annotated[Tokenizer, typer.Option(help="Tokenizer for text corpora.")] = (
         Tokenizer.byte
     ),
@@ -357,6 +360,7 @@ def train(
         vocab_size=None if tokenizer is Tokenizer.byte else vocab_size,
         max_corpus_bytes=max_corpus_bytes or None,
         text_column=text_column,
+        token_dtype=token_dtype,
         val_fraction=val_fraction,
         seed=seed,
     )

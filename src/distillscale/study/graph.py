@@ -249,6 +249,7 @@ def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, obje
             val_fraction=spec.data.val_fraction,
             max_corpus_bytes=spec.data.max_corpus_bytes,
             text_column=spec.data.text_column,
+            token_dtype=spec.data.token_dtype,
             seed=seed,
             fingerprint=fingerprint,
             tokenizer_sha256=tok_sha,

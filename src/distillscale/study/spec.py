@@ -66,7 +66,8 @@ class DataSpec(_Strict):
 
     ``corpus`` is ``"stdlib"`` (the embedded default: the Python standard library's own source
     files, read from this interpreter), a UTF-8 text file, a directory of text files, or a
-    pre-tokenised ``.npy``/``.bin`` token file, or ``dataset:SOURCE`` (a Hugging Face
+    pre-tokenised ``.npy``/``.bin`` token file (``.bin``: raw ``token_dtype`` integers) or a
+    folder of such shards, or ``dataset:SOURCE`` (a Hugging Face
     ``datasets`` dataset: local files, a ``save_to_disk`` folder or a hub id; its
     ``text_column`` holds the documents); a relative path is relative to the spec file.
     ``val_fraction`` of the documents are held out for the reported loss; ``max_corpus_bytes``
@@ -80,6 +81,7 @@ class DataSpec(_Strict):
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
     max_corpus_bytes: Annotated[int, Field(ge=1024)] | None = 8_000_000
     text_column: Annotated[str, Field(min_length=1)] = "text"
+    token_dtype: Literal["uint8", "uint16", "uint32"] = "uint16"
 
     @model_validator(mode="after")
     def _vocab(self) -> DataSpec:

@@ -90,6 +90,9 @@ class DataConfig:
         :func:`distillscale.train.corpus_id.corpus_fingerprint`), set by the study planner. When
         set, the run's identity uses it instead of the ``corpus`` path, and loading a corpus
         whose bytes no longer match it is refused. None: identity by path (lone runs).
+    token_dtype : str
+        Integer type of raw ``.bin`` token files: ``"uint8"``, ``"uint16"`` (nanoGPT's, the
+        default) or ``"uint32"`` (``.npy`` files carry their own).
     text_column : str
         For a ``dataset:SOURCE`` corpus (:mod:`distillscale.train.corpora`), the column that
         holds each row's text.
@@ -109,8 +112,13 @@ class DataConfig:
     fingerprint: str | None = None
     tokenizer_sha256: str | None = None
     text_column: str = "text"
+    token_dtype: str = "uint16"
 
     def __post_init__(self) -> None:
+        _check(
+            self.token_dtype in ("uint8", "uint16", "uint32"),
+            f"data.token_dtype: {self.token_dtype!r} is not one of uint8, uint16, uint32",
+        )
         _check(
             self.tokenizer in TOKENIZERS or self.tokenizer.startswith("hf:"),
             f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS} "
@@ -470,6 +478,8 @@ class RunConfig:
             del out["pretrained"]
         else:
             out["pretrained"] = self.pretrained.run_id
+        if self.data.token_dtype == "uint16":
+            del out["data"]["token_dtype"]  # the default: ids of 0.2 unchanged
         if not self.data.corpus.startswith("dataset:"):
             del out["data"]["text_column"]  # only datasets have columns (ids of 0.2 unchanged)
         if self.data.tokenizer_sha256 is None:

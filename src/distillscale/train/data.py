@@ -36,6 +36,7 @@ from distillscale.train.corpus_id import (
     is_token_file,
     iter_documents,
     token_file_digest,
+    token_shards,
 )
 
 __all__ = [
@@ -168,23 +169,40 @@ def _hf_vocab(data: DataConfig, size: int) -> int:
     return data.vocab_size or size
 
 
-def _load_token_file(data: DataConfig) -> Corpus:
-    path = Path(data.corpus)
+def _read_token_file(path: Path, dtype: str) -> NDArray[np.unsignedinteger]:
+    """One token file, memory-mapped: a ``.npy`` array, or raw ``dtype`` integers (``.bin``)."""
     try:
         if path.suffix == ".npy":
             tokens = np.load(path, mmap_mode="r")
         else:
-            tokens = np.memmap(path, dtype=np.uint16, mode="r")
+            tokens = np.memmap(path, dtype=np.dtype(dtype), mode="r")
     except (OSError, ValueError) as exc:
         raise InputError(
             f"data.corpus: cannot read token file {path}: {exc}; give a .npy array or a raw "
-            "uint16 .bin file"
+            f"{dtype} .bin file (data.token_dtype)"
         ) from exc
     if tokens.ndim != 1 or tokens.dtype.kind != "u" or tokens.size < 2:
         raise InputError(
             f"data.corpus: {path} holds {tokens.dtype} of shape {tokens.shape}; a token file "
             "is a 1-D array of unsigned integers"
         )
+    return tokens
+
+
+def _load_token_file(data: DataConfig) -> Corpus:
+    path = Path(data.corpus)
+    shards = token_shards(path)
+    if shards:  # concatenated in name order (in memory)
+        parts = [_read_token_file(p, data.token_dtype) for p in shards]
+        dtypes = {str(t.dtype) for t in parts}
+        if len(dtypes) > 1:
+            raise InputError(
+                f"data.corpus: the shards of {path} hold different dtypes {sorted(dtypes)}; "
+                "write every shard with one dtype"
+            )
+        tokens = np.concatenate(parts)
+    else:
+        tokens = _read_token_file(path, data.token_dtype)
     vocab = data.vocab_size or int(tokens.max()) + 1
     n_val = max(1, int(tokens.size * data.val_fraction))
     digest = token_file_digest(path)
@@ -196,7 +214,7 @@ def _load_token_file(data: DataConfig) -> Corpus:
         vocab_size=vocab,
         data_hash=digest.hexdigest(),
         n_documents=0,
-        n_bytes=path.stat().st_size,
+        n_bytes=sum(p.stat().st_size for p in (shards or [path])),
     )
 
 
