@@ -43,6 +43,8 @@ HF_PREFIX = "hf:"
 SUPPORTED = ("gpt2", "llama")
 #: Files of a model directory hashed into the teacher's id (weights, config, tokenizer).
 _HASHED_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".tiktoken")
+#: Files fetched for a hub id: config, safetensors weights, tokenizer (not other frameworks').
+_HUB_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken")
 #: Tokenizer files (hashed into a tokenizer's identity).
 _TOKENIZER_FILES = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
@@ -81,7 +83,9 @@ def resolve_hf(source: str, key: str = "teacher") -> Path:
     hub = require("huggingface_hub", "hf", "a Hugging Face hub teacher")
     offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
     try:
-        folder = hub.snapshot_download(name, local_files_only=offline)
+        folder = hub.snapshot_download(
+            name, local_files_only=offline, allow_patterns=list(_HUB_PATTERNS)
+        )
     except Exception as exc:  # hub errors: offline, not found, network, bad id
         why = (
             "offline (HF_HUB_OFFLINE=1) and not in the local hub cache"
