@@ -12,6 +12,10 @@ projections, FFN, LM head; biases, norms and position embeddings cost no matmul 
 accountant), so the teacher's inference FLOPs are counted by the one accountant. Other
 architectures are refused with an error naming the ``model_type``.
 
+A study's Hugging Face teacher is a teacher run with ``RunConfig.pretrained`` set:
+:func:`evaluate_pretrained` measures its held-out loss and trains nothing. The torch-free half
+(locating a model, its shape, its content digest) is :mod:`distillscale.train.hf_config`.
+
 transformers is imported lazily, inside functions, through :func:`distillscale.errors.require`;
 ``import distillscale.train`` works without it.
 """
