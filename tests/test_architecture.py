@@ -64,6 +64,7 @@ TRAIN_RECORDS = (
     "distillscale.train.config",
     "distillscale.train.result",
     "distillscale.train.corpus_id",
+    "distillscale.train.hf_config",
 )
 STUDY_WORKER = "distillscale.study.worker"
 
@@ -289,6 +290,22 @@ def test_study_imports_train_only_in_its_worker() -> None:
     )
 
 
+#: Hugging Face libraries (the ``hf`` extra): only ``train`` loads them, lazily, through
+#: ``errors.require`` (so ``import distillscale.train`` works without them).
+HF_LIBRARIES = ("transformers", "datasets", "huggingface_hub")
+
+
+def test_hf_libraries_load_lazily_inside_train() -> None:
+    bad = [
+        f"{e.path}:{e.line} {e.importer} imports {e.target}"
+        for e in _src_edges()
+        if e.target.split(".")[0] in HF_LIBRARIES
+        and not e.type_checking
+        and not (_under(e.importer, "distillscale.train") and e.in_function and e.via_require)
+    ]
+    assert not bad, "\n".join(bad)
+
+
 def test_heavy_dependencies_stay_confined() -> None:
     bad = confined_violations(_src_edges())
     assert not bad, f"confined imports ({CONFINED}):\n" + "\n".join(bad)
@@ -367,6 +384,7 @@ TORCH_FREE = (
     "distillscale.train.config",
     "distillscale.train.result",
     "distillscale.train.corpus_id",
+    "distillscale.train.hf_config",
 )
 
 _PROBE = """

@@ -23,6 +23,8 @@ HEAVY = (
     "yaml",
     "pyarrow",
     "ray",
+    "transformers",
+    "datasets",
     "distillscale.table",
     "distillscale.fitting.api",
     "distillscale.planning",

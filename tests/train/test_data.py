@@ -148,3 +148,28 @@ def test_sequence_longer_than_corpus_is_input_error(tmp_path):
     c = load_corpus(DataConfig(corpus=str(tmp_path), val_fraction=0.5))
     with pytest.raises(InputError, match="seq_len"):
         train_batch(c, 0, 0, 2, 64)
+
+
+def test_token_shards_and_bin_dtype(tmp_path):
+    """A folder of .npy/.bin shards is one corpus, hashed by content; .bin takes a dtype."""
+    from distillscale.errors import InputError
+    from distillscale.train.corpus_id import corpus_fingerprint
+
+    tokens = (np.arange(30_000) * 7 % 70_000).astype(np.uint32)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i, part in enumerate(np.array_split(tokens, 3)):
+        part.tofile(shards / f"{i:03d}.bin")
+    one = DataConfig(corpus=str(shards), token_dtype="uint32", val_fraction=0.1)
+    corpus = load_corpus(one)
+    assert np.array_equal(np.concatenate([corpus.train, corpus.val]), tokens)
+    assert corpus.vocab_size == int(tokens.max()) + 1
+    before = corpus_fingerprint(one)
+    tokens[5] += 1
+    np.array_split(tokens, 3)[0].tofile(shards / "000.bin")
+    assert corpus_fingerprint(one) != before  # an edited shard: new fingerprint, new ids
+    with pytest.raises(InputError, match="data.token_dtype: 'int8'"):
+        DataConfig(corpus=str(shards), token_dtype="int8")
+    np.save(shards / "003.npy", np.arange(10, dtype=np.uint16))
+    with pytest.raises(InputError, match="shards of .* hold different dtypes"):
+        load_corpus(one)

@@ -87,9 +87,14 @@ class Kind(StrEnum):
 
 
 def _resolve_teacher(teacher: str, store: Any) -> TeacherRef:
-    """A teacher given as a checkpoint path, or as a run id in the store."""
+    """A teacher given as a checkpoint path, an HF model (directory or ``hf:ID``), or a run id."""
     from distillscale.train import load_teacher
 
+    if teacher.startswith("hf:") or (Path(teacher) / "config.json").is_file():
+        from distillscale.train.hf import hf_teacher_ref, is_hf_source
+
+        if is_hf_source(teacher):
+            return hf_teacher_ref(teacher)
     path = Path(teacher)
     if path.is_dir():
         path = path / "checkpoint.pt"
@@ -98,7 +103,8 @@ def _resolve_teacher(teacher: str, store: Any) -> TeacherRef:
     if store is None:
         raise InputError(
             f"--teacher {teacher!r}: no such checkpoint; give the path of a teacher's "
-            "checkpoint.pt (or its workdir), or a run id together with --store URL"
+            "checkpoint.pt (or its workdir), a transformers model directory (or hf:ID), or a "
+            "run id together with --store URL"
         )
     record = store.get(teacher)
     if record is None:
@@ -112,6 +118,34 @@ def _resolve_teacher(teacher: str, store: Any) -> TeacherRef:
             "checkpoint; finish training it first"
         )
     return load_teacher(record.checkpoint_path)
+
+
+def _hf_data(
+    ref: TeacherRef, shape: Any, data: Any, vocab: int | None, tokenizer: Tokenizer
+) -> tuple[Any, Any]:
+    """Student shape and data for an HF teacher: its tokenizer and its vocabulary."""
+    import dataclasses
+
+    size = ref.shape.vocab_size
+    if vocab is not None and vocab != size:
+        raise InputError(
+            f"--vocab {vocab}: the Hugging Face teacher's vocabulary has {size} tokens; the "
+            f"student must have the same ({size}), leave --vocab out"
+        )
+    if tokenizer is not Tokenizer.byte:
+        raise InputError(
+            f"--tokenizer {tokenizer.value}: a Hugging Face teacher brings its own tokenizer; "
+            "leave --tokenizer out"
+        )
+    from distillscale.train.hf_config import tokenizer_files_digest
+
+    data = dataclasses.replace(
+        data,
+        tokenizer=ref.checkpoint,
+        vocab_size=size,
+        tokenizer_sha256=tokenizer_files_digest(ref.checkpoint),
+    )
+    return dataclasses.replace(shape, vocab_size=size), data
 
 
 def _register(store: Any, config: RunConfig) -> str:
@@ -246,8 +280,17 @@ def train(
         float, typer.Option(help="lambda: loss = (1 - lambda) NTP + lambda KD.")
     ] = 1.0,
     data: Annotated[
-        str, typer.Option(help="Corpus: 'stdlib', a text file or folder, or a .bin/.npy file.")
+        str,
+        typer.Option(
+            help="Corpus: 'stdlib', a text file or folder, a .bin/.npy file, or dataset:SOURCE."
+        ),
     ] = "stdlib",
+    text_column: Annotated[
+        str, typer.Option(help="Column of a dataset:SOURCE corpus that holds the text.")
+    ] = "text",
+    token_dtype: Annotated[
+        str, typer.Option(help="Integer type of raw .bin token files: uint8, uint16, uint32.")
+    ] = "uint16",
     tokenizer: Annotated[Tokenizer, typer.Option(help="Tokenizer for text corpora.")] = (
         Tokenizer.byte
     ),
@@ -316,6 +359,8 @@ def train(
         tokenizer=tokenizer.value,
         vocab_size=None if tokenizer is Tokenizer.byte else vocab_size,
         max_corpus_bytes=max_corpus_bytes or None,
+        text_column=text_column,
+        token_dtype=token_dtype,
         val_fraction=val_fraction,
         seed=seed,
     )
@@ -337,6 +382,8 @@ def train(
         opened = open_store(store)
     try:
         ref = _resolve_teacher(teacher, opened) if teacher is not None else None
+        if ref is not None and ref.checkpoint.startswith("hf:"):
+            shape, data_config = _hf_data(ref, shape, data_config, vocab, tokenizer)
         config = RunConfig(
             kind="student" if distilling else kind.value,
             shape=shape,

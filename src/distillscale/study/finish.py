@@ -151,6 +151,9 @@ def fit_study(
         notes["warnings"].append(f"{r['kind']} run {r['run']} failed; left out of the fits")
     done = frame[(frame["status"] == "done") & frame["loss"].notna()] if len(frame) else frame
     cols = ["run", "kind", "params", "tokens", "loss", "teacher_loss"]
+    pretrained = {n.run_id for n in graph.runs if n.config.pretrained is not None}
+    if len(done):
+        done = done[~done["run"].isin(pretrained)]  # evaluated, not trained here: no (N, D) point
     sup_rows = done[done["kind"].isin(["teacher", "baseline"])][cols[:5]].astype(
         {"params": float, "tokens": float, "loss": float}
     )

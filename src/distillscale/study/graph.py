@@ -18,6 +18,7 @@ forward count with the causal attention context).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -38,6 +39,7 @@ from distillscale.flops import (
 from distillscale.study.spec import StudySpec
 from distillscale.train.config import DataConfig, KDConfig, RunConfig, TeacherRef
 from distillscale.train.corpus_id import corpus_fingerprint
+from distillscale.train.hf_config import hf_teacher_ref, tokenizer_files_digest
 
 __all__ = [
     "CacheNode",
@@ -192,7 +194,7 @@ def _node(
         depth=depth,
         config=config,
         params=count_params(config.shape).non_embedding,
-        tokens=config.tokens,
+        tokens=0 if config.pretrained is not None else config.tokens,  # not trained here
         teacher_run=teacher_run,
         cache_id=cache_id,
         ledger=ledger,
@@ -224,6 +226,13 @@ def _whole_steps(tokens: float, spec: StudySpec, key: str) -> int:
 
 def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, object]:
     t = spec.training
+    tok_sha = None
+    if spec.data.tokenizer.startswith("hf:"):  # set by _with_hf_teacher
+        tok_sha = _TOKENIZER_DIGESTS.get(spec.data.tokenizer)
+        if tok_sha is None:
+            tok_sha = _TOKENIZER_DIGESTS[spec.data.tokenizer] = tokenizer_files_digest(
+                spec.data.tokenizer
+            )
     return {
         "batch_size": t.batch_size,
         "lr": t.lr,
@@ -239,8 +248,11 @@ def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, obje
             vocab_size=spec.data.vocab_size,
             val_fraction=spec.data.val_fraction,
             max_corpus_bytes=spec.data.max_corpus_bytes,
+            text_column=spec.data.text_column,
+            token_dtype=spec.data.token_dtype,
             seed=seed,
             fingerprint=fingerprint,
+            tokenizer_sha256=tok_sha,
         ),
         "eval_every": t.eval_every,
         "eval_tokens": t.eval_tokens,
@@ -281,7 +293,9 @@ CacheReuse = Mapping[tuple[str, int], Sequence[tuple[str, int]]]
 def study_fingerprint(spec: StudySpec) -> str:
     """The content fingerprint of the spec's corpus (see :mod:`distillscale.train.corpus_id`)."""
     d = spec.data
-    return corpus_fingerprint(DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes))
+    return corpus_fingerprint(
+        DataConfig(corpus=d.corpus, max_corpus_bytes=d.max_corpus_bytes, text_column=d.text_column)
+    )
 
 
 def build_graph(
@@ -312,6 +326,11 @@ def build_graph(
     """
     if fingerprint is None:
         fingerprint = study_fingerprint(spec)
+    _TOKENIZER_DIGESTS.clear()
+    hf_ref = None
+    if spec.teachers.hf is not None:
+        hf_ref = hf_teacher_ref(spec.teachers.hf)
+        spec = _with_hf_teacher(spec, hf_ref)
     for depth in {*spec.teachers.depths, *spec.students.depths}:
         _shape(spec, depth)  # raises InputError for an impossible shape
     runs: dict[str, RunNode] = {}
@@ -319,7 +338,11 @@ def build_graph(
     multi_seed = len(spec.seeds) > 1
     for seed in spec.seeds:
         suffix = f"-s{seed}" if multi_seed else ""
-        teachers = _teachers(spec, seed, suffix, fingerprint)
+        teachers = (
+            _teachers(spec, seed, suffix, fingerprint)
+            if hf_ref is None
+            else _hf_teacher(spec, seed, suffix, fingerprint, hf_ref)
+        )
         for t in teachers.values():
             runs.setdefault(t.run_id, t)
         chosen = _chosen_teachers(spec, teachers, suffix)
@@ -370,6 +393,40 @@ def _teachers(spec: StudySpec, seed: int, suffix: str, fingerprint: str) -> dict
             config, label, depth, FlopsLedger(teacher_training=training_flops(shape, d))
         )
     return out
+
+
+#: Tokenizer-file digests of ``hf:`` tokenizers, by source, for one :func:`build_graph` call.
+_TOKENIZER_DIGESTS: dict[str, str] = {}
+
+
+def _with_hf_teacher(spec: StudySpec, ref: TeacherRef) -> StudySpec:
+    """The spec with the HF teacher's tokenizer and vocabulary for the data (not re-validated)."""
+    if ref.shape.seq_len < spec.data.seq_len:
+        raise InputError(
+            f"data.seq_len: {spec.data.seq_len} tokens exceeds the context of teachers.hf "
+            f"({ref.shape.seq_len}); use data.seq_len <= {ref.shape.seq_len}"
+        )
+    data = spec.data.model_copy(
+        update={"tokenizer": ref.checkpoint, "vocab_size": ref.shape.vocab_size}
+    )
+    return spec.model_copy(update={"data": data})
+
+
+def _hf_teacher(
+    spec: StudySpec, seed: int, suffix: str, fingerprint: str, ref: TeacherRef
+) -> dict[str, RunNode]:
+    """The one pretrained teacher: a run that evaluates it on the study's data (no training)."""
+    shape = dataclasses.replace(ref.shape, seq_len=spec.data.seq_len)
+    base = _base_config(spec, seed, fingerprint)
+    config = RunConfig(
+        kind="teacher",
+        shape=shape,
+        tokens=spec.training.batch_size * spec.data.seq_len,
+        pretrained=ref,
+        **base,  # type: ignore[arg-type]
+    )
+    label = f"hf{suffix}"
+    return {label: _node(config, label, shape.n_layers, FlopsLedger())}
 
 
 def _chosen_teachers(spec: StudySpec, teachers: dict[str, RunNode], suffix: str) -> list[RunNode]:
@@ -430,8 +487,11 @@ def _student(
         top_k=d.top_k if cache is not None else None,
         top_k_mode=d.top_k_mode,
     )
+    pretrained = teacher.config.pretrained
     ref = TeacherRef(
-        checkpoint=f"runs/{teacher.run_id}/{TEACHER_CHECKPOINT}",
+        checkpoint=f"runs/{teacher.run_id}/{TEACHER_CHECKPOINT}"
+        if pretrained is None
+        else pretrained.checkpoint,
         shape=teacher.config.shape,
         run_id=teacher.run_id,
         tokens=teacher.tokens,

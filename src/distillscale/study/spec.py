@@ -66,7 +66,10 @@ class DataSpec(_Strict):
 
     ``corpus`` is ``"stdlib"`` (the embedded default: the Python standard library's own source
     files, read from this interpreter), a UTF-8 text file, a directory of text files, or a
-    pre-tokenised ``.npy``/``.bin`` token file; a relative path is relative to the spec file.
+    pre-tokenised ``.npy``/``.bin`` token file (``.bin``: raw ``token_dtype`` integers) or a
+    folder of such shards, or ``dataset:SOURCE`` (a Hugging Face
+    ``datasets`` dataset: local files, a ``save_to_disk`` folder or a hub id; its
+    ``text_column`` holds the documents); a relative path is relative to the spec file.
     ``val_fraction`` of the documents are held out for the reported loss; ``max_corpus_bytes``
     caps how much text is read (bytes).
     """
@@ -77,6 +80,8 @@ class DataSpec(_Strict):
     seq_len: Annotated[int, Field(ge=8, le=65536)] = 128
     val_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
     max_corpus_bytes: Annotated[int, Field(ge=1024)] | None = 8_000_000
+    text_column: Annotated[str, Field(min_length=1)] = "text"
+    token_dtype: Literal["uint8", "uint16", "uint32"] = "uint16"
 
     @model_validator(mode="after")
     def _vocab(self) -> DataSpec:
@@ -116,14 +121,24 @@ class IsoFlopSpec(_Strict):
 
 
 class TeacherSpec(_Strict):
-    """Teachers: ``depths`` x ``tokens_per_param`` (per non-embedding parameter), or ``isoflop``."""
+    """Teachers: ``depths`` x ``tokens_per_param`` (per non-embedding parameter), or ``isoflop``.
+
+    Or ``hf``: one pretrained Hugging Face causal LM (a directory saved with
+    ``save_pretrained``, relative to the spec file, or ``hf:ID`` from the hub), named ``hf``;
+    it is evaluated on the held-out data, not trained, and its tokenizer tokenises the data.
+    """
 
     depths: list[Depth] = Field(default_factory=list)
     tokens_per_param: list[PosFloat] = Field(default_factory=list)
     isoflop: IsoFlopSpec | None = None
+    hf: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _one_grid(self) -> TeacherSpec:
+        if self.hf is not None:
+            if self.depths or self.tokens_per_param or self.isoflop is not None:
+                raise ValueError("give hf (a pretrained teacher) or a grid of teachers, not both")
+            return self
         _check_grid(self.depths, self.tokens_per_param, self.isoflop, "tokens_per_param")
         return self
 
@@ -346,6 +361,17 @@ class StudySpec(_Strict):
             )
         return value
 
+    @model_validator(mode="after")
+    def _hf_tokenizer(self) -> StudySpec:
+        if self.teachers.hf is not None and (
+            self.data.tokenizer != "byte" or self.data.vocab_size is not None
+        ):
+            raise ValueError(
+                "data.tokenizer/data.vocab_size: with teachers.hf the teacher's own tokenizer "
+                "and vocabulary are used; leave both out"
+            )
+        return self
+
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
@@ -361,9 +387,16 @@ class StudySpec(_Strict):
         InputError
             When the corpus path does not exist.
         """
-        corpus = self.data.corpus
+        spec = self._resolve_hf(base)
+        corpus = spec.data.corpus
         if corpus == "stdlib":
-            return self
+            return spec
+        if corpus.startswith("dataset:"):  # a local dataset path is made absolute, an id kept
+            local = (base / Path(corpus.removeprefix("dataset:")).expanduser()).resolve()
+            if not local.exists():
+                return spec
+            data = spec.data.model_copy(update={"corpus": f"dataset:{local}"})
+            return spec.model_copy(update={"data": data})
         try:
             path = Path(corpus).expanduser()
             if not path.is_absolute():
@@ -376,7 +409,24 @@ class StudySpec(_Strict):
                 f"data.corpus: {corpus!r} does not exist (looked at {path}); give a text file, "
                 "a directory of text files, or 'stdlib' for the embedded default corpus"
             )
-        return self.model_copy(update={"data": self.data.model_copy(update={"corpus": str(path)})})
+        return spec.model_copy(update={"data": spec.data.model_copy(update={"corpus": str(path)})})
+
+    def _resolve_hf(self, base: Path) -> StudySpec:
+        """``teachers.hf`` as ``hf:ABSOLUTE_DIR`` when it names a local directory."""
+        hf = self.teachers.hf
+        if hf is None:
+            return self
+        name = hf.removeprefix("hf:")
+        path = (base / Path(name).expanduser()).resolve()
+        if not path.is_dir():
+            if hf.startswith("hf:") or not (name.startswith((".", "/", "~")) or "\\" in name):
+                return self  # a hub id
+            raise InputError(
+                f"teachers.hf: {hf!r} is not a directory (looked at {path}); give a directory "
+                "saved with save_pretrained, or hf:ID"
+            )
+        teachers = self.teachers.model_copy(update={"hf": f"hf:{path}"})
+        return self.model_copy(update={"teachers": teachers})
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -336,7 +336,9 @@ def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcom
 
     teacher = task.config
     ref = TeacherRef(
-        checkpoint=f"runs/{teacher.run_id()}/{TEACHER_CHECKPOINT}",
+        checkpoint=f"runs/{teacher.run_id()}/{TEACHER_CHECKPOINT}"
+        if teacher.pretrained is None
+        else teacher.pretrained.checkpoint,  # a Hugging Face teacher stays in its directory
         shape=teacher.shape,
         run_id=teacher.run_id(),
     )

@@ -64,14 +64,19 @@ class DataConfig:
     ----------
     corpus : str
         ``"stdlib"`` (the running interpreter's standard-library ``.py`` files), a text file, a
-        folder of text files (read recursively), or a pre-tokenised ``.npy`` (any unsigned dtype)
-        or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped.
+        folder of text files (read recursively), a pre-tokenised ``.npy`` (any unsigned dtype)
+        or ``.bin`` (uint16, nanoGPT layout) token file, memory-mapped, or ``"dataset:SOURCE"``
+        (a Hugging Face ``datasets`` dataset: local files, a ``save_to_disk`` folder or a hub
+        id; one document per row of ``text_column``).
     tokenizer : str
-        ``"byte"`` (vocabulary 256, the default) or ``"bpe"`` (trained with HF ``tokenizers`` on
-        the training documents, cached on disk by content hash). Ignored for token files.
+        ``"byte"`` (vocabulary 256, the default), ``"bpe"`` (trained with HF ``tokenizers`` on
+        the training documents, cached on disk by content hash) or ``"hf:DIR"`` (the tokenizer
+        of a transformers model directory, :mod:`distillscale.train.hf`). Ignored for token
+        files.
     vocab_size : int or None
-        Vocabulary size (tokens) for ``bpe`` (default 4096) and for token files (default: the
-        largest token + 1). Must be None or 256 for ``byte``.
+        Vocabulary size (tokens) for ``bpe`` (default 4096), ``hf:`` (default: the tokenizer's
+        size; a teacher's may be larger) and token files (default: the largest token + 1).
+        Must be None or 256 for ``byte``.
     val_fraction : float
         Fraction of documents held out for validation, chosen by a hash of each document's
         relative path (token files: the last fraction of tokens).
@@ -85,6 +90,17 @@ class DataConfig:
         :func:`distillscale.train.corpus_id.corpus_fingerprint`), set by the study planner. When
         set, the run's identity uses it instead of the ``corpus`` path, and loading a corpus
         whose bytes no longer match it is refused. None: identity by path (lone runs).
+    token_dtype : str
+        Integer type of raw ``.bin`` token files: ``"uint8"``, ``"uint16"`` (nanoGPT's, the
+        default) or ``"uint32"`` (``.npy`` files carry their own).
+    text_column : str
+        For a ``dataset:SOURCE`` corpus (:mod:`distillscale.train.corpora`), the column that
+        holds each row's text.
+    tokenizer_sha256 : str or None
+        For an ``hf:DIR`` tokenizer, the SHA-256 of its tokenizer files
+        (:func:`distillscale.train.hf_config.tokenizer_files_digest`), set by the study planner
+        and ``distillscale train``: the run's identity uses it instead of the directory, and
+        loading data with a tokenizer whose files changed is refused.
     """
 
     corpus: str = "stdlib"
@@ -94,11 +110,19 @@ class DataConfig:
     max_corpus_bytes: int | None = 8_000_000
     seed: int = 0
     fingerprint: str | None = None
+    tokenizer_sha256: str | None = None
+    text_column: str = "text"
+    token_dtype: str = "uint16"
 
     def __post_init__(self) -> None:
         _check(
-            self.tokenizer in TOKENIZERS,
-            f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS}",
+            self.token_dtype in ("uint8", "uint16", "uint32"),
+            f"data.token_dtype: {self.token_dtype!r} is not one of uint8, uint16, uint32",
+        )
+        _check(
+            self.tokenizer in TOKENIZERS or self.tokenizer.startswith("hf:"),
+            f"data.tokenizer: {self.tokenizer!r} is not a tokenizer; use one of {TOKENIZERS} "
+            "or hf:DIR (a Hugging Face model's tokenizer)",
         )
         _check(
             self.tokenizer != "byte" or self.vocab_size in (None, 256),
@@ -293,6 +317,10 @@ class RunConfig:
         The device's peak FLOP/s for model FLOPs utilisation; None reports no MFU.
     nproc : int
         Data-parallel processes (torch.distributed); 1 trains in this process.
+    pretrained : TeacherRef or None
+        A pretrained model (a Hugging Face teacher, ``checkpoint = "hf:DIR"``) that this
+        teacher run imports instead of training: the run evaluates its held-out loss on
+        ``data`` and trains nothing (``tokens`` is then one step, never trained).
     """
 
     kind: str = "single"
@@ -318,8 +346,13 @@ class RunConfig:
     compile: bool = False
     peak_flops: float | None = None
     nproc: int = 1
+    pretrained: TeacherRef | None = None
 
     def __post_init__(self) -> None:
+        _check(
+            self.pretrained is None or (self.kind == "teacher" and self.kd is None),
+            "pretrained: only a teacher run without a teacher of its own can be a pretrained model",
+        )
         _check(self.kind in RUN_KINDS, f"kind: {self.kind!r} is not one of {RUN_KINDS}")
         _check(self.tokens >= 1, f"tokens: {self.tokens} is not a positive count of tokens")
         _check(self.batch_size >= 1, f"batch_size: {self.batch_size} is not positive")
@@ -390,7 +423,7 @@ class RunConfig:
             value = getattr(self, f.name)
             if f.name == "shape":
                 value = shape_to_dict(value)
-            elif f.name == "teacher":
+            elif f.name in ("teacher", "pretrained"):
                 value = None if value is None else value.to_dict()
             elif f.name in ("data", "kd"):
                 value = None if value is None else dataclasses.asdict(value)
@@ -409,8 +442,9 @@ class RunConfig:
             values["data"] = DataConfig(**values["data"])
         if values.get("kd") is not None:
             values["kd"] = KDConfig(**values["kd"])
-        if values.get("teacher") is not None:
-            values["teacher"] = TeacherRef.from_dict(values["teacher"])
+        for key in ("teacher", "pretrained"):
+            if values.get(key) is not None:
+                values[key] = TeacherRef.from_dict(values[key])
         return cls(**values)
 
     def canonical_json(self) -> str:
@@ -423,6 +457,9 @@ class RunConfig:
         * ``data.corpus`` is dropped when ``data.fingerprint`` is set: the content fingerprint
           identifies the corpus, wherever it lies (the path stays in the config). An unset
           fingerprint is dropped instead, so lone runs keep the ids of distillscale 0.1.0.
+        * Hugging Face inputs count by content: ``pretrained`` becomes its digest, an ``hf:``
+          tokenizer with ``tokenizer_sha256`` becomes ``"hf"`` and an ``hf:`` teacher's
+          directory becomes ``"hf"`` (its ``run_id`` is the digest of its files).
         * ``teacher_cache`` becomes ``true`` when a ``teacher`` is given: the cache holds that
           teacher's top-k log-probabilities on this run's data stream, all fields of this
           config, and the trainer checks its header against them; which file holds them (a
@@ -435,6 +472,22 @@ class RunConfig:
             del out["data"]["fingerprint"]
         if self.teacher_cache is not None and self.teacher is not None:
             out["teacher_cache"] = True
+        # Hugging Face models and tokenizers by content (their digests), not their directories;
+        # unset, the keys are dropped so that the ids of other runs do not change
+        if self.pretrained is None:
+            del out["pretrained"]
+        else:
+            out["pretrained"] = self.pretrained.run_id
+        if self.data.token_dtype == "uint16":
+            del out["data"]["token_dtype"]  # the default: ids of 0.2 unchanged
+        if not self.data.corpus.startswith("dataset:"):
+            del out["data"]["text_column"]  # only datasets have columns (ids of 0.2 unchanged)
+        if self.data.tokenizer_sha256 is None:
+            del out["data"]["tokenizer_sha256"]
+        else:
+            out["data"]["tokenizer"] = "hf"
+        if self.teacher is not None and self.teacher.checkpoint.startswith("hf:"):
+            out["teacher"]["checkpoint"] = "hf"
         return out
 
     def run_id(self) -> str:

@@ -9,7 +9,10 @@ their bytes:
   to ``max_corpus_bytes``, its relative name, a NUL byte and the SHA-256 of the bytes read from it
   (a single file is read as 16 KiB documents ``name#0``, ``name#1``, ...). Every byte that
   training reads is hashed, every time: no size or modification-time shortcut.
-* a pre-tokenised ``.npy``/``.bin`` file: SHA-256 of the whole file.
+* a pre-tokenised ``.npy``/``.bin`` file: SHA-256 of the whole file; a folder of such shards:
+  SHA-256 over each shard's name and the SHA-256 of its bytes, in name order.
+* a ``datasets`` corpus (``dataset:SOURCE``, :mod:`distillscale.train.corpora`): as text, one
+  document ``row<i>`` per row of ``data.text_column``.
 
 The stdlib's documents are named relative to the standard-library root, so machines with the
 same Python sources get the same fingerprint wherever Python is installed. The stdlib's
@@ -38,6 +41,7 @@ __all__ = [
     "iter_documents",
     "stdlib_root",
     "token_file_digest",
+    "token_shards",
 ]
 
 #: Bytes per document when a single text file is split into documents.
@@ -54,8 +58,24 @@ def stdlib_root() -> Path:
 
 
 def is_token_file(corpus: str) -> bool:
-    """True for a pre-tokenised ``.npy``/``.bin`` corpus path."""
-    return corpus != "stdlib" and Path(corpus).suffix in TOKEN_SUFFIXES
+    """True for a pre-tokenised ``.npy``/``.bin`` corpus path, or a folder of such shards."""
+    if corpus == "stdlib" or corpus.startswith("dataset:"):
+        return False
+    return Path(corpus).suffix in TOKEN_SUFFIXES or bool(token_shards(Path(corpus)))
+
+
+def token_shards(path: Path) -> list[Path]:
+    """The shards of a folder of token files, in name order; [] unless it is one.
+
+    A folder is a shard folder when its files (hidden ones aside, no subfolders) are all
+    ``.npy``/``.bin`` files, at least one.
+    """
+    if not path.is_dir():
+        return []
+    entries = [p for p in sorted(path.iterdir()) if not p.name.startswith(".")]
+    if not entries or any(not p.is_file() or p.suffix not in TOKEN_SUFFIXES for p in entries):
+        return []
+    return entries
 
 
 def _files(data: DataConfig) -> tuple[Path, list[Path]]:
@@ -74,7 +94,7 @@ def _files(data: DataConfig) -> tuple[Path, list[Path]]:
         return root, [root]
     raise InputError(
         f"data.corpus: {data.corpus!r} is not a file or folder; give 'stdlib', a text "
-        "file, a folder of text files, or a .bin/.npy token file"
+        "file, a folder of text files, a .bin/.npy token file or dataset:SOURCE"
     )
 
 
@@ -86,6 +106,11 @@ def iter_documents(data: DataConfig) -> Iterator[tuple[str, bytes]]:
     InputError
         The corpus is missing or a file cannot be read.
     """
+    if data.corpus.startswith("dataset:"):
+        from distillscale.train.corpora import iter_dataset_documents
+
+        yield from iter_dataset_documents(data.corpus, data.text_column, data.max_corpus_bytes)
+        return
     root, files = _files(data)
     single = root.is_file()
     total = 0
@@ -116,7 +141,17 @@ def document_digest_update(digest: hashlib._Hash, name: str, text: bytes) -> Non
 
 
 def token_file_digest(path: Path) -> hashlib._Hash:
-    """SHA-256 of a whole token file, read in 4 MiB blocks."""
+    """SHA-256 of a whole token file, read in 4 MiB blocks.
+
+    A shard folder: SHA-256 over each shard's name, a NUL byte and the SHA-256 of its bytes, in
+    name order (like a text folder's documents).
+    """
+    shards = token_shards(path)
+    if shards:
+        digest = hashlib.sha256()
+        for shard in shards:
+            digest.update(shard.name.encode() + b"\0" + token_file_digest(shard).digest())
+        return digest
     digest = hashlib.sha256()
     try:
         with path.open("rb") as fh:

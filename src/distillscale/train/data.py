@@ -36,6 +36,7 @@ from distillscale.train.corpus_id import (
     is_token_file,
     iter_documents,
     token_file_digest,
+    token_shards,
 )
 
 __all__ = [
@@ -144,23 +145,64 @@ def _tokenize(docs: list[bytes], tokenizer: Any, vocab: int) -> NDArray[np.unsig
     return np.concatenate([np.asarray(e.ids, dtype=dtype) for e in encoded] or [np.zeros(0, dtype)])
 
 
-def _load_token_file(data: DataConfig) -> Corpus:
-    path = Path(data.corpus)
+class _HFEncoder:
+    """A transformers tokenizer behind the ``encode_batch`` interface of ``tokenizers``."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def encode_batch(self, texts: list[str]) -> list[Any]:
+        from types import SimpleNamespace
+
+        from distillscale.train import hf
+
+        return [SimpleNamespace(ids=ids) for ids in hf.encode(self.tokenizer, texts)]
+
+
+def _hf_vocab(data: DataConfig, size: int) -> int:
+    """Vocabulary of an HF-tokenised data: ``data.vocab_size`` (>= the tokenizer's) or its size."""
+    if data.vocab_size is not None and data.vocab_size < size:
+        raise InputError(
+            f"data.vocab_size: {data.vocab_size} tokens, but tokenizer {data.tokenizer!r} emits "
+            f"{size}; the model's vocabulary must hold every token id"
+        )
+    return data.vocab_size or size
+
+
+def _read_token_file(path: Path, dtype: str) -> NDArray[np.unsignedinteger]:
+    """One token file, memory-mapped: a ``.npy`` array, or raw ``dtype`` integers (``.bin``)."""
     try:
         if path.suffix == ".npy":
             tokens = np.load(path, mmap_mode="r")
         else:
-            tokens = np.memmap(path, dtype=np.uint16, mode="r")
+            tokens = np.memmap(path, dtype=np.dtype(dtype), mode="r")
     except (OSError, ValueError) as exc:
         raise InputError(
             f"data.corpus: cannot read token file {path}: {exc}; give a .npy array or a raw "
-            "uint16 .bin file"
+            f"{dtype} .bin file (data.token_dtype)"
         ) from exc
     if tokens.ndim != 1 or tokens.dtype.kind != "u" or tokens.size < 2:
         raise InputError(
             f"data.corpus: {path} holds {tokens.dtype} of shape {tokens.shape}; a token file "
             "is a 1-D array of unsigned integers"
         )
+    return tokens
+
+
+def _load_token_file(data: DataConfig) -> Corpus:
+    path = Path(data.corpus)
+    shards = token_shards(path)
+    if shards:  # concatenated in name order (in memory)
+        parts = [_read_token_file(p, data.token_dtype) for p in shards]
+        dtypes = {str(t.dtype) for t in parts}
+        if len(dtypes) > 1:
+            raise InputError(
+                f"data.corpus: the shards of {path} hold different dtypes {sorted(dtypes)}; "
+                "write every shard with one dtype"
+            )
+        tokens = np.concatenate(parts)
+    else:
+        tokens = _read_token_file(path, data.token_dtype)
     vocab = data.vocab_size or int(tokens.max()) + 1
     n_val = max(1, int(tokens.size * data.val_fraction))
     digest = token_file_digest(path)
@@ -172,7 +214,7 @@ def _load_token_file(data: DataConfig) -> Corpus:
         vocab_size=vocab,
         data_hash=digest.hexdigest(),
         n_documents=0,
-        n_bytes=path.stat().st_size,
+        n_bytes=sum(p.stat().st_size for p in (shards or [path])),
     )
 
 
@@ -224,11 +266,28 @@ def load_corpus(data: DataConfig) -> Corpus:
     tokenizer = None
     vocab = 256
     tokenizer_hash = hashlib.sha256(b"byte:256").hexdigest()
+    tok_name = data.tokenizer
     if data.tokenizer == "bpe":
         vocab = data.vocab_size or DEFAULT_BPE_VOCAB
         tokenizer = _bpe_tokenizer(train_docs, vocab, digest.hexdigest())
         tokenizer_hash = hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
-    digest.update(f"|val={data.val_fraction}|tok={data.tokenizer}|vocab={vocab}".encode())
+    elif data.tokenizer.startswith("hf:"):
+        from distillscale.train import hf
+        from distillscale.train.hf_config import tokenizer_files_digest
+
+        if data.tokenizer_sha256 is not None:
+            actual = tokenizer_files_digest(data.tokenizer)
+            if actual != data.tokenizer_sha256:
+                raise InputError(
+                    f"data.tokenizer: {data.tokenizer!r} changed since this run was planned "
+                    f"(tokenizer files {data.tokenizer_sha256[:12]}..., now {actual[:12]}...); "
+                    "rerun the study (or the command) so that its runs get new ids"
+                )
+        tokenizer = _HFEncoder(hf.load_hf_tokenizer(data.tokenizer))
+        tokenizer_hash = hf.tokenizer_digest(tokenizer.tokenizer)
+        vocab = _hf_vocab(data, hf.tokenizer_size(tokenizer.tokenizer))
+        tok_name = f"hf:{tokenizer_hash}"  # the tokenizer's content, not where it lies
+    digest.update(f"|val={data.val_fraction}|tok={tok_name}|vocab={vocab}".encode())
     return Corpus(
         train=_tokenize(train_docs, tokenizer, vocab),
         val=_tokenize(val_docs, tokenizer, vocab),

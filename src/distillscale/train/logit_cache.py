@@ -308,7 +308,8 @@ def build_logit_cache(
         raise InputError(
             f"seq_len: {seq_len} must be in [1, {shape.seq_len}] (the teacher's context)"
         )
-    if not Path(teacher.checkpoint).exists():
+    hf_teacher = teacher.checkpoint.startswith("hf:")
+    if not hf_teacher and not Path(teacher.checkpoint).exists():
         raise DamagedFile(
             teacher.checkpoint, f"teacher: checkpoint {teacher.checkpoint!r} does not exist"
         )
@@ -320,7 +321,13 @@ def build_logit_cache(
         )
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     dev = torch.device("cuda" if use_cuda else "cpu")
-    model = load_model(teacher.checkpoint, dev, corpus=corpus)
+    model: torch.nn.Module
+    if hf_teacher:
+        from distillscale.train.hf import load_hf_model
+
+        model = load_hf_model(teacher, dev, tokenizer_hash=corpus.tokenizer_hash)
+    else:
+        model = load_model(teacher.checkpoint, dev, corpus=corpus)
     n_seq = max(1, math.ceil(tokens / seq_len))
     cache_shape = dataclasses.replace(shape, seq_len=seq_len)
     flops = logit_cache_flops(cache_shape, n_seq * seq_len)

@@ -208,7 +208,7 @@ def load_model(
 class _Teacher:
     """The frozen teacher of a distillation run: a model or a cache, and its bookkeeping."""
 
-    model: GPT | None
+    model: torch.nn.Module | None  # a GPT, or a transformers LM (train.hf.HFLogits)
     cache: LogitCache | None
     shape: TransformerShape
 
@@ -232,7 +232,8 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
         return _Teacher(model=None, cache=cache, shape=cache.teacher_shape)
     assert config.teacher is not None  # RunConfig requires a teacher or a cache with kd
     ref = config.teacher
-    if not Path(ref.checkpoint).exists():
+    hf_teacher = ref.checkpoint.startswith("hf:")
+    if not hf_teacher and not Path(ref.checkpoint).exists():
         raise DamagedFile(
             ref.checkpoint,
             f"teacher: checkpoint {ref.checkpoint!r} does not exist; train the teacher first "
@@ -248,6 +249,13 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
         raise InputError(
             f"teacher {ref.run_id}: context {t_shape.seq_len} tokens is shorter than the "
             f"student's seq_len {shape.seq_len}; use --seq-len <= {t_shape.seq_len}"
+        )
+    if hf_teacher:
+        from distillscale.train.hf import load_hf_model
+
+        hf_model = load_hf_model(ref, device, tokenizer_hash=corpus.tokenizer_hash)
+        return _Teacher(
+            model=hf_model, cache=None, shape=dataclasses.replace(t_shape, seq_len=shape.seq_len)
         )
     model = load_model(ref.checkpoint, device, corpus=corpus)
     if model.shape != t_shape:
@@ -321,7 +329,7 @@ class _Progress:
 
 
 def _evaluate(
-    model: GPT,
+    model: torch.nn.Module,
     net: Callable[[torch.Tensor], torch.Tensor],
     batches: list[Any],
     device: torch.device,
@@ -471,6 +479,10 @@ def _train_any(
     progress: Callable[[ProgressEvent], None] | None,
 ) -> RunResult:
     """One process, a torchrun rank, or spawned data-parallel processes."""
+    if config.pretrained is not None:  # a Hugging Face teacher: evaluated, never trained
+        from distillscale.train.hf import evaluate_pretrained
+
+        return evaluate_pretrained(config, workdir)
     if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
         from distillscale.train.distributed import backend, spawn_train_run
 

@@ -1,0 +1,190 @@
+"""Hugging Face teachers: a transformers causal LM as a frozen teacher, and its tokenizer.
+
+A teacher is named by a local directory holding a ``config.json`` (``save_pretrained`` output),
+or by ``hf:ID`` (a hub id, fetched through ``huggingface_hub``; offline, only what is already in
+the local hub cache). Its tokenizer tokenises the students' data (``DataConfig.tokenizer =
+"hf:DIR"``), its logits feed the same distillation losses and the same teacher-logit cache as a
+distillscale teacher.
+
+FLOPs: the architectures in :data:`SUPPORTED` map exactly onto the accountant's
+:class:`~distillscale.flops.TransformerShape` (every matmul of the forward pass: attention
+projections, FFN, LM head; biases, norms and position embeddings cost no matmul FLOPs, as in the
+accountant), so the teacher's inference FLOPs are counted by the one accountant. Other
+architectures are refused with an error naming the ``model_type``.
+
+A study's Hugging Face teacher is a teacher run with ``RunConfig.pretrained`` set:
+:func:`evaluate_pretrained` measures its held-out loss and trains nothing. The torch-free half
+(locating a model, its shape, its content digest) is :mod:`distillscale.train.hf_config`.
+
+transformers is imported lazily, inside functions, through :func:`distillscale.errors.require`;
+``import distillscale.train`` works without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from distillscale.errors import InputError, require
+from distillscale.flops import FlopsLedger, TransformerShape, count_params
+from distillscale.train.config import RunConfig, TeacherRef
+from distillscale.train.data import load_corpus, val_batches
+from distillscale.train.hf_config import (  # re-exported: the torch-free half
+    HF_PREFIX,
+    SUPPORTED,
+    hf_shape,
+    hf_teacher_ref,
+    is_hf_source,
+    resolve_hf,
+)
+from distillscale.train.result import RunResult
+
+__all__ = [
+    "HF_PREFIX",
+    "SUPPORTED",
+    "HFLogits",
+    "evaluate_pretrained",
+    "hf_shape",
+    "hf_teacher_ref",
+    "is_hf_source",
+    "load_hf_model",
+    "load_hf_tokenizer",
+    "resolve_hf",
+    "tokenizer_digest",
+]
+
+
+def _transformers(feature: str = "a Hugging Face teacher") -> Any:
+    transformers = require("transformers", "hf", feature)
+    transformers.utils.logging.disable_progress_bar()  # stderr carries our progress only
+    return transformers
+
+
+@lru_cache(maxsize=8)
+def load_hf_tokenizer(source: str) -> Any:
+    """The tokenizer of an HF model directory (``hf:DIR`` or ``DIR``), loaded once per process."""
+    transformers = _transformers("an HF tokenizer")
+    folder = resolve_hf(source, "data.tokenizer")
+    try:
+        return transformers.AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"data.tokenizer: {source!r} has no loadable tokenizer ({str(exc).splitlines()[0]}); "
+            "save the tokenizer next to the model (tokenizer.save_pretrained)"
+        ) from None
+
+
+def tokenizer_digest(tokenizer: Any) -> str:
+    """SHA-256 of a tokenizer's definition (the fast tokenizer's JSON, else its vocabulary)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        text = backend.to_str()
+    else:
+        text = json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tokenizer_size(tokenizer: Any) -> int:
+    """Token ids the tokenizer can emit (``len(tokenizer)``, added tokens included)."""
+    return len(tokenizer)
+
+
+def encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text, without special tokens (documents are concatenated)."""
+    out = tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+    return [list(ids) for ids in out]
+
+
+class HFLogits(nn.Module):
+    """A transformers causal LM whose ``forward(ids)`` returns logits ``(B, T, V)``."""
+
+    def __init__(self, model: nn.Module, shape: TransformerShape) -> None:
+        super().__init__()
+        self.model = model
+        self.shape = shape
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Logits of every position, float, shape ``(B, T, vocab_size)``."""
+        return self.model(input_ids=idx, use_cache=False).logits
+
+
+def load_hf_model(
+    ref: TeacherRef, device: torch.device | str = "cpu", *, tokenizer_hash: str | None = None
+) -> HFLogits:
+    """The frozen teacher of an HF :class:`TeacherRef`, in eval mode on ``device``.
+
+    With ``tokenizer_hash`` (the data's), the teacher's own tokenizer must be that one.
+
+    Raises
+    ------
+    InputError
+        transformers missing, the weights unreadable, or data tokenised by another tokenizer.
+    """
+    transformers = _transformers()
+    folder = ref.checkpoint[len(HF_PREFIX) :]
+    if tokenizer_hash is not None:
+        theirs = tokenizer_digest(load_hf_tokenizer(HF_PREFIX + folder))
+        if theirs != tokenizer_hash:
+            raise InputError(
+                f"teacher {ref.checkpoint}: its tokenizer (sha256 {theirs[:12]}) is not the "
+                f"data's (sha256 {tokenizer_hash[:12]}); tokenise the data with the teacher's "
+                "tokenizer (data.tokenizer: hf:DIR)"
+            )
+    try:
+        model = transformers.AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"teacher {ref.checkpoint}: cannot load the model ({str(exc).splitlines()[0]})"
+        ) from None
+    model.requires_grad_(False)
+    return HFLogits(model, ref.shape).to(device).eval()
+
+
+def evaluate_pretrained(config: RunConfig, workdir: Path) -> RunResult:
+    """The result of a teacher run that imports a pretrained model (``config.pretrained``).
+
+    Nothing is trained: the model's held-out loss (nats per token) is measured on the run's
+    validation windows, exactly as a trained run's final loss. ``tokens`` and the training
+    FLOPs are 0 (its pretraining is not this study's); ``params`` are the accountant's count of
+    its shape (GPT-2's biases and position embeddings are not in it). ``workdir`` is created and
+    holds nothing (the weights stay in their directory).
+    """
+    from distillscale.train.trainer import _device, _evaluate
+
+    assert config.pretrained is not None
+    started = time.perf_counter()
+    device = _device(config)
+    corpus = load_corpus(config.data)
+    ref = config.pretrained
+    if corpus.vocab_size != ref.shape.vocab_size:
+        raise InputError(
+            f"teacher {ref.checkpoint}: vocabulary {ref.shape.vocab_size} tokens, the data's "
+            f"is {corpus.vocab_size}; tokenise the data with the teacher's tokenizer"
+        )
+    model = load_hf_model(ref, device, tokenizer_hash=corpus.tokenizer_hash)
+    val = val_batches(corpus, config.shape.seq_len, config.eval_tokens, config.batch_size)
+    loss = _evaluate(model, model, val, device)
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    counts = count_params(config.shape)
+    return RunResult(
+        run_id=config.run_id(),
+        status="done",
+        failure_reason=None,
+        loss=loss,
+        params=counts.non_embedding,
+        params_total=counts.total,
+        tokens=0,
+        flops=FlopsLedger(),
+        curve=[],
+        tokens_per_second=0.0,
+        mfu=None,
+        wall_seconds=time.perf_counter() - started,
+        checkpoint=None,
+    )
