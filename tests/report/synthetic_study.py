@@ -192,6 +192,12 @@ def write_study(root: Path) -> Path:
         _holdout(sup_hold, lambda r: supervised_loss(r["params"], r["tokens"])),
     )
     sup["diagnostics"]["warnings"] = ["gamma <near> its bound"]
+    sup["diagnostics"]["poorly_determined"] = ["B"]
+    # the first held-out run's band misses it (inside False), the second's covers it
+    for entry, half in zip(sup["holdout"], (0.001, 0.01), strict=True):
+        band = [entry["predicted"] - half, entry["predicted"] + half]
+        entry["prediction_interval"] = band
+        entry["inside"] = band[0] <= entry["observed"] <= band[1]
     (root / "fits" / "supervised.json").write_text(json.dumps(sup))
     stu_rows = [r for r in rows if r["kind"] == "student"]
     stu_hold = sorted(stu_rows, key=lambda r: float(r["loss"]))[:2]  # type: ignore[arg-type]

@@ -169,19 +169,42 @@ def test_user_strings_are_escaped(built: tuple[Path, str, Page]) -> None:
 
 def test_summary_counts(built: tuple[Path, str, Page]) -> None:
     _, _, page = built
-    rows = page.section_tables("summary")[0]
+    rows = page.section_tables("summary")[1]
     assert _row(rows, "runs in runs.csv")[1] == "20"
     assert _row(rows, "done")[1] == "19"
     assert _row(rows, "failed")[1] == "1"
     assert _row(rows, "wall time, summed over runs")[1] == "0h 19m 42s (1182 s)"
     ledger = json.loads((Path(built[0]).parent.parent / "ledger.json").read_text())
     assert _row(rows, "total FLOPs (ledger.json)")[1] == f"{ledger['total']:.2e}"
-    kinds = page.section_tables("summary")[1]
+    kinds = page.section_tables("summary")[2]
     assert kinds[0] == ["kind", "done", "failed"]
     assert _row(kinds, "student")[1:] == ["9", "0"]
     assert _row(kinds, "teacher")[1:] == ["9", "1"]
     assert "Failed runs: t-broken" in "".join(page.text)
     assert "All study files were found." in "".join(page.text)
+
+
+def test_summary_states_held_out_errors_and_doubtful_coefficients_first(
+    built: tuple[Path, str, Page],
+) -> None:
+    index, _, page = built
+    fits = page.section_tables("summary")[0]  # the summary's first table
+    assert fits[0] == [
+        "fit",
+        "held-out |rel. error| (runs not fitted)",
+        "doubtful coefficients",
+    ]
+    for name in ("supervised", "distillation"):
+        doc = json.loads((index.parent.parent / "fits" / f"{name}.json").read_text())
+        errs = [abs(e["rel_error"]) for e in doc["holdout"]]
+        row = _row(fits, f"{name} law")
+        assert row[1].startswith(
+            f"{len(errs)} runs: mean {100 * sum(errs) / len(errs):.2f} %, "
+            f"max {100 * max(errs):.2f} %"
+        )
+    assert _row(fits, "supervised law")[1].endswith("; 1/2 inside their prediction interval")
+    assert _row(fits, "supervised law")[2] == "B (poorly determined)"
+    assert _row(fits, "distillation law")[2] == "c1 (at a bound)"
 
 
 def test_residuals_come_from_the_fitted_law(built: tuple[Path, str, Page]) -> None:
@@ -227,12 +250,21 @@ def test_holdout_tables_match_artifacts(built: tuple[Path, str, Page]) -> None:
             "observed (nats/token)",
             "predicted (nats/token)",
             "rel. error",
+            "prediction interval (nats/token)",
+            "inside",
         ]
         for entry, row in zip(doc["holdout"], rows[1:], strict=True):
             assert row[0] == entry["run"]
             assert row[3] == f"{entry['observed']:.4f}"
             assert row[4] == f"{entry['predicted']:.4f}"
             assert row[5] == f"{100 * entry['rel_error']:+.2f}%"
+            if "prediction_interval" in entry:
+                lo, hi = entry["prediction_interval"]
+                assert row[6] == f"{lo:.4f} - {hi:.4f}"
+                assert row[7] == ("yes" if entry["inside"] else "NO")
+            else:
+                assert row[6:] == ["n/a (no bootstrap)", "n/a"]
+    assert [r[7] for r in tables[0][1:]] == ["NO", "yes"]
     sup_rows = tables[0]
     assert sup_rows[1][0] == "t-1.82B-m80" and sup_rows[1][5] == "+0.30%"
 

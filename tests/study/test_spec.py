@@ -46,6 +46,11 @@ def test_valid_spec_has_documented_defaults():
         (_doc(teachers__depths=[1, "two"]), "teachers.depths[1]"),
         (_doc(training__batch_size=0), "training.batch_size"),
         (_doc(training__lr=float("nan")), "training.lr"),
+        (_doc(training__lr={1: 0.01}), "training.lr has no learning rate for depth(s) [2]"),
+        (
+            _doc(training__lr={1: 0.01, 2: -1.0}),
+            "training.lr[2]: Input should be greater than 0 (found -1.0)",
+        ),
         (_doc(executor__kind="slurm"), "executor.kind"),
         (_doc(students__teachers=["d9-m20"]), None),  # checked when the graph is built
         (_doc(name="../../etc"), "name"),
@@ -75,6 +80,17 @@ def test_invalid_specs_name_the_key(doc, message):
     with pytest.raises(InputError) as err:
         parse_spec(doc)
     assert message in str(err.value)
+
+
+def test_per_depth_learning_rates_reach_every_run_of_that_depth():
+    spec = parse_spec(_doc(training__lr={1: 0.02, 2: 0.005}))
+    graph = build_graph(spec)
+    by_depth = {}
+    for node in graph.runs:
+        by_depth.setdefault(node.depth, set()).add(node.config.lr)
+    assert by_depth == {1: {0.02}, 2: {0.005}}
+    # one number still means every run
+    assert {n.config.lr for n in build_graph(parse_spec(BASE)).runs} == {3e-3}
 
 
 def test_supervised_fix_accepts_numbers_and_sets_of_its_law():

@@ -6,6 +6,7 @@ Curves and residuals come from ``Fit.predict``; the held-out table is the fit ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ from distillscale.report.load import StudyData, student_runs, supervised_runs
 
 __all__ = [
     "distillation_section",
+    "holdout_frame",
     "holdout_section",
     "residuals_section",
     "supervised_section",
@@ -331,13 +333,22 @@ def residuals_section(
     return Section(anchor="residuals", title=title, body=body)
 
 
-def _holdout_frame(doc: Mapping[str, Any]) -> pd.DataFrame | None:
+def holdout_frame(doc: Mapping[str, Any]) -> pd.DataFrame | None:
+    """A fit artifact's held-out runs (losses nats/token; interval columns NaN when absent)."""
     entries = doc.get("holdout")
     if not isinstance(entries, list) or not entries:
         return None
-    rows = [e for e in entries if isinstance(e, dict)]
-    frame = pd.DataFrame(rows, columns=["run", "observed", "predicted", "rel_error"])
-    for column in ("observed", "predicted", "rel_error"):
+    rows = []
+    for e in entries:
+        if not isinstance(e, dict):
+            continue
+        band = e.get("prediction_interval")
+        lo, hi = band if isinstance(band, list | tuple) and len(band) == 2 else (None, None)
+        inside = e.get("inside")
+        rows.append({**e, "lower": lo, "upper": hi, "inside": inside})
+    columns = ["run", "observed", "predicted", "rel_error", "lower", "upper", "inside"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("observed", "predicted", "rel_error", "lower", "upper"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
@@ -348,7 +359,9 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
     parts: list[str] = [
         paragraph(
             "Each law is fitted on the higher-loss runs and predicts the lowest-loss ones; "
-            "rel. error = (predicted - observed) / observed."
+            "rel. error = (predicted - observed) / observed; the prediction interval is the "
+            "fit's band for a new run there (bootstrap plus residual scatter, at the fit's CI "
+            "level) and 'inside' says whether the observed loss falls in it."
         )
     ]
     groups: list[tuple[str, NDArray[np.float64], NDArray[np.float64]]] = []
@@ -359,7 +372,7 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
         ):
             sizes.setdefault(str(run), (float(n), float(d)))
     for name, doc in data.fit_docs.items():
-        frame = _holdout_frame(doc)
+        frame = holdout_frame(doc)
         if frame is None:
             parts.append(_missing(f"fits/{name}.json has no held-out runs."))
             continue
@@ -374,6 +387,10 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
                     fmt_loss(r["observed"]),
                     fmt_loss(r["predicted"]),
                     fmt_pct(r["rel_error"]),
+                    f"{fmt_loss(r['lower'])} - {fmt_loss(r['upper'])}"
+                    if math.isfinite(r["lower"]) and math.isfinite(r["upper"])
+                    else "n/a (no bootstrap)",
+                    {True: "yes", False: "NO"}.get(r["inside"], "n/a"),
                 ]
             )
         mean_abs = float(np.nanmean(np.abs(frame["rel_error"].to_numpy(dtype=float))))
@@ -392,6 +409,8 @@ def holdout_section(data: StudyData, figures: dict[str, plots.Rendered]) -> Sect
                     "observed (nats/token)",
                     "predicted (nats/token)",
                     "rel. error",
+                    "prediction interval (nats/token)",
+                    "inside",
                 ],
                 rows,
             )

@@ -26,6 +26,7 @@ from distillscale.report.html import (
 )
 from distillscale.report.law_sections import (
     distillation_section,
+    holdout_frame,
     holdout_section,
     residuals_section,
     supervised_section,
@@ -108,9 +109,54 @@ def _ledger_total(ledger: Mapping[str, Any] | None) -> float | None:
     return float(total) if isinstance(total, int | float) else None
 
 
+def _fit_summary(data: StudyData) -> str:
+    """First lines of the summary: each law's held-out errors and its doubtful coefficients.
+
+    Held-out errors are |predicted - observed| / observed over the runs the fit did not see
+    (mean and max, as percentages); a coefficient is doubtful when the fit's diagnostics list it
+    at a bound or poorly determined (wide bootstrap interval, or nearly collinear).
+    """
+    rows: list[list[Cell]] = []
+    for name, doc in data.fit_docs.items():
+        frame = holdout_frame(doc)
+        if frame is None:
+            held = "no held-out runs"
+        else:
+            errs = [abs(float(e)) for e in frame["rel_error"] if math.isfinite(float(e))]
+            inside = [e.get("inside") for e in doc.get("holdout") or [] if isinstance(e, dict)]
+            covered = sum(1 for i in inside if i is True)
+            band = (
+                f"; {covered}/{len(inside)} inside their prediction interval"
+                if any(i is not None for i in inside)
+                else ""
+            )
+            held = (
+                f"{len(errs)} runs: mean {100 * sum(errs) / len(errs):.2f} %, "
+                f"max {100 * max(errs):.2f} %{band}"
+                if errs
+                else "no finite held-out errors"
+            )
+        diag = _mapping(doc.get("diagnostics"))
+        doubtful = [
+            f"{p} (at a bound)" for p in diag.get("at_bound") or [] if isinstance(p, str)
+        ] + [
+            f"{p} (poorly determined)"
+            for p in diag.get("poorly_determined") or []
+            if isinstance(p, str) and p not in (diag.get("at_bound") or [])
+        ]
+        rows.append([f"{name} law", held, ", ".join(doubtful) or "none"])
+    if not rows:
+        return _missing("No fits: no held-out errors to state.")
+    return table(
+        ["fit", "held-out |rel. error| (runs not fitted)", "doubtful coefficients"],
+        rows,
+        caption="fit quality first: held-out errors and coefficients the runs do not pin down",
+    )
+
+
 def summary_section(data: StudyData, problems: list[str]) -> Section:
-    """Runs done and failed, total FLOPs, wall time, and what is missing."""
-    parts: list[str] = []
+    """Held-out errors and doubtful coefficients first; then runs, FLOPs, wall time, gaps."""
+    parts: list[str] = [_fit_summary(data)]
     rows: list[list[Cell]] = []
     runs = data.runs
     if runs is None:

@@ -224,7 +224,8 @@ def _whole_steps(tokens: float, spec: StudySpec, key: str) -> int:
     return int(math.ceil(tokens / per_step)) * per_step
 
 
-def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, object]:
+def _base_config(spec: StudySpec, seed: int, fingerprint: str, depth: int) -> dict[str, object]:
+    """RunConfig keywords shared by every run of ``depth`` layers (lr may depend on depth)."""
     t = spec.training
     tok_sha = None
     if spec.data.tokenizer.startswith("hf:"):  # set by _with_hf_teacher
@@ -235,7 +236,7 @@ def _base_config(spec: StudySpec, seed: int, fingerprint: str) -> dict[str, obje
             )
     return {
         "batch_size": t.batch_size,
-        "lr": t.lr,
+        "lr": t.lr_for(depth),
         "warmup_steps": t.warmup,
         "schedule": t.schedule,
         "min_lr_ratio": t.min_lr_ratio,
@@ -381,10 +382,10 @@ def build_graph(
 def _teachers(spec: StudySpec, seed: int, suffix: str, fingerprint: str) -> dict[str, RunNode]:
     t = spec.teachers
     out: dict[str, RunNode] = {}
-    base = _base_config(spec, seed, fingerprint)
     for depth, tokens, tag, key in _grid(
         t.depths, list(t.tokens_per_param), t.isoflop, spec, "teachers", "m"
     ):
+        base = _base_config(spec, seed, fingerprint, depth)
         shape = _shape(spec, depth)
         d = _whole_steps(tokens, spec, key)
         config = RunConfig(kind="teacher", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
@@ -417,7 +418,11 @@ def _hf_teacher(
 ) -> dict[str, RunNode]:
     """The one pretrained teacher: a run that evaluates it on the study's data (no training)."""
     shape = dataclasses.replace(ref.shape, seq_len=spec.data.seq_len)
-    base = _base_config(spec, seed, fingerprint)
+    # It trains nothing, so its learning rate is only part of its id: its own depth's entry of
+    # a per-depth map when there is one, else the map's smallest depth.
+    lr = spec.training.lr
+    lr_depth = shape.n_layers if not isinstance(lr, dict) or shape.n_layers in lr else min(lr)
+    base = _base_config(spec, seed, fingerprint, lr_depth)
     config = RunConfig(
         kind="teacher",
         shape=shape,
@@ -503,7 +508,7 @@ def _student(
         teacher=ref,
         teacher_cache=cache.path if cache is not None else None,
         kd=kd,
-        **_base_config(spec, seed, fingerprint),  # type: ignore[arg-type]
+        **_base_config(spec, seed, fingerprint, depth),  # type: ignore[arg-type]
     )
     online = 0.0 if cache is not None else teacher_inference_flops(teacher.config.shape, tokens)
     return _node(
@@ -545,7 +550,7 @@ def _baselines(
     out = []
     for tokens, label in targets:
         d = _whole_steps(tokens, spec, key)
-        base = _base_config(spec, seed, fingerprint)
+        base = _base_config(spec, seed, fingerprint, depth)
         config = RunConfig(kind="baseline", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
         out.append(
             _node(config, label, depth, FlopsLedger(supervised_training=training_flops(shape, d)))

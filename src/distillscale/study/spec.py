@@ -53,6 +53,7 @@ Depth = Annotated[int, Field(ge=1, le=10_000)]
 #: A token count, 1 to 1e18.
 TokenCount = Annotated[int, Field(ge=1, le=10**18)]
 PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+LearningRate = Annotated[float, Field(gt=0, le=1.0, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -219,14 +220,16 @@ class BaselineSpec(_Strict):
 class TrainingSpec(_Strict):
     """Optimiser and loop settings shared by every run.
 
-    ``batch_size`` is sequences per step; ``lr`` the peak AdamW learning rate; ``warmup`` the
+    ``batch_size`` is sequences per step; ``lr`` the peak AdamW learning rate, one number for
+    every run or a map ``{depth: lr}`` naming every depth of the study (per-size learning rates;
+    see docs/training.md); ``warmup`` the
     fraction of steps warmed up linearly before the ``schedule`` (``cosine`` to
     ``lr * min_lr_ratio``, or ``wsd``); ``eval_every`` and ``checkpoint_every`` are steps
     (0: only at the end); ``eval_tokens`` is held-out tokens per evaluation (count).
     """
 
     batch_size: PosInt = 16
-    lr: Annotated[float, Field(gt=0, le=1.0, allow_inf_nan=False)] = 3e-3
+    lr: LearningRate | dict[Depth, LearningRate] = 3e-3
     schedule: Literal["cosine", "wsd"] = "cosine"
     min_lr_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
     warmup: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
@@ -235,6 +238,12 @@ class TrainingSpec(_Strict):
     eval_every: Annotated[int, Field(ge=0)] = 0
     eval_tokens: Annotated[int, Field(ge=256)] = 65536
     checkpoint_every: Annotated[int, Field(ge=0)] = 50
+
+    def lr_for(self, depth: int) -> float:
+        """Peak learning rate of a model of ``depth`` layers (``lr`` or its map's entry)."""
+        if isinstance(self.lr, dict):
+            return float(self.lr[depth])
+        return float(self.lr)
 
 
 class ExecutorSpec(_Strict):
@@ -372,6 +381,22 @@ class StudySpec(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _lr_per_depth(self) -> StudySpec:
+        lr = self.training.lr
+        if isinstance(lr, dict):
+            depths = set(self.teachers.depths) | set(self.students.depths)
+            for iso in (self.teachers.isoflop, self.students.isoflop):
+                if iso is not None:
+                    depths |= set(iso.depths)
+            missing = sorted(depths - set(lr))
+            if missing:
+                raise ValueError(
+                    f"training.lr has no learning rate for depth(s) {missing}; a per-depth map "
+                    f"names every depth of the study (it names {sorted(lr)})"
+                )
+        return self
+
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
@@ -441,10 +466,17 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 def _first_error(exc: ValidationError, source: str) -> InputError:
     lines = []
-    for err in exc.errors(include_url=False)[:3]:
+    errors = exc.errors(include_url=False)
+    if len(errors) > 1:  # a union (number or map): the branch of the wrong type says nothing
+        errors = [e for e in errors if not e["type"].endswith("_type")] or errors
+    for err in errors[:3]:
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function")))
         # drop pydantic's union-branch tags (e.g. 'list[str]', 'literal['all']') from the path
-        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or "'" in p)))
+        loc = tuple(
+            p
+            for p in loc
+            if not (isinstance(p, str) and ("[" in p or "'" in p or p.startswith("constrained-")))
+        )
         found = err.get("input")
         found_text = _short(found)
         msg = err["msg"]
@@ -462,7 +494,7 @@ def _first_error(exc: ValidationError, source: str) -> InputError:
                 lines.append(f"{source}: {_loc(loc)}: {msg}")
                 continue
         lines.append(f"{source}: {_loc(loc)}: {msg} (found {found_text})")
-    more = len(exc.errors()) - len(lines)
+    more = len(errors) - len(lines)
     tail = f" (and {more} more)" if more > 0 else ""
     return InputError("; ".join(lines) + tail + "; see docs/studies.md for the spec's keys")
 
