@@ -109,3 +109,15 @@ def test_example_spec_parses_and_names_the_missing_teacher_directory():
         pytest.skip("a local models/gpt2 exists")
     with pytest.raises(InputError, match=r"teachers.hf: '../models/gpt2' is not a directory"):
         load_spec(example)
+
+
+def test_per_depth_learning_rates_with_an_hf_teacher(hf_inputs, tmp_path):
+    """A per-depth lr map names the students' depths; the pretrained teacher needs no entry."""
+    teacher, corpus = hf_inputs
+    doc = _doc(teacher, corpus)
+    doc["students"]["depths"] = [1]  # the teacher has 2 layers: no entry for its depth
+    doc["training"]["lr"] = {1: 0.02}
+    graph = build_graph(parse_spec(doc, source="hf.yaml").resolve_corpus(tmp_path))
+    students = {r.depth: r.config.lr for r in graph.runs if r.kind == "student"}
+    assert students == {1: 0.02}
+    assert [r.kind for r in graph.runs].count("teacher") == 1
