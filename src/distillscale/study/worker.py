@@ -33,6 +33,7 @@ from distillscale.errors import (
     require,
 )
 from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
+from distillscale.runs import FailureKind, format_failure, parse_failure
 from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
@@ -259,7 +260,9 @@ def _damaged(task: Task, exc: DamagedFile, started: float) -> Outcome:
         rel = path.relative_to(study).as_posix()
     except ValueError:  # outside the study: nothing in it can rebuild the file
         return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
-    reason = f"waiting: {rel} is damaged or missing and is being rebuilt ({exc})"
+    reason = format_failure(
+        FailureKind.waiting, f"{rel} is damaged or missing and is being rebuilt ({exc})"
+    )
     return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=True, damaged=rel)
 
 
@@ -306,10 +309,11 @@ def _train(
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
     if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
         reason = result.failure_reason or f"final loss {result.loss} is not finite"
-        if reason.startswith("disk full") or "writing checkpoint" in reason:
+        kind = parse_failure(reason)[0]
+        if kind is FailureKind.disk_full or "writing checkpoint" in reason:
             return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
-        if not reason.startswith("diverged"):
-            reason = f"diverged: {reason}"
+        if kind is not FailureKind.diverged:
+            reason = format_failure(FailureKind.diverged, reason)
         return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=False)
     return Outcome(node_id=task.node_id, ok=True, result=result, trained=trained)
 

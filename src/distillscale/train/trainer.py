@@ -40,6 +40,7 @@ from distillscale.flops import (
     teacher_inference_flops,
     training_flops,
 )
+from distillscale.runs import phase_of
 from distillscale.train.config import RunConfig, TeacherRef, shape_from_dict
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
 from distillscale.train.integrity import quarantine, state_digest
@@ -692,9 +693,7 @@ def _average_gradients(model: torch.nn.Module, world: int) -> None:
 def _ledger(config: RunConfig, teacher: _Teacher | None, tokens: int) -> FlopsLedger:
     """FLOPs by phase: this run's training under its kind, plus online teacher inference."""
     train = training_flops(config.shape, tokens)
-    phase = {"teacher": "teacher_training", "student": "student_training"}.get(
-        config.kind, "supervised_training"
-    )
+    phase = phase_of(config.kind)
     online = 0.0
     if teacher is not None and teacher.model is not None:
         online = teacher_inference_flops(teacher.shape, tokens)
