@@ -29,6 +29,7 @@ PKG = SRC / "distillscale"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "interrupts": 0,
+    "atomic": 1,
     "laws": 1,
     "flops": 1,
     "columns": 1,

@@ -32,6 +32,7 @@ import yaml
 from rich.console import Console
 
 from distillscale import interrupts
+from distillscale.atomic import atomic_open, atomic_write
 from distillscale.errors import DISK_FULL_ERRNOS, InputError, disk_full_message
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.runs import (
@@ -146,14 +147,10 @@ def _write_study_dir(spec: StudySpec, study_dir: Path, text: str | None, out: st
     text = redact_text(text, spec.store) if text is not None else None
     if text is None:
         text = yaml.safe_dump(normal, sort_keys=False)
-    tmp = study_dir / f".study.yaml.{os.getpid()}.tmp"
     try:  # atomic, like every file of the study: old or new, never half
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, study_dir / "study.yaml")
+        atomic_write(study_dir / "study.yaml", text)
     except OSError as exc:  # name the file (a full disk's message needs it)
         raise OSError(exc.errno, exc.strerror, str(study_dir / "study.yaml")) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     write_json_atomic(study_dir / "spec.json", normal)
 
 
@@ -813,16 +810,11 @@ def _record_ledger(node: RunNode | CacheNode, rec: RunRecord) -> FlopsLedger:
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
 
 
 def make_executor(spec: StudySpec, run_fn: RunFn) -> Executor:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillscale.atomic import atomic_write_json
 from distillscale.errors import (
     DISK_FULL_ERRNOS,
     DamagedFile,
@@ -138,20 +139,8 @@ RunFn = Callable[[Task, Callable[[ProgressEvent], None]], Outcome]
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
-    """Write JSON to ``path`` through a temporary file, fsync and rename (never half-written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=1, sort_keys=True, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS and exc.filename is None:  # name the file
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    """A study's JSON file (indent 1, sorted keys, no NaN), written atomically (:mod:`..atomic`)."""
+    atomic_write_json(path, document, indent=1, sort_keys=True, allow_nan=False)
 
 
 def _result_to_json(result: RunResult) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 
 from distillscale import interrupts
+from distillscale.atomic import atomic_open
 from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
 from distillscale.flops import (
     FlopsLedger,
@@ -281,25 +282,14 @@ def _save_atomic(state: dict[str, Any], path: Path) -> None:
     and leaves no temporary file.
     """
     state["sha256"] = state_digest(state)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            try:
-                torch.save(state, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            except RuntimeError as exc:  # torch's writer hides the OSError of the file
-                cause = _os_error(exc)
-                if cause is None:
-                    raise
-                raise OSError(cause.errno, cause.strerror, str(path)) from exc
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS and exc.filename != str(path):
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb", unique=False) as fh:
+        try:
+            torch.save(state, fh)
+        except RuntimeError as exc:  # torch's writer hides the OSError of the file
+            cause = _os_error(exc)
+            if cause is None:
+                raise
+            raise OSError(cause.errno, cause.strerror, str(path)) from exc
 
 
 def _os_error(exc: BaseException) -> OSError | None:
