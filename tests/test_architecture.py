@@ -472,3 +472,44 @@ def test_lean_packages_load_no_frameworks(module: str) -> None:
 def test_lean_probe_detects_a_framework() -> None:
     # negative control: the table loads pandas, so the probe must see it
     assert _lean_loaded("distillscale.table", ("pandas",)) == ["pandas"]
+
+
+def _cycles(edges: Iterable[Edge], package: str) -> list[list[str]]:
+    """Import cycles among the modules of ``package`` (imports inside functions count too)."""
+    graph: dict[str, set[str]] = {}
+    for e in _internal(edges):
+        if _under(e.importer, package) and _under(e.target, package) and e.importer != e.target:
+            graph.setdefault(e.importer, set()).add(e.target)
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            found.append([*path[path.index(node) :], node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*path, node])
+        done.add(node)
+
+    for start in sorted(graph):
+        visit(start, [])
+    return found
+
+
+def test_train_has_no_import_cycles() -> None:
+    # the trainer, data-parallel launcher and logit cache used to import each other (lazily);
+    # checkpoints live in train.checkpoint and the launcher is handed the training function
+    cycles = _cycles(_src_edges(), "distillscale.train")
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_cycle_finder_sees_a_lazy_cycle(tmp_path: Path) -> None:
+    (tmp_path / "distillscale/train").mkdir(parents=True)
+    (tmp_path / "distillscale/train/a.py").write_text("import distillscale.train.b\n")
+    (tmp_path / "distillscale/train/b.py").write_text(
+        "def f():\n    from distillscale.train.a import x\n"
+    )
+    cycles = _cycles(_tree_edges(tmp_path), "distillscale.train")
+    assert cycles and cycles[0][0] == cycles[0][-1]

@@ -30,3 +30,9 @@ class CurveRow:
     train_loss: float
     val_loss: float | None = None
     lr: float
+
+
+def curve_row(point: tuple[int, int, float, float | None, float]) -> CurveRow:
+    """A trainer's curve point ``(step, tokens, train_loss, val_loss, lr)`` as a row."""
+    step, tokens, train_loss, val_loss, lr = point
+    return CurveRow(step=step, tokens=tokens, train_loss=train_loss, val_loss=val_loss, lr=lr)

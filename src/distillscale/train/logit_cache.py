@@ -43,6 +43,7 @@ import torch
 from distillscale.atomic import atomic_path
 from distillscale.errors import DamagedFile, InputError
 from distillscale.flops import TransformerShape, logit_cache_flops
+from distillscale.train.checkpoint import load_model
 from distillscale.train.config import DataConfig, TeacherRef, shape_from_dict, shape_to_dict
 from distillscale.train.data import load_corpus, sequence_starts
 from distillscale.train.integrity import array_digests
@@ -297,8 +298,6 @@ def build_logit_cache(
     CacheInfo
         Path, positions covered, k, bytes per position and the teacher FLOPs spent.
     """
-    from distillscale.train.trainer import load_model
-
     shape = teacher.shape
     if not 1 <= top_k < shape.vocab_size:
         raise InputError(
