@@ -29,18 +29,20 @@ PKG = SRC / "distillscale"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "interrupts": 0,
+    "atomic": 1,
     "laws": 1,
     "flops": 1,
     "columns": 1,
-    "table": 2,
-    "train": 2,
-    "runs_import": 2,
-    "fitting": 3,
-    "planning": 4,
-    "study": 5,
-    "report": 6,
-    "cli": 7,
-    "__init__": 7,
+    "runs": 2,
+    "table": 3,
+    "train": 3,
+    "runs_import": 3,
+    "fitting": 4,
+    "planning": 5,
+    "study": 6,
+    "report": 7,
+    "cli": 8,
+    "__init__": 8,
 }
 
 #: Third-party packages -> (parts that may import them anywhere, modules that may import them
@@ -119,7 +121,7 @@ def _resolve(module: str, is_pkg: bool, node: ast.ImportFrom) -> list[str]:
     if base != "distillscale":
         return [base]
     # `from distillscale import laws` names a subpackage; `__version__` is a root constant;
-    # any other name is a lazy re-export of the public surface (layer 7)
+    # any other name is a lazy re-export of the public surface (layer 8)
     return [
         f"distillscale.{a.name}"
         if a.name in LAYERS
@@ -376,6 +378,7 @@ TORCH_FREE = (
     "distillscale.laws",
     "distillscale.flops",
     "distillscale.columns",
+    "distillscale.runs",
     "distillscale.table",
     "distillscale.runs_import",
     "distillscale.fitting",
@@ -448,3 +451,83 @@ def test_probe_detects_an_eager_torch_import() -> None:
     result = _probe("hidden", ["json", "torch.nn"])
     assert result["json"]["error"] is None
     assert "hidden by the test" in str(result["torch.nn"]["error"])
+
+
+#: Packages with a narrower contract than torch-free (docs/architecture.md): what they must
+#: not load. ``runs`` is the vocabulary every layer above shares, so it loads no frameworks
+#: (numpy only through ``flops``); ``laws`` and ``flops`` are numpy-only.
+LEAN: dict[str, tuple[str, ...]] = {
+    "distillscale.runs": ("pandas", "scipy", "sqlalchemy", "yaml", "pydantic", "torch"),
+    "distillscale.laws": ("pandas", "scipy", "sqlalchemy", "yaml", "pydantic", "torch"),
+    "distillscale.flops": ("pandas", "scipy", "sqlalchemy", "yaml", "pydantic", "torch"),
+}
+
+_LEAN_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2:]))))
+"""
+
+
+def _lean_loaded(module: str, banned: tuple[str, ...]) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _LEAN_PROBE, module, *banned],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", sorted(LEAN))
+def test_lean_packages_load_no_frameworks(module: str) -> None:
+    loaded = _lean_loaded(module, LEAN[module])
+    assert loaded == [], f"importing {module} loads {loaded}; its contract forbids them"
+
+
+def test_lean_probe_detects_a_framework() -> None:
+    # negative control: the table loads pandas, so the probe must see it
+    assert _lean_loaded("distillscale.table", ("pandas",)) == ["pandas"]
+
+
+def _cycles(edges: Iterable[Edge], package: str) -> list[list[str]]:
+    """Import cycles among the modules of ``package`` (imports inside functions count too)."""
+    graph: dict[str, set[str]] = {}
+    for e in _internal(edges):
+        if _under(e.importer, package) and _under(e.target, package) and e.importer != e.target:
+            graph.setdefault(e.importer, set()).add(e.target)
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            found.append([*path[path.index(node) :], node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*path, node])
+        done.add(node)
+
+    for start in sorted(graph):
+        visit(start, [])
+    return found
+
+
+def test_train_has_no_import_cycles() -> None:
+    # the trainer, data-parallel launcher and logit cache used to import each other (lazily);
+    # checkpoints live in train.checkpoint and the launcher is handed the training function
+    cycles = _cycles(_src_edges(), "distillscale.train")
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_cycle_finder_sees_a_lazy_cycle(tmp_path: Path) -> None:
+    (tmp_path / "distillscale/train").mkdir(parents=True)
+    (tmp_path / "distillscale/train/a.py").write_text("import distillscale.train.b\n")
+    (tmp_path / "distillscale/train/b.py").write_text(
+        "def f():\n    from distillscale.train.a import x\n"
+    )
+    cycles = _cycles(_tree_edges(tmp_path), "distillscale.train")
+    assert cycles and cycles[0][0] == cycles[0][-1]

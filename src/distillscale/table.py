@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 
 from distillscale.columns import LOSS_UNITS, loss_scale, parse_column_map
 from distillscale.errors import DistillscaleWarning, InputError, require
+from distillscale.runs import TABLE_KINDS
 
 __all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "parse_column_map", "read_runs"]
 
@@ -55,7 +56,7 @@ CANONICAL_COLUMNS: dict[str, tuple[str, str]] = {
     "teacher_loss": ("positive", "teacher cross-entropy against the data, nats per token"),
     "teacher_params": ("positive", "N_T, teacher parameters (count)"),
     "teacher_tokens": ("positive", "D_T, teacher training tokens (count)"),
-    "kind": ("kind", "teacher, student or baseline"),
+    "kind": ("kind", "teacher, student, baseline or single"),
     "error": ("fraction", "downstream error, a fraction in [0, 1]"),
     "unique_tokens": ("positive", "U, unique training tokens (count)"),
     "step": ("non_negative", "optimizer step"),
@@ -63,7 +64,6 @@ CANONICAL_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 _LOSS_COLUMNS = ("loss", "teacher_loss")
-_KINDS = ("teacher", "student", "baseline")
 _READERS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -417,9 +417,9 @@ def _validate(
             converted = raw
         elif domain == "kind":
             text = raw.astype("string").str.strip().str.lower()
-            bad = ~text.isin(_KINDS).to_numpy(dtype=bool)
+            bad = ~text.isin(TABLE_KINDS).to_numpy(dtype=bool)
             bad &= raw.notna().to_numpy() | (col in required)
-            why = f"is not one of {', '.join(_KINDS)}"
+            why = f"is not one of {', '.join(TABLE_KINDS)}"
             converted = text.astype(object)
         else:
             converted, bad, why = _check_numeric(raw, col, domain, meaning, col in required)

@@ -115,3 +115,36 @@ def test_stale_needs_a_study(store_path, tmp_path, command, capsys):
     err = capsys.readouterr().err
     assert "--stale: give --study too" in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_single_run_exported_reads_back_and_fits_as_supervised(tmp_path):
+    # `distillscale train --store` records lone runs as kind `single`; `runs export` writes that
+    # kind, and `read_runs` (so `fit`) must read it back. Before the run vocabulary was shared,
+    # the table knew only teacher/student/baseline and refused the exported file.
+    from distillscale.fitting.api import _SUPERVISED_KINDS
+    from distillscale.runs import RunKind, phase_ledger
+    from distillscale.table import read_runs
+
+    path = tmp_path / "runs.sqlite"
+    with open_store(path) as store:
+        for i, (params, tokens) in enumerate([(1e4, 1e5), (2e4, 4e5), (4e4, 2e5)]):
+            run_id = f"single{i}"
+            store.register(
+                RunSpecRecord(
+                    run_id=run_id,
+                    kind=RunKind.single,
+                    config="{}",
+                    params=int(params),
+                    tokens=int(tokens),
+                    flops=phase_ledger(RunKind.single, 6 * params * tokens),
+                )
+            )
+            assert store.claim(run_id, "w", 60)
+            assert store.complete(run_id, "w", RunOutcome(loss=3.0 - 0.1 * i))
+    csv = tmp_path / "out.csv"
+    assert main(["runs", "export", "--store", str(path), "-o", str(csv)]) == 0
+    table = read_runs(csv)
+    assert list(table.frame["kind"]) == ["single"] * 3
+    assert list(table.frame["flops"]) == [6e9, 4.8e10, 4.8e10]
+    # the supervised law's rows of a one-table distillation fit include lone runs
+    assert len(read_runs(csv, where=_SUPERVISED_KINDS)) == 3

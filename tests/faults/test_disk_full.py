@@ -68,10 +68,11 @@ class _FullDisk:
 
 def test_torch_save_on_a_full_disk_fails_the_run_cleanly(tmp_path, monkeypatch, tally):
     """The real torch.save writing into a file that hits ENOSPC (torch raises RuntimeError)."""
+    import distillscale.atomic as atomic  # every checkpoint is written through it
     import distillscale.train.trainer as trainer
 
     config = tiny_config(checkpoint_every=10)
-    monkeypatch.setattr(trainer, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
     _FullDisk.room = 10**9
     calls = []
     real_save = torch.save

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -175,17 +173,13 @@ def export(
         raise InputError("--stale: give --study too (staleness is relative to a study's spec)")
     with _open(store) as opened:
         table = opened.run_table(study, status=None if status == "all" else status, stale=stale)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    os.close(fd)
-    try:
+    from distillscale.atomic import atomic_path
+
+    with atomic_path(output) as tmp:
         if fmt is Format.csv:
             table.to_csv(tmp, index=False)
         else:
             table.to_parquet(tmp, index=False)
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     err_console.print(f"wrote {len(table)} runs to {output}", highlight=False, soft_wrap=True)
 
 

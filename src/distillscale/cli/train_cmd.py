@@ -79,7 +79,7 @@ class Device(StrEnum):
 
 
 class Kind(StrEnum):
-    """Run kinds recorded in the run table."""
+    """``--kind`` choices: the kinds of :class:`distillscale.runs.RunKind` without a teacher."""
 
     teacher = "teacher"
     baseline = "baseline"
@@ -159,10 +159,7 @@ def _register(store: Any, config: RunConfig) -> str:
     teacher_id = config.teacher.run_id if config.teacher is not None else None
     if teacher_id is not None and store.get(teacher_id) is None:
         teacher_id = None  # a teacher from a path that this store does not know
-    phase = {"teacher": "teacher_training", "student": "student_training"}.get(
-        config.kind, "supervised_training"
-    )
-    from distillscale.flops import FlopsLedger
+    from distillscale.runs import phase_ledger
 
     store.register(
         RunSpecRecord(
@@ -177,8 +174,8 @@ def _register(store: Any, config: RunConfig) -> str:
             params=counts.non_embedding,
             params_total=counts.total,
             tokens=config.steps * config.tokens_per_step,
-            flops=FlopsLedger(
-                **{phase: training_flops(shape, config.steps * config.tokens_per_step)}
+            flops=phase_ledger(
+                config.kind, training_flops(shape, config.steps * config.tokens_per_step)
             ),
             teacher_run_id=teacher_id,
         )
@@ -451,6 +448,7 @@ def _train_with_progress(
     )
 
     from distillscale.flops import count_params
+    from distillscale.runs import FailureKind, format_failure
 
     n = count_params(config.shape).non_embedding
     total = config.steps * config.tokens_per_step
@@ -484,7 +482,11 @@ def _train_with_progress(
             result = train_run(config, folder, store=sink, progress=progress)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the trainer saved its step first
             if worker:
-                store.release(config.run_id(), worker, "interrupted: rerun to resume")
+                store.release(
+                    config.run_id(),
+                    worker,
+                    format_failure(FailureKind.interrupted, "rerun to resume"),
+                )
             raise
         except BaseException:
             if worker:

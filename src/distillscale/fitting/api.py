@@ -27,6 +27,7 @@ from distillscale.fitting.huber_mle import HuberMLE
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
 from distillscale.fitting.result import Fit, HoldoutRow, load_fit
 from distillscale.laws.base import Law
+from distillscale.runs import SUPERVISED_KINDS
 from distillscale.table import RunTable, read_runs
 
 __all__ = ["ESTIMATORS", "fit", "predict"]
@@ -35,7 +36,7 @@ __all__ = ["ESTIMATORS", "fit", "predict"]
 ESTIMATORS = ("huber-grid", "huber-mle")
 
 DataSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | RunTable
-_SUPERVISED_KINDS = "kind in ['teacher', 'baseline']"
+_SUPERVISED_KINDS = f"kind in {list(SUPERVISED_KINDS)}"
 _STUDENT_KIND = "kind == 'student'"
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from distillscale.atomic import atomic_path
 from distillscale.errors import InputError, require
 from distillscale.fitting.api import DataSource, _and, _has_kind, _read
 from distillscale.fitting.result import Fit
@@ -158,15 +159,11 @@ def plot_fit(
     rx.legend(frameon=False, fontsize=7)
     runs_text = f", {fit.n_points} runs" if fit.n_points else ""
     fig.suptitle(f"{law.name}: {law.form} ({fit.estimator}{runs_text})", fontsize=9)
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        fig.savefig(tmp, format=target.suffix.lower().lstrip("."))
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=target.suffix.lower().lstrip("."))
     except OSError as exc:
         raise InputError(f"--plot {target}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return target
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from distillscale.atomic import atomic_open
 from distillscale.errors import InputError
 from distillscale.fitting.constraints import read_bounds, read_ties
 from distillscale.fitting.extrapolation import read_data_range
@@ -518,15 +518,9 @@ class Fit:
         if target.is_dir():
             raise InputError(f"{target}: is a directory; give a file such as {target / 'fit.json'}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
-        try:
-            with open(tmp, "x", encoding="utf-8") as fh:
-                json.dump(self.to_json(), fh, indent=2)
-                fh.write("\n")
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_open(target, "w") as fh:
+            json.dump(self.to_json(), fh, indent=2)
+            fh.write("\n")
         return target
 
     def with_source(self, source: str) -> Fit:

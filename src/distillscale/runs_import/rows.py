@@ -18,6 +18,7 @@ from typing import Any
 
 from distillscale.columns import loss_scale
 from distillscale.errors import InputError
+from distillscale.runs import TABLE_KINDS
 
 __all__ = [
     "ALIASES",
@@ -46,7 +47,6 @@ CANONICAL: dict[str, str] = {
     "step": "non_negative",
     "lr": "positive",
 }
-_KINDS = ("teacher", "student", "baseline")
 _LOSSES = ("loss", "teacher_loss")
 
 #: Canonical column -> the source names recognised without ``--map``, compared after
@@ -192,8 +192,8 @@ def _check(value: Any, canonical: str, key: str, where: str, scale: float) -> An
         return str(value)
     if domain == "kind":
         text = str(value).strip().lower()
-        if text not in _KINDS:
-            raise InputError(f"{place}: {value!r} is not one of {', '.join(_KINDS)}")
+        if text not in TABLE_KINDS:
+            raise InputError(f"{place}: {value!r} is not one of {', '.join(TABLE_KINDS)}")
         return text
     number = _number(value, domain)
     shown = repr(value) if isinstance(value, str) else str(value)

@@ -12,11 +12,11 @@ import csv
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from distillscale.atomic import atomic_open
 from distillscale.errors import InputError
 from distillscale.runs_import.rows import CANONICAL
 
@@ -65,9 +65,8 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> 
     if not out.parent.is_dir():
         raise InputError(f"-o {out}: folder {out.parent} does not exist; create it first")
     columns = column_order(rows)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with atomic_open(out, "w", newline="") as handle:
             if sep is None:
                 for row in rows:
                     doc = {c: row[c] for c in columns if row.get(c) is not None}
@@ -77,12 +76,8 @@ def write_rows(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> 
                 writer.writerow(columns)
                 for row in rows:
                     writer.writerow([_cell(row.get(c)) for c in columns])
-        os.replace(tmp, out)
     except OSError as exc:
         raise InputError(f"-o {out}: cannot write ({exc.strerror or exc})") from None
     except ValueError as exc:  # a non-finite number in an extra column of a JSON line
         raise InputError(f"-o {out}: {exc}; write CSV instead") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return out

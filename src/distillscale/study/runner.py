@@ -32,8 +32,18 @@ import yaml
 from rich.console import Console
 
 from distillscale import interrupts
+from distillscale.atomic import atomic_open, atomic_write
 from distillscale.errors import DISK_FULL_ERRNOS, InputError, disk_full_message
 from distillscale.flops import FlopsLedger, count_params
+from distillscale.runs import (
+    CURVE_COLUMNS,
+    STUDY_RUN_COLUMNS,
+    FailureKind,
+    format_failure,
+    is_cut_short,
+    parse_failure,
+    phase_ledger,
+)
 from distillscale.study.executors import Executor, Finished, Progress
 from distillscale.study.graph import (
     TEACHER_CHECKPOINT,
@@ -69,33 +79,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RUN_COLUMNS = (
-    "run",
-    "kind",
-    "params",
-    "tokens",
-    "flops",
-    "loss",
-    "teacher_loss",
-    "teacher_params",
-    "teacher_tokens",
-    "status",
-    "teacher_run",
-    "n_layers",
-    "d_model",
-    "wall_seconds",
-    "flops_training",
-    "flops_teacher_inference",
-    "flops_logit_cache",
-)
-CURVE_COLUMNS = ("run", "step", "tokens", "train_loss", "val_loss", "lr")
-#: Failure reasons of attempts cut short through no fault of the run (not counted): a stopped
-#: or killed driver, a full disk, a damaged dependency that is being rebuilt.
-_CUT_SHORT = ("interrupted", "lease expired", "disk full", "waiting:")
+#: Columns of ``runs.csv`` (one list, in :mod:`distillscale.runs.columns`).
+RUN_COLUMNS = STUDY_RUN_COLUMNS
 #: A dependency may be rebuilt this many times per session before its damage is fatal.
 _REBUILDS = 1
-#: Failure reason of a run never started because a dependency failed; retaken once it is done.
-_BLOCKED = "not run: "
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,14 +147,10 @@ def _write_study_dir(spec: StudySpec, study_dir: Path, text: str | None, out: st
     text = redact_text(text, spec.store) if text is not None else None
     if text is None:
         text = yaml.safe_dump(normal, sort_keys=False)
-    tmp = study_dir / f".study.yaml.{os.getpid()}.tmp"
     try:  # atomic, like every file of the study: old or new, never half
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, study_dir / "study.yaml")
+        atomic_write(study_dir / "study.yaml", text)
     except OSError as exc:  # name the file (a full disk's message needs it)
         raise OSError(exc.errno, exc.strerror, str(study_dir / "study.yaml")) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
     write_json_atomic(study_dir / "spec.json", normal)
 
 
@@ -409,11 +392,11 @@ class _Scheduler:
                 )
 
     def _retryable(self, record: RunRecord) -> bool:
-        reason = record.failure_reason or ""
-        if reason.startswith((*_CUT_SHORT, _BLOCKED)):
+        kind = parse_failure(record.failure_reason)[0]
+        if is_cut_short(record.failure_reason) or kind is FailureKind.not_run:
             return True
-        return record.attempts < self.spec.executor.max_attempts and not reason.startswith(
-            "diverged"
+        return record.attempts < self.spec.executor.max_attempts and kind is not (
+            FailureKind.diverged
         )
 
     def _claim(self, node_id: str) -> bool:
@@ -424,10 +407,10 @@ class _Scheduler:
         """
         record = self.store.get(node_id)
         reason = (record.failure_reason or "") if record is not None else ""
-        if record is not None and reason.startswith(_BLOCKED):
+        if record is not None and parse_failure(reason)[0] is FailureKind.not_run:
             self.block_claims[node_id] = record.attempts
         limit = self.spec.executor.max_attempts + self.block_claims.get(node_id, 0)
-        if record is not None and (record.status == "running" or reason.startswith(_CUT_SHORT)):
+        if record is not None and (record.status == "running" or is_cut_short(reason)):
             limit = max(limit, record.attempts + 1)
         return self.store.claim(node_id, self.worker_id, self.lease, max_attempts=limit)
 
@@ -444,7 +427,7 @@ class _Scheduler:
         once. A run already recorded with the same reason is left alone, so reruns of a study
         whose dependency is still failed change nothing in the store.
         """
-        reason = f"{_BLOCKED}its dependency {self.label(dep)} failed"
+        reason = format_failure(FailureKind.not_run, f"its dependency {self.label(dep)} failed")
         self.failed[node_id] = reason
         self.progress.finished(node_id, ok=False, detail=reason, label=self.label(node_id))
         record = self.store.get(node_id)
@@ -617,26 +600,28 @@ class _Scheduler:
             write_tables(self.store, self.spec, self.graph, self.study_dir, curves=False)
             return
         reason = outcome.reason or "failed"
-        if reason.startswith("interrupted"):  # a signal stopped the worker: not counted
+        failure = parse_failure(reason)[0]
+        if failure is FailureKind.interrupted:  # a signal stopped the worker: not counted
             self.store.release(node_id, self.worker_id, reason)
             self.progress.finished(node_id, ok=False, detail=reason, final=False)
             return
-        if outcome.fatal and reason.startswith("disk full"):
+        if outcome.fatal and failure is FailureKind.disk_full:
             self.fatal = reason  # before the store write, which may find the disk full too
         if outcome.damaged is not None:
             reason = self._rebuild(node_id, outcome.damaged, reason)
-            if reason.startswith("waiting:"):
+            if parse_failure(reason)[0] is FailureKind.waiting:
                 self.store.fail(node_id, self.worker_id, reason)
                 self.progress.finished(node_id, ok=False, detail=reason, final=False)
                 return
             outcome = Outcome(node_id=node_id, ok=False, reason=reason, fatal=True)
-        if not outcome.retry and not outcome.fatal and not reason.startswith("diverged"):
-            reason = f"diverged: {reason}"
+        failure = parse_failure(reason)[0]
+        if not outcome.retry and not outcome.fatal and failure is not FailureKind.diverged:
+            reason = format_failure(FailureKind.diverged, reason)
         self.store.fail(node_id, self.worker_id, reason)
         attempts = self._attempts(self.store.get(node_id), node_id)
         final = outcome.fatal or not outcome.retry or attempts >= self.spec.executor.max_attempts
         if outcome.fatal:
-            disk_full = reason.startswith("disk full")
+            disk_full = parse_failure(reason)[0] is FailureKind.disk_full
             self.fatal = reason if disk_full else f"{self.label(node_id)}: {reason}"
         if final:
             self.failed[node_id] = reason
@@ -651,18 +636,22 @@ class _Scheduler:
         rebuilt it, is fatal: the returned reason then does not start with ``waiting:``.
         """
         writer = self.artifacts.get(damaged)
+        kind, detail = parse_failure(reason)
+        cause = detail if kind is FailureKind.waiting else reason
         if writer is None:
-            return f"{reason.removeprefix('waiting: ')}; it is not a file this study writes"
+            return f"{cause}; it is not a file this study writes"
         if self.rebuilt_at.get(writer, -math.inf) > self.submitted.get(node_id, math.inf):
             return reason  # it read the file before the rebuild: retry it on the new one
         if writer in self.done:
             if self.rebuilt.get(writer, 0) >= _REBUILDS:
                 return (
                     f"{damaged} is damaged again after it was rebuilt in this session; check "
-                    f"the disk, then rerun ({reason.removeprefix('waiting: ')})"
+                    f"the disk, then rerun ({cause})"
                 )
             self.rebuilt[writer] = self.rebuilt.get(writer, 0) + 1
-            self.store.reopen(writer, f"rebuilding: {damaged} was damaged")
+            self.store.reopen(
+                writer, format_failure(FailureKind.rebuilding, f"{damaged} was damaged")
+            )
             self._done_marker(writer).unlink(missing_ok=True)
             self.done.discard(writer)
             log.warning("%s is damaged: rebuilding %s", damaged, self.label(writer))
@@ -699,7 +688,9 @@ class _Scheduler:
         """Record the runs still running as interrupted, uncounted (their claims end now)."""
         for node_id in list(self.running):
             try:
-                self.store.release(node_id, self.worker_id, f"interrupted: {reason}")
+                self.store.release(
+                    node_id, self.worker_id, format_failure(FailureKind.interrupted, reason)
+                )
             except Exception:  # noqa: BLE001  best effort on the way out
                 log.debug("could not release %s", node_id, exc_info=True)
         self.running.clear()
@@ -725,11 +716,7 @@ def _phase_ledger(node: RunNode, measured: FlopsLedger) -> FlopsLedger:
     """Put a trainer's training FLOPs in the run's own phase (teacher/student/supervised)."""
     training = measured.student_training + measured.teacher_training
     training += measured.supervised_training
-    if node.kind == "teacher":
-        return FlopsLedger(teacher_training=training)
-    if node.kind == "baseline":
-        return FlopsLedger(supervised_training=training)
-    return FlopsLedger(student_training=training, teacher_inference=measured.teacher_inference)
+    return phase_ledger(node.kind, training, measured.teacher_inference)
 
 
 def _curve_row(point: tuple[int, int, float, float | None, float]) -> CurveRow:
@@ -819,27 +806,15 @@ def _write_curves(store: Store, rows: list[dict[str, Any]], study_dir: Path) -> 
 def _record_ledger(node: RunNode | CacheNode, rec: RunRecord) -> FlopsLedger:
     if isinstance(node, CacheNode):
         return FlopsLedger(logit_cache=rec.flops_logit_cache or 0.0)
-    training = rec.flops_training or 0.0
-    if node.kind == "teacher":
-        return FlopsLedger(teacher_training=training)
-    if node.kind == "baseline":
-        return FlopsLedger(supervised_training=training)
-    return FlopsLedger(
-        student_training=training, teacher_inference=rec.flops_teacher_inference or 0.0
-    )
+    return phase_ledger(node.kind, rec.flops_training or 0.0, rec.flops_teacher_inference or 0.0)
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
 
 
 def make_executor(spec: StudySpec, run_fn: RunFn) -> Executor:
@@ -946,7 +921,7 @@ def run_study(
         if path is None:
             raise
         scheduler.fatal = scheduler.fatal or disk_full_message(path)
-    if scheduler.fatal and scheduler.fatal.startswith("disk full"):
+    if scheduler.fatal and parse_failure(scheduler.fatal)[0] is FailureKind.disk_full:
         raise InputError(f"{scheduler.fatal} (finished runs are kept in the store)")
     if scheduler.fatal:
         raise InputError(

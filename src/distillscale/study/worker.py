@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillscale.atomic import atomic_write_json
 from distillscale.errors import (
     DISK_FULL_ERRNOS,
     DamagedFile,
@@ -33,6 +34,7 @@ from distillscale.errors import (
     require,
 )
 from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
+from distillscale.runs import FailureKind, format_failure, parse_failure
 from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
@@ -137,20 +139,8 @@ RunFn = Callable[[Task, Callable[[ProgressEvent], None]], Outcome]
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
-    """Write JSON to ``path`` through a temporary file, fsync and rename (never half-written)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=1, sort_keys=True, allow_nan=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS and exc.filename is None:  # name the file
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    """A study's JSON file (indent 1, sorted keys, no NaN), written atomically (:mod:`..atomic`)."""
+    atomic_write_json(path, document, indent=1, sort_keys=True, allow_nan=False)
 
 
 def _result_to_json(result: RunResult) -> dict[str, Any]:
@@ -259,7 +249,9 @@ def _damaged(task: Task, exc: DamagedFile, started: float) -> Outcome:
         rel = path.relative_to(study).as_posix()
     except ValueError:  # outside the study: nothing in it can rebuild the file
         return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
-    reason = f"waiting: {rel} is damaged or missing and is being rebuilt ({exc})"
+    reason = format_failure(
+        FailureKind.waiting, f"{rel} is damaged or missing and is being rebuilt ({exc})"
+    )
     return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=True, damaged=rel)
 
 
@@ -306,10 +298,11 @@ def _train(
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
     if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
         reason = result.failure_reason or f"final loss {result.loss} is not finite"
-        if reason.startswith("disk full") or "writing checkpoint" in reason:
+        kind = parse_failure(reason)[0]
+        if kind is FailureKind.disk_full or "writing checkpoint" in reason:
             return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
-        if not reason.startswith("diverged"):
-            reason = f"diverged: {reason}"
+        if kind is not FailureKind.diverged:
+            reason = format_failure(FailureKind.diverged, reason)
         return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=False)
     return Outcome(node_id=task.node_id, ok=True, result=result, trained=trained)
 

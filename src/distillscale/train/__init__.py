@@ -37,7 +37,7 @@ __all__ = [
 # names whose modules import torch: loaded on first use
 _LAZY = {
     "train_run": "distillscale.train.trainer",
-    "load_teacher": "distillscale.train.trainer",
+    "load_teacher": "distillscale.train.checkpoint",
     "check_run": "distillscale.train.trainer",
     "build_logit_cache": "distillscale.train.logit_cache",
 }

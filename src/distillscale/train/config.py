@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from distillscale.errors import InputError
+from distillscale.runs import TABLE_KINDS
 
 if TYPE_CHECKING:
     from distillscale.flops import TransformerShape
@@ -41,7 +42,7 @@ KD_LOSSES: dict[str, str] = {
     "tv": "0.5 sum |p - q|",
 }
 TOP_K_MODES = ("renormalize", "bucket")
-RUN_KINDS = ("teacher", "student", "baseline", "single")
+RUN_KINDS = TABLE_KINDS  # every kind that trains a model (distillscale.runs.RunKind)
 SCHEDULES = ("cosine", "wsd")
 DEVICES = ("auto", "cpu", "cuda")
 TOKENIZERS = ("byte", "bpe")

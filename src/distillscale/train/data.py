@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from distillscale.atomic import atomic_path
 from distillscale.errors import InputError
 from distillscale.train.config import DataConfig
 from distillscale.train.corpus_id import (
@@ -130,9 +131,8 @@ def _bpe_tokenizer(train_docs: list[bytes], vocab_size: int, key: str) -> Any:
     )
     tok.train_from_iterator((d.decode("utf-8", "replace") for d in train_docs), trainer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tok.save(str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tok.save(str(tmp))
     log.info("trained BPE tokenizer (%d tokens) cached at %s", tok.get_vocab_size(), path)
     return tok
 

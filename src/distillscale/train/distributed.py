@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from distillscale.runs import RunSink, curve_row
 from distillscale.train.config import RunConfig
 from distillscale.train.result import ProgressEvent, RunResult
 
@@ -42,7 +43,14 @@ def _free_port() -> int:
 
 
 def _worker(
-    rank: int, world: int, port: int, config: dict[str, Any], workdir: str, threads: int, q: Any
+    rank: int,
+    world: int,
+    port: int,
+    config: dict[str, Any],
+    workdir: str,
+    threads: int,
+    q: Any,
+    train: Callable[..., RunResult],
 ) -> None:
     os.environ.update(
         RANK=str(rank),
@@ -52,11 +60,9 @@ def _worker(
         MASTER_PORT=str(port),
     )
     torch.set_num_threads(threads)
-    from distillscale.train.trainer import _train
-
     dist.init_process_group(backend(), rank=rank, world_size=world)
     try:
-        result = _train(
+        result = train(
             RunConfig.from_dict(config),
             Path(workdir),
             store=None,
@@ -75,14 +81,16 @@ def spawn_train_run(
     config: RunConfig,
     workdir: Path,
     *,
-    store: Any = None,
+    store: RunSink | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    train: Callable[..., RunResult],
 ) -> RunResult:
     """Train ``config`` with ``config.nproc`` local data-parallel processes.
 
     Parameters and result as :func:`distillscale.train.train_run`; each process gets
     ``torch.get_num_threads() // nproc`` threads (at least one). The store, if given, receives
-    the whole curve when the run ends.
+    the whole curve when the run ends. ``train`` is the one-process training function each
+    rank runs (the trainer passes its own, so this module does not import the trainer).
     """
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
@@ -91,7 +99,7 @@ def spawn_train_run(
     procs = [
         ctx.Process(
             target=_worker,
-            args=(r, config.nproc, port, config.to_dict(), str(workdir), threads, q),
+            args=(r, config.nproc, port, config.to_dict(), str(workdir), threads, q, train),
             daemon=True,
         )
         for r in range(config.nproc)
@@ -127,7 +135,5 @@ def spawn_train_run(
                 p.terminate()
                 p.join()
     if store is not None:
-        from distillscale.train.trainer import _curve_row
-
-        store.append_curve(result.run_id, [_curve_row(pt) for pt in result.curve])
+        store.append_curve(result.run_id, [curve_row(pt) for pt in result.curve])
     return result

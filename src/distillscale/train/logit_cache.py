@@ -40,8 +40,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError
+from distillscale.atomic import atomic_path
+from distillscale.errors import DamagedFile, InputError
 from distillscale.flops import TransformerShape, logit_cache_flops
+from distillscale.train.checkpoint import load_model
 from distillscale.train.config import DataConfig, TeacherRef, shape_from_dict, shape_to_dict
 from distillscale.train.data import load_corpus, sequence_starts
 from distillscale.train.integrity import array_digests
@@ -296,8 +298,6 @@ def build_logit_cache(
     CacheInfo
         Path, positions covered, k, bytes per position and the teacher FLOPs spent.
     """
-    from distillscale.train.trainer import load_model
-
     shape = teacher.shape
     if not 1 <= top_k < shape.vocab_size:
         raise InputError(
@@ -357,8 +357,7 @@ def build_logit_cache(
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path, unique=False, fsync=False) as tmp:  # fsynced below
         text = _header_text(header)
         total = 16 + len(text) + _data_bytes(header)
         with tmp.open("wb") as fh:
@@ -373,13 +372,6 @@ def build_logit_cache(
             fh.write(final)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno in DISK_FULL_ERRNOS:
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
     log.info("logit cache %s: %d positions, k=%d", path, n_seq * seq_len, top_k)
     return CacheInfo(
         path=str(path),

@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 
 from distillscale import interrupts
+from distillscale.runs import FailureKind, format_failure
 from distillscale.study.executors import Event, Finished, Progress
 from distillscale.study.worker import Outcome, RunFn, Task, run_task
 from distillscale.train.result import ProgressEvent
@@ -77,7 +78,9 @@ def _serve(conn: Connection, run_fn: RunFn) -> None:
             outcome = Outcome(
                 node_id=task.node_id,
                 ok=False,
-                reason=f"interrupted: the worker got {stop} (rerun to resume)",
+                reason=format_failure(
+                    FailureKind.interrupted, f"the worker got {stop} (rerun to resume)"
+                ),
                 retry=True,
             )
             try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from distillscale.errors import InputError
 from distillscale.flops import FlopsLedger
+from distillscale.runs import CurveRow, RunKind, RunStatus
 
 __all__ = [
     "KINDS",
@@ -23,10 +24,12 @@ __all__ = [
     "ledger_columns",
 ]
 
-#: Run kinds: trained teacher, distilled student, supervised baseline, logit cache, lone run.
-KINDS: tuple[str, ...] = ("teacher", "student", "baseline", "cache", "single")
-#: Run states: registered, claimed by a worker, finished with a result, stopped with a reason.
-STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed")
+#: Run kinds (:class:`distillscale.runs.RunKind`): trained teacher, distilled student,
+#: supervised baseline, logit cache, lone run.
+KINDS: tuple[str, ...] = tuple(k.value for k in RunKind)
+#: Run states (:class:`distillscale.runs.RunStatus`): registered, claimed by a worker, finished
+#: with a result, stopped with a reason.
+STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
 
 
 def ledger_columns(ledger: FlopsLedger) -> dict[str, float]:
@@ -144,31 +147,6 @@ class RunOutcome:
                     f"RunOutcome.{name}: {value!r} is not a finite positive loss "
                     "(nats per token); report a diverged run with Store.fail instead"
                 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CurveRow:
-    """One logged training step.
-
-    Parameters
-    ----------
-    step : int
-        Optimiser steps done.
-    tokens : int
-        Training tokens seen so far (count).
-    train_loss : float
-        Training loss at this step, nats per token.
-    val_loss : float or None
-        Held-out loss if evaluated at this step, nats per token.
-    lr : float
-        Learning rate used at this step.
-    """
-
-    step: int
-    tokens: int
-    train_loss: float
-    val_loss: float | None = None
-    lr: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

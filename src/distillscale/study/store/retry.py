@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import exc as sa_exc
 
 from distillscale.errors import InputError
+from distillscale.runs import FailureKind, format_failure
 
 __all__ = [
     "DEFAULT_RETRY_SECONDS",
@@ -128,8 +129,11 @@ def retrying(
             left = started + bound_s - now
             if left <= 0:
                 raise StoreUnreachable(
-                    f"store unreachable: {shown} for {bound_s:g} s: {reason}; rerun to resume "
-                    f"(finished runs are kept; ${RETRY_ENV} sets how long to wait)"
+                    format_failure(
+                        FailureKind.store_unreachable,
+                        f"{shown} for {bound_s:g} s: {reason}; rerun to resume "
+                        f"(finished runs are kept; ${RETRY_ENV} sets how long to wait)",
+                    )
                 ) from None
             time.sleep(min(delay, left))
             delay = min(delay * 2, MAX_DELAY_S)

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from distillscale.runs import RunKind, RunStatus
+
 __all__ = [
     "SCHEMA_VERSION",
     "curves",
@@ -87,10 +89,10 @@ runs = sa.Table(
     sa.Column("tokens_per_second", sa.Float(precision=53)),
     sa.Column("checkpoint_path", sa.Text),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.CheckConstraint(f"kind IN ({', '.join(repr(k.value) for k in RunKind)})", name="runs_kind"),
     sa.CheckConstraint(
-        "kind IN ('teacher', 'student', 'baseline', 'cache', 'single')", name="runs_kind"
+        f"status IN ({', '.join(repr(s.value) for s in RunStatus)})", name="runs_status"
     ),
-    sa.CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="runs_status"),
 )
 
 curves = sa.Table(

@@ -49,6 +49,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL
 
 from distillscale.errors import InputError
+from distillscale.runs import STORE_RUN_COLUMNS, FailureKind
 from distillscale.study.store import retry
 from distillscale.study.store.records import (
     STATUSES,
@@ -79,32 +80,7 @@ __all__ = ["RUN_TABLE_COLUMNS", "Store", "open_store"]
 logger = logging.getLogger(__name__)
 
 #: Columns of :meth:`Store.run_table`: the canonical run-table columns, then extras.
-RUN_TABLE_COLUMNS: tuple[str, ...] = (
-    "run",
-    "params",
-    "tokens",
-    "flops",
-    "loss",
-    "teacher_loss",
-    "teacher_params",
-    "teacher_tokens",
-    "kind",
-    "study",
-    "status",
-    "params_total",
-    "n_layers",
-    "d_model",
-    "n_heads",
-    "vocab_size",
-    "seq_len",
-    "flops_training",
-    "flops_teacher_inference",
-    "flops_logit_cache",
-    "teacher_run_id",
-    "wall_seconds",
-    "tokens_per_second",
-    "checkpoint_path",
-)
+RUN_TABLE_COLUMNS: tuple[str, ...] = STORE_RUN_COLUMNS
 
 _TEXT_COLUMNS = frozenset({"run", "kind", "study", "status", "teacher_run_id", "checkpoint_path"})
 _BACKENDS = ("sqlite", "postgresql")
@@ -372,8 +348,8 @@ class Store:
                 )
                 .values(
                     status="failed",
-                    failure_reason=f"lease expired on attempt {max_attempts} of {max_attempts} "
-                    "(worker died or stalled)",
+                    failure_reason=f"{FailureKind.lease_expired.value} on attempt "
+                    f"{max_attempts} of {max_attempts} (worker died or stalled)",
                     finished_at=now,
                     claim_expires_at=None,
                 )
