@@ -13,8 +13,9 @@ accountant), so the teacher's inference FLOPs are counted by the one accountant.
 architectures are refused with an error naming the ``model_type``.
 
 A study's Hugging Face teacher is a teacher run with ``RunConfig.pretrained`` set:
-:func:`evaluate_pretrained` measures its held-out loss and trains nothing. The torch-free half
-(locating a model, its shape, its content digest) is :mod:`distillscale.train.hf_config`.
+:func:`distillscale.train.trainer.evaluate_pretrained` measures its held-out loss and trains
+nothing. The torch-free half (locating a model, its shape, its content digest) is
+:mod:`distillscale.train.hf_config`.
 
 transformers is imported lazily, inside functions, through :func:`distillscale.errors.require`;
 ``import distillscale.train`` works without it.
@@ -24,18 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from distillscale.errors import InputError, require
-from distillscale.flops import FlopsLedger, TransformerShape, count_params
-from distillscale.train.config import RunConfig, TeacherRef
-from distillscale.train.data import load_corpus, val_batches
+from distillscale.flops import TransformerShape
+from distillscale.train.config import TeacherRef
 from distillscale.train.hf_config import (  # re-exported: the torch-free half
     HF_PREFIX,
     SUPPORTED,
@@ -44,13 +42,11 @@ from distillscale.train.hf_config import (  # re-exported: the torch-free half
     is_hf_source,
     resolve_hf,
 )
-from distillscale.train.result import RunResult
 
 __all__ = [
     "HF_PREFIX",
     "SUPPORTED",
     "HFLogits",
-    "evaluate_pretrained",
     "hf_shape",
     "hf_teacher_ref",
     "is_hf_source",
@@ -145,46 +141,3 @@ def load_hf_model(
         ) from None
     model.requires_grad_(False)
     return HFLogits(model, ref.shape).to(device).eval()
-
-
-def evaluate_pretrained(config: RunConfig, workdir: Path) -> RunResult:
-    """The result of a teacher run that imports a pretrained model (``config.pretrained``).
-
-    Nothing is trained: the model's held-out loss (nats per token) is measured on the run's
-    validation windows, exactly as a trained run's final loss. ``tokens`` and the training
-    FLOPs are 0 (its pretraining is not this study's); ``params`` are the accountant's count of
-    its shape (GPT-2's biases and position embeddings are not in it). ``workdir`` is created and
-    holds nothing (the weights stay in their directory).
-    """
-    from distillscale.train.trainer import _device, _evaluate
-
-    assert config.pretrained is not None
-    started = time.perf_counter()
-    device = _device(config)
-    corpus = load_corpus(config.data)
-    ref = config.pretrained
-    if corpus.vocab_size != ref.shape.vocab_size:
-        raise InputError(
-            f"teacher {ref.checkpoint}: vocabulary {ref.shape.vocab_size} tokens, the data's "
-            f"is {corpus.vocab_size}; tokenise the data with the teacher's tokenizer"
-        )
-    model = load_hf_model(ref, device, tokenizer_hash=corpus.tokenizer_hash)
-    val = val_batches(corpus, config.shape.seq_len, config.eval_tokens, config.batch_size)
-    loss = _evaluate(model, model, val, device)
-    Path(workdir).mkdir(parents=True, exist_ok=True)
-    counts = count_params(config.shape)
-    return RunResult(
-        run_id=config.run_id(),
-        status="done",
-        failure_reason=None,
-        loss=loss,
-        params=counts.non_embedding,
-        params_total=counts.total,
-        tokens=0,
-        flops=FlopsLedger(),
-        curve=[],
-        tokens_per_second=0.0,
-        mfu=None,
-        wall_seconds=time.perf_counter() - started,
-        checkpoint=None,
-    )

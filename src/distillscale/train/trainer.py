@@ -57,7 +57,15 @@ from distillscale.train.losses import distillation_loss
 from distillscale.train.model import GPT
 from distillscale.train.result import ProgressEvent, RunResult
 
-__all__ = ["CHECKPOINT", "check_run", "load_model", "load_teacher", "lr_at", "train_run"]
+__all__ = [
+    "CHECKPOINT",
+    "check_run",
+    "evaluate_pretrained",
+    "load_model",
+    "load_teacher",
+    "lr_at",
+    "train_run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -331,8 +339,6 @@ def _train_any(
 ) -> RunResult:
     """One process, a torchrun rank, or spawned data-parallel processes."""
     if config.pretrained is not None:  # a Hugging Face teacher: evaluated, never trained
-        from distillscale.train.hf import evaluate_pretrained
-
         return evaluate_pretrained(config, workdir)
     if config.nproc > 1 and not (dist.is_available() and dist.is_initialized()):
         from distillscale.train.distributed import backend, spawn_train_run
@@ -560,3 +566,46 @@ def _ledger(config: RunConfig, teacher: _Teacher | None, tokens: int) -> FlopsLe
     if teacher is not None and teacher.model is not None:
         online = teacher_inference_flops(teacher.shape, tokens)
     return FlopsLedger(**{phase: train}, teacher_inference=online)
+
+
+def evaluate_pretrained(config: RunConfig, workdir: Path) -> RunResult:
+    """The result of a teacher run that imports a pretrained model (``config.pretrained``).
+
+    Nothing is trained: the model's held-out loss (nats per token) is measured on the run's
+    validation windows, exactly as a trained run's final loss. ``tokens`` and the training
+    FLOPs are 0 (its pretraining is not this study's); ``params`` are the accountant's count of
+    its shape (GPT-2's biases and position embeddings are not in it). ``workdir`` is created and
+    holds nothing (the weights stay in their directory).
+    """
+    from distillscale.train.hf import load_hf_model
+
+    assert config.pretrained is not None
+    started = time.perf_counter()
+    device = _device(config)
+    corpus = load_corpus(config.data)
+    ref = config.pretrained
+    if corpus.vocab_size != ref.shape.vocab_size:
+        raise InputError(
+            f"teacher {ref.checkpoint}: vocabulary {ref.shape.vocab_size} tokens, the data's "
+            f"is {corpus.vocab_size}; tokenise the data with the teacher's tokenizer"
+        )
+    model = load_hf_model(ref, device, tokenizer_hash=corpus.tokenizer_hash)
+    val = val_batches(corpus, config.shape.seq_len, config.eval_tokens, config.batch_size)
+    loss = _evaluate(model, model, val, device)
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    counts = count_params(config.shape)
+    return RunResult(
+        run_id=config.run_id(),
+        status="done",
+        failure_reason=None,
+        loss=loss,
+        params=counts.non_embedding,
+        params_total=counts.total,
+        tokens=0,
+        flops=FlopsLedger(),
+        curve=[],
+        tokens_per_second=0.0,
+        mfu=None,
+        wall_seconds=time.perf_counter() - started,
+        checkpoint=None,
+    )
