@@ -20,12 +20,11 @@ holds the tolerance).
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_
 from distillscale.flops import count_params, forward_flops_per_token
 from distillscale.train import trainer as tr
 from distillscale.train.config import RunConfig
+from distillscale.train.config import batch_key as config_batch_key
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
 from distillscale.train.integrity import quarantine
 from distillscale.train.losses import distillation_loss
@@ -50,17 +50,10 @@ log = logging.getLogger(__name__)
 
 
 def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
-    """Runs with equal keys can train together in :func:`train_batched`; None: never batched.
-
-    The key is the shape, the batch size and the data (corpus, tokenizer, split); runs on a
-    GPU, data-parallel or compiled runs train singly.
-    """
-    if config.nproc != 1 or config.compile or config.device == "cuda":
-        return None
+    """:func:`distillscale.train.config.batch_key`, and None for ``device: auto`` with a GPU."""
     if config.device == "auto" and torch.cuda.is_available():
         return None
-    data = dataclasses.replace(config.data, seed=0)
-    return (config.shape, config.batch_size, data)
+    return config_batch_key(config)
 
 
 @dataclass(slots=True)
@@ -294,11 +287,12 @@ def _write_failure(run: _Run, exc: OSError) -> str:
 
 
 def train_batched(
-    configs: list[RunConfig],
-    workdirs: list[str | Path],
+    configs: Sequence[RunConfig],
+    workdirs: Sequence[str | Path],
     *,
     store: Any = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` together, each in its workdir; one :class:`RunResult` per run, in order.
 
@@ -312,6 +306,9 @@ def train_batched(
         Run store; each run's curve is appended at its checkpoints and at its end.
     progress : callable, optional
         Called with each run's :class:`ProgressEvent` after every step (``run_id`` says which).
+    on_start : callable, optional
+        Called once every run is checked, loaded and resumed, before training starts (the
+        study worker logs its attempts there, so a batch refused at setup logs none).
 
     Raises
     ------
@@ -327,9 +324,9 @@ def train_batched(
         over the wall time of the shared steps it took part in).
     """
     paths = [Path(w) for w in workdirs]
-    _check_group(configs, paths)
+    _check_group(list(configs), paths)
     with interrupts.deferred():
-        return _train(configs, paths, store, progress)
+        return _train(list(configs), paths, store, progress, on_start)
 
 
 def _train(
@@ -337,8 +334,11 @@ def _train(
     workdirs: list[Path],
     store: Any,
     progress: Callable[[ProgressEvent], None] | None,
+    on_start: Callable[[], None] | None,
 ) -> list[RunResult]:
     runs = _prepare_runs(configs, workdirs)
+    if on_start is not None:
+        on_start()
     shape = configs[0].shape
     B, T = configs[0].batch_size, shape.seq_len
     rope = runs[0].model.rope
