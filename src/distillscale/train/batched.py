@@ -147,8 +147,8 @@ class _Stack:
                         "exp_avg_sq": self.exp_avg_sq[i][k].clone(),
                     }
 
-    def forward(self, idx: torch.Tensor, shape: Any, rope: torch.Tensor) -> torch.Tensor:
-        """Logits (K, B, T, V) of token ids ``idx`` (K, B, T), each run with its own weights."""
+    def forward(self, idx: torch.Tensor, shape: Any, rope: torch.Tensor) -> list[torch.Tensor]:
+        """Logits (B, T, V) of each run for token ids ``idx`` (K, B, T), each its own weights."""
         P = dict(zip(self.names, self.params, strict=True))
         K, B, T = idx.shape
         d, H, G, hd = shape.d_model, shape.n_heads, shape.kv_heads, shape.head_dim
@@ -186,7 +186,13 @@ class _Stack:
                 h = F.gelu(h)
             x = x + lin(h, P[pre + "ffn.w2.weight"])
         head = P["embed.weight"] if shape.tied_embeddings else P["lm_head.weight"]
-        return lin(norm(x, P["norm.weight"]), head).view(K, B, T, -1)
+        h = norm(x, P["norm.weight"])  # (K, BT, d)
+        # the LM head per run: the runs' losses take their logits apart anyway, and slicing
+        # the (K, BT, V) logits would cost a zero-filled (K, BT, V) gradient per run
+        return [
+            F.linear(hk, wk).view(B, T, -1)
+            for hk, wk in zip(h.unbind(0), head.unbind(0), strict=True)
+        ]
 
     @torch.no_grad()
     def update(self, lrs: list[float], decays: list[float], clips: list[float]) -> None:
@@ -356,7 +362,7 @@ def _train(
             x_np, y_np = train_batch(r.corpus, r.config.data.seed, s, B, T)
             xs.append(torch.from_numpy(x_np))
             ys.append(torch.from_numpy(y_np))
-        logits = stack.forward(torch.stack(xs), shape, rope)  # (K, B, T, V)
+        per_run = stack.forward(torch.stack(xs), shape, rope)  # K x (B, T, V)
         objectives, losses = [], []
         for k, (r, s) in enumerate(zip(active, steps, strict=True)):
             sparse = None
@@ -367,7 +373,11 @@ def _train(
                 with torch.no_grad():
                     teacher_logits = r.teacher.model(xs[k])
             objective, ce, _ = distillation_loss(
-                logits[k], ys[k], r.config.kd, teacher_logits=teacher_logits, teacher_sparse=sparse
+                per_run[k],
+                ys[k],
+                r.config.kd,
+                teacher_logits=teacher_logits,
+                teacher_sparse=sparse,
             )
             objectives.append(objective)
             losses.append(torch.stack([ce.detach(), objective.detach()]))
