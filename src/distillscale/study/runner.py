@@ -17,6 +17,7 @@ study's current ones (the others registered under its name are stale).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -66,6 +67,7 @@ from distillscale.study.worker import (
     run_task,
     write_json_atomic,
 )
+from distillscale.train.config import batch_key
 
 __all__ = [
     "StudyResult",
@@ -356,6 +358,7 @@ class _Scheduler:
         self.rebuilt_at: dict[str, float] = {}  # node id -> when its rebuild finished (monotonic)
         self.submitted: dict[str, float] = {}  # node id -> when it was last submitted
         self.artifacts = {self._artifact(n): n for n in self.nodes}  # file -> node that writes it
+        self.batches: dict[str, tuple[str, ...]] = {}  # batch task id -> its member run ids
 
     def _artifact(self, node_id: str) -> str:
         """The file a node writes that others read, relative to the study directory."""
@@ -501,9 +504,11 @@ class _Scheduler:
         for node_id in ready:
             if self.executor.free <= 0 or self.fatal:
                 break
+            if node_id in self.running:  # claimed into a batch this turn
+                continue
             if self._claim(node_id):
                 held_since.pop(node_id, None)
-                self._submit(node_id)
+                self._submit_batch(self._batch_for(node_id, ready, held_since))
             else:
                 held_since.setdefault(node_id, time.monotonic())
         if not self.running:
@@ -537,7 +542,69 @@ class _Scheduler:
                     node_id, ok=False, detail=self.failed[node_id], label=self.label(node_id)
                 )
 
+    def _batch_for(self, first: str, ready: list[str], held_since: dict[str, float]) -> list[str]:
+        """``first`` (claimed) and up to ``batch_runs - 1`` more claimed ready runs.
+
+        They share ``first``'s :func:`~distillscale.train.config.batch_key` (shape, batch size,
+        data), so one worker trains them together.
+        """
+        node = self.nodes[first]
+        limit = self.spec.executor.batch_runs
+        key = batch_key(node.config) if isinstance(node, RunNode) and limit > 1 else None
+        group = [first]
+        if key is None:
+            return group
+        for other in ready:
+            if len(group) >= limit:
+                break
+            peer = self.nodes[other]
+            if other == first or other in self.running or not isinstance(peer, RunNode):
+                continue
+            if batch_key(peer.config) != key:
+                continue
+            if self._claim(other):
+                held_since.pop(other, None)
+                group.append(other)
+            else:
+                held_since.setdefault(other, time.monotonic())
+        return group
+
+    def _submit_batch(self, node_ids: list[str]) -> None:
+        """Submit one run or cache, or several runs as one batch task (``train.batched``)."""
+        if len(node_ids) == 1:
+            self._submit(node_ids[0])
+            return
+        members = tuple(self._task(n) for n in node_ids)
+        batch_id = f"batch:{node_ids[0]}+{len(node_ids) - 1}"
+        self.batches[batch_id] = tuple(node_ids)
+        first = members[0]
+        self.executor.submit(
+            Task(
+                node_id=batch_id,
+                kind="batch",
+                config=first.config,
+                study_dir=first.study_dir,
+                workdir=first.workdir,
+                threads=first.threads,
+                attempt=first.attempt,
+                members=members,
+            )
+        )
+        now = time.monotonic()
+        for task in members:
+            node = self.nodes[task.node_id]
+            self.running[task.node_id] = self.submitted[task.node_id] = now
+            label = f"{self.label(task.node_id)} (batch of {len(members)})"
+            self.progress.started(task.node_id, label, node.ledger.total, task.attempt)
+
     def _submit(self, node_id: str) -> None:
+        task = self._task(node_id)
+        self.executor.submit(task)
+        node = self.nodes[node_id]
+        self.running[node_id] = self.submitted[node_id] = time.monotonic()
+        self.progress.started(node_id, self.label(node_id), node.ledger.total, task.attempt)
+
+    def _task(self, node_id: str) -> Task:
         node = self.nodes[node_id]
         record = self.store.get(node_id)
         attempt = self._attempts(record, node_id) if record is not None else 1
@@ -566,13 +633,15 @@ class _Scheduler:
                 threads=self.spec.executor.threads,
                 attempt=attempt,
             )
-        self.executor.submit(task)
-        self.running[node_id] = self.submitted[node_id] = time.monotonic()
-        self.progress.started(node_id, self.label(node_id), node.ledger.total, attempt)
+        return task
 
     def _on_progress(self, event: Progress) -> None:
         e = event.event
-        self.progress.step(event.node_id, e)
+        members = self.batches.get(event.node_id)
+        if members is None:
+            self.progress.step(event.node_id, e)
+        elif e.run_id in members:
+            self.progress.step(e.run_id, e)
 
     def _heartbeat(self) -> None:
         now = time.monotonic()
@@ -582,6 +651,13 @@ class _Scheduler:
                 self.running[node_id] = now
 
     def _on_finished(self, outcome: Outcome) -> None:
+        members = self.batches.pop(outcome.node_id, None)
+        if members is not None:  # a batch: each member's outcome, or the batch's for all
+            by_id = {m.node_id: m for m in outcome.members}
+            for member in members:
+                own = by_id.get(member) or dataclasses.replace(outcome, node_id=member, members=())
+                self._on_finished(own)
+            return
         node_id = outcome.node_id
         self.running.pop(node_id, None)
         node = self.nodes[node_id]

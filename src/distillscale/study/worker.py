@@ -80,6 +80,9 @@ class Task:
         Torch intra-op threads for this task.
     attempt : int
         1 for the first attempt, then 2, ...
+    members : tuple of Task
+        A batch: same-shape runs trained together (``train.batched``); ``node_id`` is then
+        the batch's own id and the outcome carries one outcome per member.
     """
 
     node_id: str
@@ -92,6 +95,7 @@ class Task:
     top_k: int = 0
     threads: int = 1
     attempt: int = 1
+    members: tuple[Task, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +125,8 @@ class Outcome:
         A file this task needed that is damaged or missing (a teacher's checkpoint, a logit
         cache), relative to the study directory; it was moved aside and the driver rebuilds
         the run or cache that wrote it, then retries this task (the attempt does not count).
+    members : tuple of Outcome
+        For a batch task: one outcome per member run, in the task's order.
     """
 
     node_id: str
@@ -132,6 +138,7 @@ class Outcome:
     cache: CacheInfo | None = None
     trained: bool = True
     damaged: str | None = None
+    members: tuple[Outcome, ...] = ()
 
 
 #: The run function's signature: task and a progress callback in, outcome out.
@@ -203,6 +210,8 @@ def run_task_with(
     signatures of :func:`distillscale.train.train_run` and ``build_logit_cache``; tests pass
     fast stand-ins (with :func:`functools.partial`) to exercise scheduling and crash safety.
     """
+    if task.members:
+        return _train_batch(task, progress, trainer, cache_builder)
     started = time.time()
     try:
         if task.kind == "cache":
@@ -293,6 +302,85 @@ def _train(
     if result.status == "done" and result.loss is not None and math.isfinite(result.loss):
         write_json_atomic(workdir / RESULT_FILE, _result_to_json(result))
     return _from_result(task, result, trained=True)
+
+
+def _train_batch(
+    task: Task,
+    progress: Callable[[ProgressEvent], None],
+    trainer: Callable[..., RunResult] | None,
+    cache_builder: Callable[..., CacheInfo] | None,
+) -> Outcome:
+    """Train a batch task's member runs together; one outcome per member.
+
+    Members already finished (``result.json``) return their result; the others train in one
+    :func:`distillscale.train.batched.train_batched` call, each with its own workdir,
+    ``attempts.log`` line, ``result.json`` and outcome. When the batch cannot start (a
+    damaged or missing teacher file, bad input), or with a stand-in ``trainer`` (tests), each
+    member runs alone through :func:`run_task_with`, so its failure stays its own; training
+    already done stays in the checkpoints it resumes from. A crash or a signal during batched
+    training is every member's (each resumes from its own checkpoint).
+    """
+    study = Path(task.study_dir)
+    outcomes: dict[str, Outcome] = {}
+    todo: list[Task] = []
+    for member in task.members:
+        done = read_result(study / member.workdir / RESULT_FILE)
+        if done is not None:
+            outcomes[member.node_id] = _from_result(member, done, trained=False)
+        else:
+            todo.append(member)
+    if len(todo) > 1 and trainer is None:
+        try:
+            outcomes.update(_train_together(todo, study, progress))
+            todo = []
+        except (DamagedFile, InputError) as exc:  # raised before anything trained
+            log.info("batch %s: %s; training its runs one by one", task.node_id, exc)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL_ERRNOS and exc.errno != errno.EROFS:
+                return _for_all(task, _crash(task, exc))
+            log.info("batch %s: %s; training its runs one by one", task.node_id, exc)
+        except Exception as exc:  # noqa: BLE001  a crash: every member is retried
+            return _for_all(task, _crash(task, exc))
+    for member in todo:
+        outcomes[member.node_id] = run_task_with(
+            member, progress, trainer=trainer, cache_builder=cache_builder
+        )
+    members = tuple(outcomes[m.node_id] for m in task.members)
+    return Outcome(node_id=task.node_id, ok=all(o.ok for o in members), members=members)
+
+
+def _for_all(task: Task, outcome: Outcome) -> Outcome:
+    """A batch task's outcome that is the same for every member (a crash)."""
+    members = tuple(dataclasses.replace(outcome, node_id=m.node_id) for m in task.members)
+    return dataclasses.replace(outcome, members=members)
+
+
+def _train_together(
+    tasks: list[Task], study: Path, progress: Callable[[ProgressEvent], None]
+) -> dict[str, Outcome]:
+    from distillscale.train.batched import train_batched
+
+    _set_threads(tasks[0].threads)
+    workdirs = [study / t.workdir for t in tasks]
+
+    def log_attempts() -> None:  # once the batch is set up: a refused batch logs nothing
+        for t, workdir in zip(tasks, workdirs, strict=True):
+            with open(workdir / ATTEMPTS_FILE, "a", encoding="utf-8") as fh:
+                fh.write(
+                    f"start attempt={t.attempt} pid={os.getpid()} time={time.time():.3f} "
+                    f"batch={len(tasks)}\n"
+                )
+
+    os.chdir(study)
+    results = train_batched(
+        [t.config for t in tasks], workdirs, progress=progress, on_start=log_attempts
+    )
+    outcomes = {}
+    for t, workdir, result in zip(tasks, workdirs, results, strict=True):
+        if result.status == "done" and result.loss is not None and math.isfinite(result.loss):
+            write_json_atomic(workdir / RESULT_FILE, _result_to_json(result))
+        outcomes[t.node_id] = _from_result(t, result, trained=True)
+    return outcomes
 
 
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:

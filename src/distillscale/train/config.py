@@ -533,3 +533,15 @@ def family_config(depth: int, *, tokens: int, **overrides: Any) -> RunConfig:
     shape_kw = {k: v for k, v in overrides.items() if k in shape_keys}
     run_kw = {k: v for k, v in overrides.items() if k not in shape_keys}
     return RunConfig(shape=family_shape(depth, **shape_kw), tokens=tokens, **run_kw)
+
+
+def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
+    """Runs with equal keys may train together (``train.batched``); None: this run trains alone.
+
+    The key is the shape, the batch size and the data (corpus, tokenizer and split; the data
+    seed may differ); data-parallel, compiled and GPU runs train alone. Torch-free, so the
+    study scheduler can group runs without loading torch.
+    """
+    if config.nproc != 1 or config.compile or config.device == "cuda":
+        return None
+    return (config.shape, config.batch_size, dataclasses.replace(config.data, seed=0))
