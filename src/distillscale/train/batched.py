@@ -35,6 +35,8 @@ import torch.nn.functional as F
 from distillscale import interrupts
 from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
 from distillscale.flops import count_params, forward_flops_per_token
+from distillscale.runs import curve_row
+from distillscale.train import checkpoint as ck
 from distillscale.train import trainer as tr
 from distillscale.train.config import RunConfig
 from distillscale.train.config import batch_key as config_batch_key
@@ -68,7 +70,7 @@ class _Run:
     model: GPT  # shell: receives the run's weights for eval and checkpoints
     optimizer: torch.optim.AdamW  # shell: receives the run's AdamW state for checkpoints
     rng: torch.Tensor  # the torch RNG state a single run would checkpoint
-    state: Any = field(default_factory=tr._Progress)
+    state: Any = field(default_factory=ck._Progress)
     finished: dict[str, Any] | None = None
     failure: str | None = None
     step_tokens: int = 0
@@ -246,10 +248,10 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
         optimizer = tr._optimizer(model, config, device)
         run = _Run(config, Path(workdir), corpus, teacher, val, model, optimizer,
                    torch.get_rng_state())  # fmt: skip
-        path = run.workdir / tr.CHECKPOINT
+        path = run.workdir / ck.CHECKPOINT
         if path.exists():
             try:
-                run.state, run.finished = tr._resume(path, config, model, optimizer)
+                run.state, run.finished = ck._resume(path, config, model, optimizer)
                 run.rng = torch.get_rng_state()
                 run.wall_before = run.state.wall_seconds
             except DamagedFile as exc:
@@ -265,22 +267,22 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
 def _checkpoint(run: _Run, store: Any, started: float, result: dict[str, Any] | None) -> None:
     """Write the run's checkpoint (its shells hold its current weights) and flush its curve."""
     run.state.wall_seconds = run.wall_before + time.perf_counter() - started
-    state = tr._state_dict(run.config, run.model, run.optimizer, run.state, result,
+    state = ck._state_dict(run.config, run.model, run.optimizer, run.state, result,
                            run.corpus.tokenizer_hash)  # fmt: skip
     state["torch_rng"] = run.rng
-    tr._save_atomic(state, run.workdir / tr.CHECKPOINT)
+    ck._save_atomic(state, run.workdir / ck.CHECKPOINT)
     _flush(run, store)
 
 
 def _flush(run: _Run, store: Any) -> None:
     if store is not None:
         points = run.state.curve[run.stored_upto :]
-        store.append_curve(run.config.run_id(), [tr._curve_row(p) for p in points])
+        store.append_curve(run.config.run_id(), [curve_row(p) for p in points])
         run.stored_upto = len(run.state.curve)
 
 
 def _write_failure(run: _Run, exc: OSError) -> str:
-    path = run.workdir / tr.CHECKPOINT
+    path = run.workdir / ck.CHECKPOINT
     if exc.errno in DISK_FULL_ERRNOS:
         return disk_full_message(exc.filename or path)
     if exc.errno in (errno.EACCES, errno.EROFS):
@@ -484,5 +486,5 @@ def _result(run: _Run, started: float, store: Any) -> RunResult:
         if config.peak_flops is None or tps == 0 or not math.isfinite(flops_rate)
         else flops_rate / config.peak_flops,
         wall_seconds=run.wall_before + time.perf_counter() - started,
-        checkpoint=None if failed else str(run.workdir / tr.CHECKPOINT),
+        checkpoint=None if failed else str(run.workdir / ck.CHECKPOINT),
     )
