@@ -121,3 +121,17 @@ def test_per_depth_learning_rates_with_an_hf_teacher(hf_inputs, tmp_path):
     students = {r.depth: r.config.lr for r in graph.runs if r.kind == "student"}
     assert students == {1: 0.02}
     assert [r.kind for r in graph.runs].count("teacher") == 1
+
+
+def test_pretrained_teacher_never_joins_a_training_batch(hf_inputs, tmp_path):
+    """The scheduler batches runs by batch_key; an evaluated-only teacher must train alone."""
+    from distillscale.train.config import batch_key
+
+    teacher, corpus = hf_inputs
+    graph = build_graph(
+        parse_spec(_doc(teacher, corpus), source="hf.yaml").resolve_corpus(tmp_path)
+    )
+    hf_run = next(r for r in graph.runs if r.kind == "teacher")
+    assert hf_run.config.pretrained is not None
+    assert batch_key(hf_run.config) is None
+    assert all(batch_key(r.config) is not None for r in graph.runs if r.kind == "student")

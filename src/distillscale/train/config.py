@@ -539,9 +539,10 @@ def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
     """Runs with equal keys may train together (``train.batched``); None: this run trains alone.
 
     The key is the shape, the batch size and the data (corpus, tokenizer and split; the data
-    seed may differ); data-parallel, compiled and GPU runs train alone. Torch-free, so the
-    study scheduler can group runs without loading torch.
+    seed may differ); data-parallel, compiled and GPU runs train alone, and so does a pretrained
+    teacher (it is evaluated, not trained). Torch-free, so the study scheduler can group runs
+    without loading torch.
     """
-    if config.nproc != 1 or config.compile or config.device == "cuda":
+    if config.nproc != 1 or config.compile or config.device == "cuda" or config.pretrained:
         return None
     return (config.shape, config.batch_size, dataclasses.replace(config.data, seed=0))
