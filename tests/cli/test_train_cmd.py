@@ -137,3 +137,45 @@ def test_teacher_with_other_bpe_tokenizer_of_the_same_size_exits_2(tmp_path, cap
     # the same tokenizer (same data, BPE rebuilt from its cache) distils as before
     doc = train_json([*bpe, "--tokens", "500", "--teacher", str(teacher_dir)], tmp_path / "ok")
     assert doc["status"] == "done"
+
+
+def _failing_trainer(reason):
+    """The real trainer, its result recorded as failed for ``reason`` (a study would store it)."""
+    import dataclasses
+
+    from distillscale.train.trainer import train_run
+
+    def trainer(config, workdir, **kwargs):
+        result = train_run(config, workdir, **kwargs)
+        return dataclasses.replace(result, status="failed", failure_reason=reason, loss=None)
+
+    return trainer
+
+
+def test_store_records_failures_as_a_study_does(tmp_path, monkeypatch):
+    """A diverged run is stored as ``diverged: ...``; a full disk is not counted as an attempt."""
+    import distillscale.train as train
+
+    store = tmp_path / "runs.sqlite"
+    args = ["train", *TINY, "--tokens", "2000", "--store", str(store), "--workdir"]
+    monkeypatch.setattr(train, "train_run", _failing_trainer("loss is nan at step 3"))
+    assert CliRunner().invoke(app, [*args, str(tmp_path / "a")]).exit_code == 1
+    with open_store(store) as opened:
+        (record,) = opened.list_runs()
+        assert record.status == "failed"
+        assert record.failure_reason == "diverged: loss is nan at step 3"
+    full = "disk full: no space left on device writing x; free space and rerun"
+    monkeypatch.setattr(train, "train_run", _failing_trainer(full))
+    work = tmp_path / "b"
+    for _ in range(3):  # the attempts limit is 3: disk-full attempts are cut short
+        result = CliRunner().invoke(app, [*args, str(work)])
+        assert result.exit_code == 1, result.output
+    with open_store(store) as opened:
+        (record,) = opened.list_runs()
+        assert (record.status, record.failure_reason, record.attempts) == ("failed", full, 4)
+    monkeypatch.undo()
+    result = CliRunner().invoke(app, [*args, str(work), "--json"])
+    assert result.exit_code == 0, result.output
+    with open_store(store) as opened:
+        (record,) = opened.list_runs()
+        assert record.status == "done" and record.loss == json.loads(result.stdout)["loss"]

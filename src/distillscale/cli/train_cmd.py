@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Seconds a claim on a store run lasts without a heartbeat (one is sent every minute).
 LEASE_SECONDS = 600.0
+#: Attempts a store run gets (the store's and a study's default); cut-short ones do not count.
+MAX_ATTEMPTS = 3
 
 
 class KDLoss(StrEnum):
@@ -149,39 +151,33 @@ def _hf_data(
 
 
 def _register(store: Any, config: RunConfig) -> str:
-    """Register and claim the run in the store; return the worker id (or '' if done)."""
+    """Register and claim the run in the store; return the worker id (or '' if done).
+
+    The same store operations as a study's driver (:mod:`distillscale.study.record`): an
+    attempt cut short (interrupted, disk full) does not count against the run's attempts.
+    """
     from distillscale.flops import count_params, training_flops
-    from distillscale.study.store import RunSpecRecord
+    from distillscale.runs import phase_ledger
+    from distillscale.study.record import claim_limit, run_spec_record
 
     run_id = config.run_id()
-    shape = config.shape
-    counts = count_params(shape)
     teacher_id = config.teacher.run_id if config.teacher is not None else None
     if teacher_id is not None and store.get(teacher_id) is None:
         teacher_id = None  # a teacher from a path that this store does not know
-    from distillscale.runs import phase_ledger
-
+    tokens = config.steps * config.tokens_per_step
     store.register(
-        RunSpecRecord(
-            run_id=run_id,
-            kind=config.kind,
-            config=config.canonical_json(),
-            n_layers=shape.n_layers,
-            d_model=shape.d_model,
-            n_heads=shape.n_heads,
-            vocab_size=shape.vocab_size,
-            seq_len=shape.seq_len,
-            params=counts.non_embedding,
-            params_total=counts.total,
-            tokens=config.steps * config.tokens_per_step,
-            flops=phase_ledger(
-                config.kind, training_flops(shape, config.steps * config.tokens_per_step)
-            ),
+        run_spec_record(
+            config,
+            params=count_params(config.shape).non_embedding,
+            tokens=tokens,
+            flops=phase_ledger(config.kind, training_flops(config.shape, tokens)),
             teacher_run_id=teacher_id,
         )
     )
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    if store.claim(run_id, worker, LEASE_SECONDS):
+    if store.claim(
+        run_id, worker, LEASE_SECONDS, max_attempts=claim_limit(store.get(run_id), MAX_ATTEMPTS)
+    ):
         return worker
     record = store.get(run_id)
     if record is not None and record.status == "done":
@@ -449,6 +445,7 @@ def _train_with_progress(
 
     from distillscale.flops import count_params
     from distillscale.runs import FailureKind, format_failure
+    from distillscale.study.record import end_attempt
 
     n = count_params(config.shape).non_embedding
     total = config.steps * config.tokens_per_step
@@ -482,15 +479,12 @@ def _train_with_progress(
             result = train_run(config, folder, store=sink, progress=progress)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the trainer saved its step first
             if worker:
-                store.release(
-                    config.run_id(),
-                    worker,
-                    format_failure(FailureKind.interrupted, "rerun to resume"),
-                )
+                reason = format_failure(FailureKind.interrupted, "rerun to resume")
+                end_attempt(store, config.run_id(), worker, reason)
             raise
         except BaseException:
             if worker:
-                store.fail(config.run_id(), worker, "crashed (rerun to resume)")
+                end_attempt(store, config.run_id(), worker, "crashed (rerun to resume)")
             raise
     if worker:
         _record(store, worker, config, result)
@@ -498,10 +492,12 @@ def _train_with_progress(
 
 
 def _record(store: Any, worker: str, config: RunConfig, result: RunResult) -> None:
+    from distillscale.study.record import end_attempt, result_failure
     from distillscale.study.store import RunOutcome
 
-    if result.status != "done" or result.loss is None:
-        store.fail(result.run_id, worker, result.failure_reason or "failed")
+    failure = result_failure(result)  # as a study stores it: disk full, or diverged: ...
+    if failure is not None:
+        end_attempt(store, result.run_id, worker, failure[0])
         return
     store.complete(
         result.run_id,

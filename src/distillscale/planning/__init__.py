@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from distillscale.planning.cost import HARDWARE, Cost, Hardware, cost_of, hardware
 from distillscale.planning.distill import Recipe, TeacherSpec, optimal_recipe
+from distillscale.planning.measured import MeasuredComparison, compare_measured, verdict_of
 from distillscale.planning.plan import plan
 from distillscale.planning.results import (
     CompareToLoss,
@@ -33,6 +34,7 @@ __all__ = [
     "Cost",
     "DistillationPlan",
     "Hardware",
+    "MeasuredComparison",
     "Plan",
     "Recipe",
     "ScenarioTable",
@@ -42,6 +44,7 @@ __all__ = [
     "Threshold",
     "cheapest_for_loss",
     "chinchilla_optimum",
+    "compare_measured",
     "compute_for_loss",
     "compute_optimal",
     "cost_of",
@@ -49,4 +52,5 @@ __all__ = [
     "hardware",
     "optimal_recipe",
     "plan",
+    "verdict_of",
 ]

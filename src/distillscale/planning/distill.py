@@ -37,6 +37,7 @@ from distillscale.planning._search import (
     minimize_1d,
     minimize_2d,
 )
+from distillscale.planning.measured import verdict_of
 from distillscale.planning.supervised import (
     cheapest_for_loss,
     check_compute,
@@ -114,7 +115,7 @@ class Recipe:
     @property
     def verdict(self) -> str:
         """``"distill"`` when the distilled student is better, else ``"supervised"``."""
-        return "distill" if self.margin > 0 else "supervised"
+        return verdict_of(self.margin)
 
 
 def switches(scenario: str) -> tuple[float, float]:

@@ -26,6 +26,7 @@ from rich.console import Console
 from distillscale.errors import InputError
 from distillscale.fitting import Fit, fit
 from distillscale.laws import get_law
+from distillscale.planning import compare_measured
 from distillscale.study.graph import RunNode, StudyGraph
 from distillscale.study.spec import StudySpec
 from distillscale.study.worker import write_json_atomic
@@ -214,7 +215,10 @@ def _plan(
     supervised: Fit | None,
     distillation: Fit | None,
 ) -> dict[str, Any]:
-    """Per student size and token budget: best measured teacher, and the fitted verdict."""
+    """Per student size and token budget: best measured student, matched baseline, verdicts.
+
+    The verdicts are planning's (:func:`distillscale.planning.compare_measured`).
+    """
     by_run = {r["run"]: r for r in rows}
     nodes = {n.run_id: n for n in graph.runs}
     baselines = [n for n in graph.runs if n.kind == "baseline"]
@@ -222,67 +226,31 @@ def _plan(
     for n in graph.runs:
         if n.kind == "student" and by_run.get(n.run_id, {}).get("status") == "done":
             groups.setdefault((n.params, n.tokens), []).append(n)
-    entries = []
-    lines = []
+    comparisons = []
     for (n_s, d_s), students in sorted(groups.items()):
         best = min(students, key=lambda s: float(by_run[s.run_id]["loss"]))
         teacher = nodes[best.teacher_run] if best.teacher_run else None
-        l_dist = float(by_run[best.run_id]["loss"])
         l_t = by_run[best.run_id]["teacher_loss"]
         base = _matched_baseline(best, teacher, baselines, by_run)
-        l_sup = float(by_run[base.run_id]["loss"]) if base is not None else None
-        entry: dict[str, Any] = {
-            "student_params": n_s,
-            "student_tokens": d_s,
-            "best_teacher_run": best.teacher_run,
-            "best_teacher_loss": float(l_t) if l_t is not None else None,
-            "best_teacher_params": teacher.params if teacher is not None else None,
-            "student_loss_distilled": l_dist,
-            "student_loss_supervised": l_sup,
-            "supervised_tokens": base.tokens if base is not None else None,
-            "margin": (l_sup - l_dist) if l_sup is not None else None,
-        }
-        entry["verdict"] = (
-            None
-            if entry["margin"] is None
-            else ("distill" if entry["margin"] > 0 else "supervised")
+        comparisons.append(
+            compare_measured(
+                student_params=n_s,
+                student_tokens=d_s,
+                distilled_loss=float(by_run[best.run_id]["loss"]),
+                teacher_run=best.teacher_run,
+                teacher_label=teacher.label if teacher is not None else None,
+                teacher_loss=float(l_t) if l_t is not None else None,
+                teacher_params=teacher.params if teacher is not None else None,
+                supervised_loss=float(by_run[base.run_id]["loss"]) if base is not None else None,
+                supervised_tokens=base.tokens if base is not None else None,
+                supervised=supervised,
+                distillation=distillation,
+            )
         )
-        if supervised is not None and distillation is not None and base is not None:
-            pred_d = float(
-                distillation.predict(
-                    params=float(n_s),
-                    tokens=float(d_s),
-                    teacher_loss=float(entry["best_teacher_loss"]),
-                )
-            )
-            pred_s = float(supervised.predict(params=float(n_s), tokens=float(base.tokens)))
-            entry["predicted_distilled"] = pred_d
-            entry["predicted_supervised"] = pred_s
-            entry["predicted_verdict"] = "distill" if pred_s > pred_d else "supervised"
-        entries.append(entry)
-        teacher_text = (
-            f"teacher {teacher.label} (L_T {entry['best_teacher_loss']:.3f})"
-            if teacher is not None and entry["best_teacher_loss"] is not None
-            else "its teacher"
-        )
-        if entry["margin"] is None:
-            lines.append(
-                f"N_S={n_s:.3g}, D_S={d_s:.3g}: best distilled {l_dist:.3f} nats from "
-                f"{teacher_text}; no finished compute-matched baseline to compare"
-            )
-        else:
-            lines.append(
-                f"N_S={n_s:.3g}, D_S={d_s:.3g}: {entry['verdict'].upper()}: distilled from "
-                f"{teacher_text} {l_dist:.3f} vs supervised {l_sup:.3f} nats at matched compute "
-                f"(margin {entry['margin']:+.3f})"
-                + (
-                    f"; the fitted laws predict {entry['predicted_distilled']:.3f} vs "
-                    f"{entry['predicted_supervised']:.3f} ({entry['predicted_verdict']})"
-                    if "predicted_verdict" in entry
-                    else ""
-                )
-            )
-    return {"students": entries, "text": "\n".join(lines)}
+    return {
+        "students": [c.to_json() for c in comparisons],
+        "text": "\n".join(c.text() for c in comparisons),
+    }
 
 
 def _matched_baseline(

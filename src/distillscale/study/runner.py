@@ -35,7 +35,7 @@ from rich.console import Console
 from distillscale import interrupts
 from distillscale.atomic import atomic_open, atomic_write
 from distillscale.errors import DISK_FULL_ERRNOS, InputError, disk_full_message
-from distillscale.flops import FlopsLedger, count_params
+from distillscale.flops import FlopsLedger
 from distillscale.runs import (
     CURVE_COLUMNS,
     STUDY_RUN_COLUMNS,
@@ -55,6 +55,7 @@ from distillscale.study.graph import (
     study_fingerprint,
 )
 from distillscale.study.progress import StudyProgress, format_flops
+from distillscale.study.record import claim_limit, end_attempt, run_spec_record
 from distillscale.study.spec import StudySpec, load_spec
 from distillscale.study.store import Store, open_store
 from distillscale.study.store.records import CurveRow, RunOutcome, RunRecord, RunSpecRecord
@@ -290,22 +291,13 @@ def _register(store: Store, spec: StudySpec, graph: StudyGraph) -> None:
     records = []
     for node in graph.nodes():
         if isinstance(node, RunNode):
-            shape = node.config.shape
-            record = RunSpecRecord(
-                run_id=node.run_id,
-                kind=node.kind,
-                config=node.config.canonical_json(),
-                study=spec.name,
-                n_layers=shape.n_layers,
-                d_model=shape.d_model,
-                n_heads=shape.n_heads,
-                vocab_size=shape.vocab_size,
-                seq_len=shape.seq_len,
+            record = run_spec_record(
+                node.config,
                 params=node.params,
-                params_total=count_params(shape).total,
                 tokens=node.tokens,
                 flops=node.ledger,
                 teacher_run_id=node.teacher_run,
+                study=spec.name,
             )
         else:
             config = json.dumps(
@@ -413,8 +405,7 @@ class _Scheduler:
         if record is not None and parse_failure(reason)[0] is FailureKind.not_run:
             self.block_claims[node_id] = record.attempts
         limit = self.spec.executor.max_attempts + self.block_claims.get(node_id, 0)
-        if record is not None and (record.status == "running" or is_cut_short(reason)):
-            limit = max(limit, record.attempts + 1)
+        limit = claim_limit(record, limit)
         return self.store.claim(node_id, self.worker_id, self.lease, max_attempts=limit)
 
     def _attempts(self, record: RunRecord | None, node_id: str) -> int:
@@ -678,7 +669,7 @@ class _Scheduler:
         reason = outcome.reason or "failed"
         failure = parse_failure(reason)[0]
         if failure is FailureKind.interrupted:  # a signal stopped the worker: not counted
-            self.store.release(node_id, self.worker_id, reason)
+            end_attempt(self.store, node_id, self.worker_id, reason)
             self.progress.finished(node_id, ok=False, detail=reason, final=False)
             return
         if outcome.fatal and failure is FailureKind.disk_full:

@@ -34,7 +34,8 @@ from distillscale.errors import (
     require,
 )
 from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
-from distillscale.runs import FailureKind, format_failure, parse_failure
+from distillscale.runs import FailureKind, format_failure
+from distillscale.study.record import result_failure
 from distillscale.train.config import RunConfig
 from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
@@ -384,14 +385,10 @@ def _train_together(
 
 
 def _from_result(task: Task, result: RunResult, *, trained: bool) -> Outcome:
-    if result.status != "done" or result.loss is None or not math.isfinite(result.loss):
-        reason = result.failure_reason or f"final loss {result.loss} is not finite"
-        kind = parse_failure(reason)[0]
-        if kind is FailureKind.disk_full or "writing checkpoint" in reason:
-            return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
-        if kind is not FailureKind.diverged:
-            reason = format_failure(FailureKind.diverged, reason)
-        return Outcome(node_id=task.node_id, ok=False, reason=reason, retry=False)
+    failure = result_failure(result)
+    if failure is not None:
+        reason, fatal = failure
+        return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=fatal, retry=False)
     return Outcome(node_id=task.node_id, ok=True, result=result, trained=trained)
 
 
