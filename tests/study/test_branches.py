@@ -59,15 +59,17 @@ def test_graph_wires_trunks_and_branches_and_counts_only_cooldowns():
     # students name the trunk teacher's new id, and the branch teacher's
     teacher_ids = {r.run_id for r in graph.runs if r.kind == "teacher"}
     assert {r.teacher_run for r in graph.runs if r.kind == "student"} <= teacher_ids
+    order = [graph.node_id(n) for n in graph.nodes()]  # dependencies first
+    assert all(
+        order.index(d) < order.index(graph.node_id(n)) for n in graph.nodes() for d in n.depends
+    )
     saved = graph.saved.total
     assert saved > 0
     assert graph.ledger.total + saved == pytest.approx(plain.ledger.total, rel=1e-9)
     # branches off: the runs are those of a study without the key (ids of 0.2 unchanged)
     unset = _doc(branches=False)
     del unset["training"]["branches"]
-    assert [r.run_id for r in build_graph(parse_spec(unset)).runs] == [
-        r.run_id for r in plain.runs
-    ]
+    assert [r.run_id for r in build_graph(parse_spec(unset)).runs] == [r.run_id for r in plain.runs]
 
 
 def _quiet() -> Console:

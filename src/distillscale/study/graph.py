@@ -411,7 +411,10 @@ def build_graph(
         others = branch_runs([r for r in runs.values() if r.kind != "teacher"])
         runs = {r.run_id: r for r in runs.values() if r.kind == "teacher"}
         runs.update((r.run_id, r) for r in others)
-    ordered = sorted(runs.values(), key=lambda r: ("teacher", "student", "baseline").index(r.kind))
+    ordered = sorted(  # dependencies first: a cooldown branch after its trunk
+        runs.values(),
+        key=lambda r: (("teacher", "student", "baseline").index(r.kind), r.trunk_run is not None),
+    )
     return StudyGraph(runs=tuple(ordered), caches=tuple(caches.values()))
 
 
