@@ -139,6 +139,7 @@ def _dry_run(spec: Any, graph: Any, json_out: bool) -> None:
                 ],
                 "counts": {k: graph.count(k) for k in ("teacher", "student", "baseline")},
                 "flops": ledger,
+                "saved_by_branches": graph.saved.total,
                 "throughput": {str(k): v for k, v in est.throughput.items()},
                 "throughput_source": est.source,
                 "workers": spec.executor.workers,
@@ -166,6 +167,12 @@ def _dry_run(spec: Any, graph: Any, json_out: bool) -> None:
     err_console.print(table)
     for phase, value in ledger.items():
         err_console.print(f"  {phase:<22} {format_flops(value)} FLOPs", highlight=False)
+    if graph.saved.total > 0:
+        err_console.print(
+            f"  cooldown branches save {format_flops(graph.saved.total)} FLOPs (their trunks "
+            "train their shared steps; the table counts only the cooldowns)",
+            highlight=False,
+        )
     if est.seconds is None:
         err_console.print(
             "estimated wall time: unknown (models too large to time here; set throughput: "

@@ -37,7 +37,15 @@ from distillscale.flops import (
     training_flops,
 )
 from distillscale.study.spec import StudySpec
-from distillscale.train.config import DataConfig, KDConfig, RunConfig, TeacherRef
+from distillscale.train.config import (
+    DataConfig,
+    KDConfig,
+    RunConfig,
+    TeacherRef,
+    branch_mismatch,
+    decay_start,
+    warmup_of,
+)
 from distillscale.train.corpus_id import corpus_fingerprint
 from distillscale.train.hf_config import hf_teacher_ref, tokenizer_files_digest
 
@@ -80,7 +88,14 @@ class RunNode:
     cache_id : str or None
         The logit cache a student reads (``cache: topk``).
     ledger : FlopsLedger
-        Planned FLOPs of this run by phase (operations).
+        Planned FLOPs of this run by phase (operations); for a cooldown branch, only the steps
+        it trains itself (after its trunk's snapshot).
+    trunk_run : str or None
+        For a cooldown branch (``training.branches``), the trunk run whose snapshot it starts
+        from; it must finish first.
+    shared : FlopsLedger
+        A branch's FLOPs of the steps its trunk trained for it (zero for other runs):
+        ``ledger + shared`` is the run's full budget, as if trained from scratch.
     """
 
     run_id: str
@@ -93,13 +108,21 @@ class RunNode:
     teacher_run: str | None
     cache_id: str | None
     ledger: FlopsLedger
+    trunk_run: str | None = None
+    shared: FlopsLedger = dataclasses.field(default_factory=FlopsLedger)
 
     @property
     def depends(self) -> tuple[str, ...]:
-        """Node ids that must finish first (teacher, or its cache)."""
+        """Node ids that must finish first (teacher, or its cache; a branch's trunk)."""
+        trunk = (self.trunk_run,) if self.trunk_run is not None else ()
         if self.cache_id is not None:
-            return (self.cache_id,)
-        return (self.teacher_run,) if self.teacher_run is not None else ()
+            return (self.cache_id, *trunk)
+        return (self.teacher_run, *trunk) if self.teacher_run is not None else trunk
+
+    @property
+    def full_ledger(self) -> FlopsLedger:
+        """FLOPs of the run as if trained from scratch (``ledger + shared``, operations)."""
+        return self.ledger + self.shared
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +195,14 @@ class StudyGraph:
             total = total + node.ledger
         return total
 
+    @property
+    def saved(self) -> FlopsLedger:
+        """FLOPs that cooldown branches do not spend: their trunks trained those steps."""
+        total = FlopsLedger()
+        for run in self.runs:
+            total = total + run.shared
+        return total
+
     def count(self, kind: str) -> int:
         """Number of runs of a kind (``teacher``, ``student``, ``baseline``)."""
         return sum(1 for r in self.runs if r.kind == kind)
@@ -239,6 +270,7 @@ def _base_config(spec: StudySpec, seed: int, fingerprint: str, depth: int) -> di
         "lr": t.lr_for(depth),
         "warmup_steps": t.warmup,
         "schedule": t.schedule,
+        "decay_fraction": t.decay_fraction,
         "min_lr_ratio": t.min_lr_ratio,
         "weight_decay": t.weight_decay,
         "grad_clip": t.grad_clip,
@@ -375,7 +407,14 @@ def build_graph(
                 cache = _cache(spec, teacher, student_cache_tokens[teacher.run_id], reuse)
             node = _student(spec, seed, depth, d_s_int, teacher, cache, label, fingerprint)
             runs.setdefault(node.run_id, node)
-    ordered = sorted(runs.values(), key=lambda r: ("teacher", "student", "baseline").index(r.kind))
+    if spec.training.branches:  # teachers were branched above, before students named them
+        others = branch_runs([r for r in runs.values() if r.kind != "teacher"])
+        runs = {r.run_id: r for r in runs.values() if r.kind == "teacher"}
+        runs.update((r.run_id, r) for r in others)
+    ordered = sorted(  # dependencies first: a cooldown branch after its trunk
+        runs.values(),
+        key=lambda r: (("teacher", "student", "baseline").index(r.kind), r.trunk_run is not None),
+    )
     return StudyGraph(runs=tuple(ordered), caches=tuple(caches.values()))
 
 
@@ -393,6 +432,9 @@ def _teachers(spec: StudySpec, seed: int, suffix: str, fingerprint: str) -> dict
         out[label] = _node(
             config, label, depth, FlopsLedger(teacher_training=training_flops(shape, d))
         )
+    if spec.training.branches:
+        branched = {n.label: n for n in branch_runs(list(out.values()))}
+        out = {label: branched[label] for label in out}
     return out
 
 
@@ -556,3 +598,64 @@ def _baselines(
             _node(config, label, depth, FlopsLedger(supervised_training=training_flops(shape, d)))
         )
     return out
+
+
+def _scaled(ledger: FlopsLedger, factor: float) -> FlopsLedger:
+    """Every phase of ``ledger`` times ``factor``."""
+    return FlopsLedger(
+        **{f.name: getattr(ledger, f.name) * factor for f in dataclasses.fields(ledger)}
+    )
+
+
+def branch_runs(nodes: list[RunNode]) -> list[RunNode]:
+    """Turn runs that differ only in token budget into one trunk and its cooldown branches.
+
+    Runs of one kind, shape, seed, learning rate, data and teacher (every config field but
+    ``tokens``) form a group; its longest run is the trunk. Every run is given the trunk's
+    warm-up in absolute steps, so that all have the same learning rate until the shorter run's
+    WSD decay starts at step ``s``; the trunk saves a snapshot there (``snapshot_steps``), and the
+    shorter run starts from it (``init_from``) and depends on the trunk. A shorter run whose
+    schedule cannot match the trunk's (its decay would start at step 0) stays a run of its own.
+    Run order is kept; only WSD runs (``schedule: wsd``) are grouped.
+    """
+    groups: dict[str, list[RunNode]] = {}
+    for node in nodes:
+        if node.config.schedule != "wsd" or node.config.pretrained is not None:
+            continue
+        key = node.config.to_dict()
+        del key["tokens"]
+        groups.setdefault(json.dumps(key, sort_keys=True), []).append(node)
+    replaced: dict[str, RunNode] = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        trunk = max(group, key=lambda n: n.tokens)
+        w = warmup_of(trunk.config)
+        base = dataclasses.replace(trunk.config, warmup_steps=float(w) if w >= 1 else 0.0)
+        plans: list[tuple[RunNode, RunConfig, int]] = []
+        for node in group:
+            if node is trunk or node.tokens == trunk.tokens:
+                continue
+            config = dataclasses.replace(node.config, warmup_steps=base.warmup_steps)
+            s = decay_start(config)
+            if s >= 1 and branch_mismatch(base, config, s) is None:
+                plans.append((node, config, s))
+        if not plans:
+            continue
+        steps = tuple(sorted({s for _, _, s in plans}))
+        trunk_config = dataclasses.replace(base, snapshot_steps=steps)
+        trunk_id = trunk_config.run_id()
+        replaced[trunk.run_id] = dataclasses.replace(trunk, run_id=trunk_id, config=trunk_config)
+        for node, config, s in plans:
+            snapshot = f"runs/{trunk_id}/snapshot-{s}.pt"
+            config = dataclasses.replace(config, init_from={"path": snapshot, "step": s})
+            shared = _scaled(node.ledger, s * config.tokens_per_step / config.tokens)
+            replaced[node.run_id] = dataclasses.replace(
+                node,
+                run_id=config.run_id(),
+                config=config,
+                ledger=_scaled(node.ledger, 1.0 - s * config.tokens_per_step / config.tokens),
+                trunk_run=trunk_id,
+                shared=shared,
+            )
+    return [replaced.get(n.run_id, n) for n in nodes]

@@ -25,7 +25,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +351,10 @@ class _Scheduler:
         self.submitted: dict[str, float] = {}  # node id -> when it was last submitted
         self.artifacts = {self._artifact(n): n for n in self.nodes}  # file -> node that writes it
         self.batches: dict[str, tuple[str, ...]] = {}  # batch task id -> its member run ids
+        for node_id, node in self.nodes.items():  # a trunk's snapshots, read by its branches
+            if isinstance(node, RunNode):
+                for step in node.config.snapshot_steps:
+                    self.artifacts[f"runs/{node_id}/snapshot-{step}.pt"] = node_id
 
     def _artifact(self, node_id: str) -> str:
         """The file a node writes that others read, relative to the study directory."""
@@ -824,7 +828,7 @@ def write_tables(
             "params": node.params,
             "tokens": rec.tokens if rec is not None and rec.tokens else node.tokens,
             "flops": (rec.flops_training if rec is not None and rec.flops_training else None)
-            or node.ledger.total - node.ledger.teacher_inference,
+            or node.full_ledger.total - node.full_ledger.teacher_inference,
             "loss": _finite(rec.loss) if rec is not None and status == "done" else None,
             "teacher_loss": _finite(rec.teacher_loss) if rec is not None else None,
             "teacher_params": teacher.params if isinstance(teacher, RunNode) else None,
@@ -845,6 +849,8 @@ def write_tables(
     _write_csv(study_dir / "runs.csv", RUN_COLUMNS, rows)
     ledger: dict[str, Any] = dict(actual.as_dict())
     ledger["planned"] = graph.ledger.as_dict()
+    if any(r.trunk_run is not None for r in graph.runs):  # what cooldown branches did not spend
+        ledger["saved_by_branches"] = graph.saved.as_dict()
     write_json_atomic(study_dir / "ledger.json", ledger)
     if curves:
         _write_curves(store, rows, study_dir)
@@ -873,7 +879,16 @@ def _write_curves(store: Store, rows: list[dict[str, Any]], study_dir: Path) -> 
 def _record_ledger(node: RunNode | CacheNode, rec: RunRecord) -> FlopsLedger:
     if isinstance(node, CacheNode):
         return FlopsLedger(logit_cache=rec.flops_logit_cache or 0.0)
-    return phase_ledger(node.kind, rec.flops_training or 0.0, rec.flops_teacher_inference or 0.0)
+    full = phase_ledger(node.kind, rec.flops_training or 0.0, rec.flops_teacher_inference or 0.0)
+    if node.trunk_run is None:
+        return full
+    # a cooldown branch spent only its own steps: its trunk trained (and counted) the rest
+    return FlopsLedger(
+        **{
+            f.name: max(0.0, getattr(full, f.name) - getattr(node.shared, f.name))
+            for f in fields(full)
+        }
+    )
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -1019,7 +1034,12 @@ def run_study(
     console.print(
         f"study {spec.name}: {result.done}/{result.runs} runs done, {result.failed} failed, "
         f"{result.trained} trained this session, {format_flops(result.ledger.total)} FLOPs, "
-        f"{result.wall_seconds:.0f} s",
+        + (
+            f"{format_flops(graph.saved.total)} FLOPs saved by cooldown branches, "
+            if graph.saved.total > 0
+            else ""
+        )
+        + f"{result.wall_seconds:.0f} s",
         highlight=False,
     )
     return result
@@ -1027,4 +1047,6 @@ def run_study(
 
 def _done_ledger(study_dir: Path) -> FlopsLedger:
     doc = json.loads((study_dir / "ledger.json").read_text(encoding="utf-8"))
-    return FlopsLedger(**{k: v for k, v in doc.items() if k not in ("total", "planned")})
+    return FlopsLedger(
+        **{k: v for k, v in doc.items() if k not in ("total", "planned", "saved_by_branches")}
+    )

@@ -226,6 +226,9 @@ class TrainingSpec(_Strict):
     fraction of steps warmed up linearly before the ``schedule`` (``cosine`` to
     ``lr * min_lr_ratio``, or ``wsd``); ``eval_every`` and ``checkpoint_every`` are steps
     (0: only at the end); ``eval_tokens`` is held-out tokens per evaluation (count).
+    ``decay_fraction`` is the fraction of a WSD run's steps in its final linear decay.
+    ``branches: true`` (WSD only) trains the runs that differ only in token budget as one trunk
+    (the longest) and cooldown branches from its snapshots (docs/studies.md: Cooldown branches).
     """
 
     batch_size: PosInt = 16
@@ -238,6 +241,17 @@ class TrainingSpec(_Strict):
     eval_every: Annotated[int, Field(ge=0)] = 0
     eval_tokens: Annotated[int, Field(ge=256)] = 65536
     checkpoint_every: Annotated[int, Field(ge=0)] = 50
+    decay_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+    branches: bool = False
+
+    @model_validator(mode="after")
+    def _branches_need_wsd(self) -> TrainingSpec:
+        if self.branches and self.schedule != "wsd":
+            raise ValueError(
+                f"branches: true needs schedule: wsd (cooldown branches share a constant-rate "
+                f"trunk), not {self.schedule!r}; set training.schedule: wsd or branches: false"
+            )
+        return self
 
     def lr_for(self, depth: int) -> float:
         """Peak learning rate of a model of ``depth`` layers (``lr`` or its map's entry)."""

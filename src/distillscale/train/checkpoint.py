@@ -20,13 +20,13 @@ import torch
 
 from distillscale.atomic import atomic_open
 from distillscale.errors import DamagedFile, InputError
-from distillscale.train.config import RunConfig, TeacherRef, shape_from_dict
+from distillscale.train.config import RunConfig, TeacherRef, branch_mismatch, shape_from_dict
 from distillscale.train.data import Corpus
 from distillscale.train.integrity import state_digest
 from distillscale.train.model import GPT
 from distillscale.train.result import CurvePoint
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_VERSION", "load_model", "load_teacher"]
+__all__ = ["CHECKPOINT", "CHECKPOINT_VERSION", "load_model", "load_teacher", "snapshot_name"]
 
 log = logging.getLogger(__name__)
 
@@ -225,3 +225,53 @@ def _resume(
     ]
     progress = _Progress(step=int(state["step"]), curve=curve, wall_seconds=state["wall_seconds"])
     return progress, state.get("result")
+
+
+def snapshot_name(step: int) -> str:
+    """File name of a run's snapshot after ``step`` optimiser steps (inside its workdir)."""
+    return f"snapshot-{step}.pt"
+
+
+def _from_snapshot(config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer) -> _Progress:
+    """Load ``config.init_from``'s snapshot into ``model`` and ``optimizer``; its progress.
+
+    The curve so far is the snapshot run's (the steps this run shares with it); wall seconds
+    start at 0 (this run's own time).
+
+    Raises
+    ------
+    DamagedFile
+        The snapshot is missing, unreadable, damaged, or not the state after the step it names.
+    InputError
+        The snapshot's run cannot be continued as this one (other shape, data, seed, batch,
+        learning rate or warm-up), naming the file.
+    """
+    assert config.init_from is not None
+    path = Path(config.init_from["path"])
+    step = int(config.init_from["step"])
+    if not path.is_file():
+        raise DamagedFile(
+            path, f"init_from: snapshot {path} does not exist; rerun the run that writes it"
+        )
+    state = _torch_load(path)
+    if int(state.get("step", -1)) != step or state.get("result") is not None:
+        raise DamagedFile(
+            path,
+            f"init_from: snapshot {path} holds the state after step {state.get('step')}, "
+            f"not {step}; rerun the run that writes it",
+        )
+    trunk = RunConfig.from_dict(state["config"])
+    why = branch_mismatch(trunk, config, step)
+    if why is not None:
+        raise InputError(
+            f"init_from: snapshot {path} (run {state.get('run_id')}) cannot start run "
+            f"{config.run_id()}: {why}"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    curve = [
+        (int(s), int(t), float(tr), None if v is None else float(v), float(lr))
+        for s, t, tr, v, lr in state["curve"]
+    ]
+    return _Progress(step=step, curve=curve, wall_seconds=0.0)

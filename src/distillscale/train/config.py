@@ -26,7 +26,9 @@ __all__ = [
     "KDConfig",
     "RunConfig",
     "TeacherRef",
+    "decay_start",
     "family_config",
+    "lr_at",
     "shape_from_dict",
     "shape_to_dict",
 ]
@@ -322,6 +324,14 @@ class RunConfig:
         A pretrained model (a Hugging Face teacher, ``checkpoint = "hf:DIR"``) that this
         teacher run imports instead of training: the run evaluates its held-out loss on
         ``data`` and trains nothing (``tokens`` is then one step, never trained).
+    snapshot_steps : tuple of int
+        Optimiser steps after which the run also saves a copy of its checkpoint as
+        ``snapshot-<step>.pt`` in its workdir (the trunk of WSD cooldown branches); empty: none.
+    init_from : dict or None
+        ``{"path": str, "step": int}``: start from that snapshot of another run (model,
+        optimiser, step, curve so far) instead of step 0. The snapshot's run must have had the
+        same learning rate at every earlier step (a WSD trunk before this run's decay), so the
+        result equals training this run from scratch. None: start from step 0.
     """
 
     kind: str = "single"
@@ -348,8 +358,27 @@ class RunConfig:
     peak_flops: float | None = None
     nproc: int = 1
     pretrained: TeacherRef | None = None
+    snapshot_steps: tuple[int, ...] = ()
+    init_from: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "snapshot_steps", tuple(self.snapshot_steps))  # JSON gives lists
+        _check(
+            all(isinstance(k, int) and 1 <= k < self.steps for k in self.snapshot_steps),
+            f"snapshot_steps: {list(self.snapshot_steps)} must be steps in 1..{self.steps - 1} "
+            "(the run's own steps, before its last)",
+        )
+        init = self.init_from
+        _check(
+            init is None
+            or (
+                set(init) == {"path", "step"}
+                and isinstance(init["path"], str)
+                and isinstance(init["step"], int)
+                and 1 <= init["step"] < self.steps
+            ),
+            f"init_from: {init!r} is not {{'path': snapshot file, 'step': 1..{self.steps - 1}}}",
+        )
         _check(
             self.pretrained is None or (self.kind == "teacher" and self.kd is None),
             "pretrained: only a teacher run without a teacher of its own can be a pretrained model",
@@ -428,6 +457,10 @@ class RunConfig:
                 value = None if value is None else value.to_dict()
             elif f.name in ("data", "kd"):
                 value = None if value is None else dataclasses.asdict(value)
+            elif f.name == "snapshot_steps":
+                value = list(value)
+            elif f.name == "init_from":
+                value = None if value is None else dict(value)
             out[f.name] = value
         return out
 
@@ -483,6 +516,12 @@ class RunConfig:
             del out["data"]["token_dtype"]  # the default: ids of 0.2 unchanged
         if not self.data.corpus.startswith("dataset:"):
             del out["data"]["text_column"]  # only datasets have columns (ids of 0.2 unchanged)
+        if not self.snapshot_steps:
+            del out["snapshot_steps"]  # unset: ids of 0.2 unchanged
+        if self.init_from is None:
+            del out["init_from"]
+        else:  # where the snapshot lies does not change the run
+            out["init_from"] = {"step": self.init_from["step"]}
         if self.data.tokenizer_sha256 is None:
             del out["data"]["tokenizer_sha256"]
         else:
@@ -495,6 +534,86 @@ class RunConfig:
         """First 16 hex digits of the SHA-256 of the sorted-key JSON of :meth:`identity`."""
         text = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def warmup_of(config: RunConfig) -> int:
+    """Warm-up length in optimiser steps: ``warmup_steps`` if >= 1, else that fraction of steps."""
+    w = config.warmup_steps
+    return min(config.steps - 1, int(round(w * config.steps)) if w < 1 else int(w))
+
+
+def decay_start(config: RunConfig) -> int:
+    """First optimiser step (0-based) of a WSD run's final decay.
+
+    The steps before it are warm-up and constant peak learning rate.
+    """
+    steps = config.steps
+    return max(warmup_of(config), steps - max(1, int(round(config.decay_fraction * steps))))
+
+
+def lr_at(config: RunConfig, step: int) -> float:
+    """Learning rate at optimiser step ``step`` (0-based).
+
+    Linear warm-up from ``lr / warmup`` to ``lr`` over ``warmup`` steps; then ``cosine``:
+    ``min + (lr - min) (1 + cos(pi t)) / 2`` with t from 0 to 1 at the last step; or ``wsd``:
+    constant ``lr`` until the last ``decay_fraction`` of steps, then linear to ``min``
+    (Hu et al. 2024, MiniCPM). ``min = min_lr_ratio * lr``.
+    """
+    steps = config.steps
+    warmup = warmup_of(config)
+    peak, low = config.lr, config.lr * config.min_lr_ratio
+    if step < warmup:
+        return peak * (step + 1) / (warmup + 1)
+    if config.schedule == "cosine":
+        t = (step - warmup) / max(1, steps - 1 - warmup)
+        return low + (peak - low) * 0.5 * (1.0 + math.cos(math.pi * t))
+    start = decay_start(config)
+    if step < start:
+        return peak
+    t = (step - start + 1) / max(1, steps - start)
+    return peak + (low - peak) * t
+
+
+#: RunConfig fields that may differ between a snapshot's run and a run that starts from it
+#: (the rest must be equal, and the learning rates of every earlier step).
+BRANCH_FREE_FIELDS = (
+    "tokens",
+    "decay_fraction",
+    "min_lr_ratio",
+    "snapshot_steps",
+    "init_from",
+    "teacher_cache",
+    "checkpoint_every",
+    "device",
+    "compile",
+    "peak_flops",
+    "nproc",
+)
+
+
+def branch_mismatch(trunk: RunConfig, branch: RunConfig, step: int) -> str | None:
+    """Why ``branch`` cannot start from ``trunk``'s state after ``step`` steps, or None.
+
+    It can when every field but :data:`BRANCH_FREE_FIELDS` is equal (shape, data, seed, batch,
+    lr, warm-up, optimiser, teacher) and both had the same learning rate at steps ``0..step-1``.
+    """
+    a, b = trunk.identity(), branch.identity()
+    for name in BRANCH_FREE_FIELDS:
+        a.pop(name, None)
+        b.pop(name, None)
+    differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    if differ:
+        return f"it differs in {', '.join(differ)}"
+    if step > min(trunk.steps, branch.steps):
+        return f"step {step} is past the end of a run"
+    for k in range(step):
+        if lr_at(trunk, k) != lr_at(branch, k):
+            return (
+                f"the learning rates differ at step {k} ({lr_at(trunk, k):.6g} vs "
+                f"{lr_at(branch, k):.6g}); give both the same absolute warmup_steps and start "
+                "at or before the decay of the shorter run"
+            )
+    return None
 
 
 def shape_to_dict(shape: TransformerShape) -> dict[str, Any]:
@@ -540,9 +659,12 @@ def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
 
     The key is the shape, the batch size and the data (corpus, tokenizer and split; the data
     seed may differ); data-parallel, compiled and GPU runs train alone, and so does a pretrained
-    teacher (it is evaluated, not trained). Torch-free, so the study scheduler can group runs
-    without loading torch.
+    teacher (it is evaluated, not trained) and a run of cooldown branches (a trunk that writes
+    snapshots, or a branch that starts from one). Torch-free, so the study scheduler can group
+    runs without loading torch.
     """
     if config.nproc != 1 or config.compile or config.device == "cuda" or config.pretrained:
+        return None
+    if config.snapshot_steps or config.init_from is not None:
         return None
     return (config.shape, config.batch_size, dataclasses.replace(config.data, seed=0))

@@ -42,14 +42,16 @@ from distillscale.flops import (
 from distillscale.runs import RunSink, curve_row, phase_of
 from distillscale.train.checkpoint import (
     CHECKPOINT,
+    _from_snapshot,
     _Progress,
     _resume,
     _save_atomic,
     _state_dict,
     load_model,
     load_teacher,
+    snapshot_name,
 )
-from distillscale.train.config import RunConfig
+from distillscale.train.config import RunConfig, lr_at
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
 from distillscale.train.integrity import quarantine
 from distillscale.train.logit_cache import LogitCache, open_logit_cache
@@ -77,30 +79,6 @@ BETAS = (0.9, 0.95)
 
 class RunFailed(Exception):
     """A run stopped for a reason recorded in its result (NaN, divergence, disk full)."""
-
-
-def lr_at(config: RunConfig, step: int) -> float:
-    """Learning rate at optimiser step ``step`` (0-based).
-
-    Linear warm-up from ``lr / warmup`` to ``lr`` over ``warmup`` steps; then ``cosine``:
-    ``min + (lr - min) (1 + cos(pi t)) / 2`` with t from 0 to 1 at the last step; or ``wsd``:
-    constant ``lr`` until the last ``decay_fraction`` of steps, then linear to ``min``
-    (Hu et al. 2024, MiniCPM). ``min = min_lr_ratio * lr``.
-    """
-    steps = config.steps
-    w = config.warmup_steps
-    warmup = min(steps - 1, int(round(w * steps)) if w < 1 else int(w))
-    peak, low = config.lr, config.lr * config.min_lr_ratio
-    if step < warmup:
-        return peak * (step + 1) / (warmup + 1)
-    if config.schedule == "cosine":
-        t = (step - warmup) / max(1, steps - 1 - warmup)
-        return low + (peak - low) * 0.5 * (1.0 + math.cos(math.pi * t))
-    decay_start = max(warmup, steps - max(1, int(round(config.decay_fraction * steps))))
-    if step < decay_start:
-        return peak
-    t = (step - decay_start + 1) / max(1, steps - decay_start)
-    return peak + (low - peak) * t
 
 
 def _device(config: RunConfig) -> torch.device:
@@ -385,6 +363,18 @@ def _train(
         except DamagedFile as exc:  # nothing was loaded: train from the start instead
             quarantine(path, str(exc))
             log.warning("run %s: its checkpoint was damaged; training from step 0", run_id)
+    missing = [k for k in config.snapshot_steps if k <= state.step and not _snapshot(workdir, k)]
+    if missing and state.step > 0:  # a snapshot was lost (damaged): retrain to rewrite it
+        log.warning("run %s: snapshot after step %d is missing; retraining from step 0",
+                    run_id, missing[0])  # fmt: skip
+        torch.manual_seed(config.seed)
+        model = GPT(shape).to(device)
+        optimizer = _optimizer(model, config, device)
+        state, finished = _Progress(), None
+    if state.step == 0 and config.init_from is not None:
+        state = _from_snapshot(config, model, optimizer)
+        log.info("run %s: starting from %s (step %d)", run_id, config.init_from["path"],
+                 state.step)  # fmt: skip
     net: Callable[[torch.Tensor], torch.Tensor] = torch.compile(model) if config.compile else model
 
     counts = count_params(shape)
@@ -462,6 +452,9 @@ def _train(
             state.curve.append((state.step, state.step * tokens_per_step, train_loss, val_loss, lr))
             if failure is not None:
                 break
+            if state.step in config.snapshot_steps and rank == 0:  # before checkpoint.pt passes it
+                snap = _state_dict(config, model, optimizer, state, None, corpus.tokenizer_hash)
+                _save_atomic(snap, workdir / snapshot_name(state.step))
             if last:
                 finished = {
                     "loss": val_loss,
@@ -526,6 +519,10 @@ def _train(
         wall_seconds=wall_before + time.perf_counter() - started,
         checkpoint=None if failure else str(path),
     )
+
+
+def _snapshot(workdir: Path, step: int) -> bool:
+    return (workdir / snapshot_name(step)).is_file()
 
 
 def _check_loss(ce: float, objective: float, step: int, vocab: int) -> str | None:
