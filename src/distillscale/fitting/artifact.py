@@ -13,7 +13,6 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,13 @@ from numpy.typing import NDArray
 
 from distillscale.atomic import atomic_open
 from distillscale.errors import InputError
+from distillscale.fitting.artifact_schema import (
+    FitDoc,
+    HeadDoc,
+    HoldoutDoc,
+    bad_key,
+    parse_document,
+)
 from distillscale.fitting.constraints import read_bounds, read_ties
 from distillscale.fitting.extrapolation import read_data_range
 from distillscale.fitting.intervals import read_residual_quantiles
@@ -32,7 +38,7 @@ from distillscale.fitting.record import (
     HoldoutRow,
     package_version,
 )
-from distillscale.laws import LAWS, get_law
+from distillscale.laws import get_law
 from distillscale.laws.base import Law
 
 __all__ = ["fit_document", "load_fit", "read_fit_document", "save_fit"]
@@ -103,7 +109,11 @@ def _finite(obj: Any) -> Any:
 
 
 def read_fit_document(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
-    """Build a ``cls`` from a ``distillscale.fit/1`` document; see :meth:`Fit.from_json`."""
+    """Build a ``cls`` from a ``distillscale.fit/1`` document; see :meth:`Fit.from_json`.
+
+    The keys' types are checked by :class:`~distillscale.fitting.artifact_schema.FitDoc`
+    (pydantic), then what depends on the law: parameter names and domains, array shapes.
+    """
     if not isinstance(doc, Mapping):
         raise InputError(f"{where}: expected a JSON object, got {type(doc).__name__}")
     if doc.get("schema") != SCHEMA:
@@ -111,116 +121,33 @@ def read_fit_document(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit
             f"{where}: key 'schema' is {doc.get('schema')!r}; expected {SCHEMA!r} "
             "(write it with `distillscale fit -o FIT.json`)"
         )
+    raw = dict(doc)
+    head = parse_document(raw, where, HeadDoc)
     try:
-        return _read_fit(cls, doc, where)
-    except KeyError as exc:
-        raise InputError(f"{where}: missing key {exc.args[0]!r}") from None
+        law = _read_head(head, where)
+        return _read_fit(cls, law, parse_document(raw, where, FitDoc), where)
     except InputError as exc:
         if str(exc).startswith(where):
             raise
         raise InputError(f"{where}: {exc}") from None
-    except (TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
-        raise InputError(f"{where}: malformed value ({exc})") from None
 
 
-# --- reading a fit document ----------------------------------------------------------------
-_NUMBER = "a finite number"
+# --- what depends on the law ---------------------------------------------------------------
+def _law(where: str, name: str) -> Law:
+    try:
+        return get_law(name)
+    except InputError as exc:
+        raise InputError(f"{where}: key 'law': {exc}") from None
 
 
-def _show(value: Any) -> str:
-    """A short repr of a found value, for messages."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _bad(where: str, key: str, found: Any, allowed: str) -> InputError:
-    return InputError(
-        f"{where}: key {key!r} is malformed: found {_show(found)}; expected {allowed}"
-    )
-
-
-def _is_number(value: Any) -> bool:
-    """A JSON number, or a numpy one from the Python API; booleans are not numbers here."""
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
-
-
-def _number(where: str, key: str, value: Any, *, positive: bool = False) -> float:
-    """A finite JSON number (not a string or boolean); ``positive`` requires > 0."""
-    ok = _is_number(value)
-    number = float(value) if ok else math.nan
-    if not math.isfinite(number) or (positive and number <= 0):
-        raise _bad(where, key, value, "a finite number > 0" if positive else _NUMBER)
-    return number
-
-
-def _optional_number(where: str, key: str, value: Any, *, positive: bool = False) -> float | None:
-    """:func:`_number`, or None for null."""
-    return None if value is None else _number(where, key, value, positive=positive)
-
-
-def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad(where, key, value, "a list of strings")
-    return tuple(value)
-
-
-def _optional_str(where: str, key: str, value: Any) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _bad(where, key, value, "a string or null")
-    return value
-
-
-def _mapping(where: str, key: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _bad(where, key, value, "a JSON object")
-    return value
-
-
-def _named_numbers(where: str, key: str, value: Any, law: Law) -> dict[str, float]:
-    """``{"E": 1.8, ...}``: finite numbers named by the law's parameters."""
-    out: dict[str, float] = {}
-    for name, v in _mapping(where, key, value).items():
+def _named(where: str, key: str, values: Mapping[str, Any], law: Law) -> None:
+    """Every name in ``values`` is a parameter of ``law``."""
+    for name in values:
         if name not in law.param_names:
             raise InputError(
                 f"{where}: key '{key}.{name}' is not a parameter of law {law.name!r} "
                 f"({', '.join(law.param_names)})"
             )
-        out[name] = _number(where, f"{key}.{name}", v)
-    return out
-
-
-def _array(
-    where: str, key: str, value: Any, shape: tuple[int | None, int], *, finite: bool
-) -> NDArray[np.float64]:
-    """A nested list of numbers with ``shape`` (None: any length >= 1).
-
-    Nulls are NaN unless ``finite`` (``to_json`` writes a non-finite entry as null).
-    """
-    rows = value if isinstance(value, list) else None
-    allowed = f"a list of {shape[0] or 'K'} lists of {shape[1]} " + (
-        "finite numbers" if finite else "numbers or nulls"
-    )
-    if not rows or (shape[0] is not None and len(rows) != shape[0]):
-        raise _bad(where, key, value, allowed)
-    for row in rows:
-        if not isinstance(row, list) or len(row) != shape[1]:
-            raise _bad(where, key, row, allowed)
-        for v in row:
-            number = _is_number(v)
-            if not (number or (v is None and not finite)) or (
-                finite and not math.isfinite(float(v))
-            ):
-                raise _bad(where, key, v, allowed)
-    return np.array(rows, dtype=float)
-
-
-def _read_law(where: str, key: str, value: Any) -> Law:
-    if not isinstance(value, str):
-        raise _bad(where, key, value, f"a law name ({', '.join(LAWS)})")
-    try:
-        return get_law(value)
-    except InputError as exc:
-        raise InputError(f"{where}: key {key!r}: {exc}") from None
 
 
 def _in_domain(where: str, key: str, law: Law, values: Mapping[str, float]) -> None:
@@ -231,158 +158,129 @@ def _in_domain(where: str, key: str, law: Law, values: Mapping[str, float]) -> N
         raise InputError(f"{where}: key {key!r}: {exc}") from None
 
 
-def _read_ci(where: str, value: Any, law: Law) -> dict[str, tuple[float, float]] | None:
-    if value is None:
-        return None
-    out: dict[str, tuple[float, float]] = {}
-    for name, pair in _mapping(where, "ci", value).items():
-        key = f"ci.{name}"
-        if name not in law.param_names:
-            raise InputError(
-                f"{where}: key {key!r} is not a parameter of law {law.name!r} "
-                f"({', '.join(law.param_names)})"
-            )
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise _bad(where, key, pair, "a [low, high] pair of finite numbers")
-        lo, hi = (_number(where, key, v) for v in pair)
-        out[name] = (lo, hi)
-    return out
-
-
-def _read_diagnostics(where: str, value: Any) -> Diagnostics:
-    raw = _mapping(where, "diagnostics", value)
-    if "converged" not in raw:
-        raise InputError(f"{where}: missing key 'diagnostics.converged'")
-    converged = raw["converged"]
-    if not isinstance(converged, bool):
-        raise _bad(where, "diagnostics.converged", converged, "true or false")
-    cond = raw.get("condition_number")
-    return Diagnostics(
-        converged=converged,
-        at_bound=_strings(where, "diagnostics.at_bound", raw.get("at_bound", [])),
-        warnings=_strings(where, "diagnostics.warnings", raw.get("warnings", [])),
-        condition_number=_optional_number(where, "diagnostics.condition_number", cond),
-        poorly_determined=_strings(
-            where, "diagnostics.poorly_determined", raw.get("poorly_determined", [])
-        ),
+def _array(
+    where: str, key: str, rows: list[list[float]], shape: tuple[int | None, int], *, finite: bool
+) -> NDArray[np.float64]:
+    """Nested lists of numbers with ``shape`` (None: any length >= 1); NaN is a null entry."""
+    allowed = f"a list of {shape[0] or 'K'} lists of {shape[1]} " + (
+        "finite numbers" if finite else "numbers or nulls"
     )
+    if not rows or (shape[0] is not None and len(rows) != shape[0]):
+        raise bad_key(where, key, rows, allowed)
+    for row in rows:
+        if len(row) != shape[1]:
+            raise bad_key(where, key, row, allowed)
+        if finite and not all(math.isfinite(v) for v in row):
+            bad = next(v for v in row if not math.isfinite(v))
+            raise bad_key(where, key, None if math.isnan(bad) else bad, allowed)
+    return np.array(rows, dtype=float)
 
 
-def _read_holdout(where: str, value: Any) -> tuple[HoldoutRow, ...] | None:
-    if value is None:
+def _holdout(where: str, rows: list[HoldoutDoc] | None) -> tuple[HoldoutRow, ...] | None:
+    if rows is None:
         return None
-    if not isinstance(value, list):
-        raise _bad(where, "holdout", value, "a list of objects")
-    rows = []
-    for i, raw in enumerate(value):
+    out = []
+    for i, row in enumerate(rows):
         key = f"holdout[{i}]"
-        row = _mapping(where, key, raw)
-        required = {"run", "observed", "predicted", "rel_error"}
-        if not required <= set(row) <= required | {"prediction_interval", "inside"}:
-            raise _bad(
-                where,
-                key,
-                sorted(row),
-                "keys run, observed, predicted, rel_error (and prediction_interval, inside)",
-            )
-        if not isinstance(row["run"], str):
-            raise _bad(where, f"{key}.run", row["run"], "a string")
-        lower = upper = inside = None
-        if "prediction_interval" in row or "inside" in row:
-            band = row.get("prediction_interval")
-            if not isinstance(band, list) or len(band) != 2:
-                raise _bad(where, f"{key}.prediction_interval", band, "a [low, high] pair")
-            lower, upper = (_number(where, f"{key}.prediction_interval", v) for v in band)
-            inside = row.get("inside")
-            if not isinstance(inside, bool):
-                raise _bad(where, f"{key}.inside", inside, "true or false")
-        rows.append(
+        band, inside = row.prediction_interval, row.inside
+        if row.model_fields_set & {"prediction_interval", "inside"}:
+            if band is None:
+                raise bad_key(where, f"{key}.prediction_interval", band, "a [low, high] pair")
+            if inside is None:
+                raise bad_key(where, f"{key}.inside", inside, "true or false")
+        lower, upper = (None, None) if band is None else (band[0], band[1])
+        out.append(
             HoldoutRow(
-                run=row["run"],
-                observed=_number(where, f"{key}.observed", row["observed"]),
-                predicted=_number(where, f"{key}.predicted", row["predicted"]),
-                rel_error=_number(where, f"{key}.rel_error", row["rel_error"]),
+                run=row.run,
+                observed=row.observed,
+                predicted=row.predicted,
+                rel_error=row.rel_error,
                 lower=lower,
                 upper=upper,
                 inside=inside,
             )
         )
-    return tuple(rows)
+    return tuple(out)
 
 
-def _read_fit(cls: type[Fit], doc: Mapping[str, Any], where: str) -> Fit:
-    """The body of :meth:`Fit.from_json`: every key checked, each refusal naming it."""
-    law = _read_law(where, "law", doc["law"])
-    params = _named_numbers(where, "params", doc["params"], law)
-    if set(params) != set(law.param_names):
+def _read_head(doc: HeadDoc, where: str) -> Law:
+    """The law, and its parameters: all of them, no others, inside the law's domain."""
+    law = _law(where, doc.law)
+    _named(where, "params", doc.params, law)
+    if set(doc.params) != set(law.param_names):
         raise InputError(
-            f"{where}: key 'params' has {sorted(params)}; law {law.name!r} needs "
+            f"{where}: key 'params' has {sorted(doc.params)}; law {law.name!r} needs "
             f"{', '.join(law.param_names)}"
         )
-    _in_domain(where, "params", law, params)
-    fixed = _named_numbers(where, "fixed", doc.get("fixed") or {}, law)
-    names = doc.get("param_names") or list(law.param_names)
+    _in_domain(where, "params", law, doc.params)
+    return law
+
+
+def _read_fit(cls: type[Fit], law: Law, doc: FitDoc, where: str) -> Fit:
+    """The law-dependent checks of :func:`read_fit_document`, each refusal naming its key."""
+    params = dict(doc.params)
+    fixed = dict(doc.fixed or {})
+    _named(where, "fixed", fixed, law)
+    names = doc.param_names or list(law.param_names)
     if names != list(law.param_names):
-        raise _bad(where, "param_names", names, f"{list(law.param_names)} (law {law.name!r})")
-    ci_level = _optional_number(where, "ci_level", doc.get("ci_level"))
-    if ci_level is not None and not 0.0 < ci_level < 1.0:
-        raise _bad(where, "ci_level", ci_level, "a coverage in (0, 1), e.g. 0.9, or null")
-    n_points = doc.get("n_points")
-    if n_points is not None and (
-        not _is_number(n_points) or not isinstance(n_points, Integral) or n_points < 1
-    ):
-        raise _bad(where, "n_points", n_points, "a whole number of runs >= 1, or null")
-    objective = _optional_number(where, "objective", doc.get("objective"))
-    if objective is not None and objective < 0:
-        raise _bad(where, "objective", objective, "a summed Huber loss >= 0, or null")
+        raise bad_key(where, "param_names", names, f"{list(law.param_names)} (law {law.name!r})")
+    if doc.ci_level is not None and not 0.0 < doc.ci_level < 1.0:
+        raise bad_key(where, "ci_level", doc.ci_level, "a coverage in (0, 1), e.g. 0.9, or null")
+    if doc.objective is not None and doc.objective < 0:
+        raise bad_key(where, "objective", doc.objective, "a summed Huber loss >= 0, or null")
     p = len(law.param_names)
-    samples = doc.get("bootstrap_samples")
-    if samples is not None:
-        samples = _array(where, "bootstrap_samples", samples, (None, p), finite=True)
+    samples = None
+    if doc.bootstrap_samples is not None:
+        samples = _array(where, "bootstrap_samples", doc.bootstrap_samples, (None, p), finite=True)
         if np.any(samples[:, law.log_mask] <= 0):
-            raise _bad(where, "bootstrap_samples", "a value <= 0", "scale parameters > 0")
-    cov = doc.get("covariance")
-    if cov is not None:
-        cov = _array(where, "covariance", cov, (p, p), finite=False)
-    estimator = doc["estimator"]
-    if not isinstance(estimator, str):
-        raise _bad(where, "estimator", estimator, "a string such as 'huber-grid'")
-    version = doc.get("version", "")
-    if not isinstance(version, str):
-        raise _bad(where, "version", version, "a string")
-    sup = doc.get("supervised")
-    if sup is not None and not law.derived_inputs:
+            raise bad_key(where, "bootstrap_samples", "a value <= 0", "scale parameters > 0")
+    cov = None
+    if doc.covariance is not None:
+        cov = _array(where, "covariance", doc.covariance, (p, p), finite=False)
+    if doc.supervised is not None and not law.derived_inputs:
         raise InputError(f"{where}: key 'supervised': law {law.name!r} takes no supervised fit")
-    supervised = None if sup is None else cls.from_json(sup, f"{where} (supervised)")
+    supervised = (
+        None if doc.supervised is None else cls.from_json(doc.supervised, f"{where} (supervised)")
+    )
     if supervised is not None and supervised.law_obj.inputs != ("params", "tokens"):
         raise InputError(
             f"{where}: key 'supervised' is a fit of law {supervised.law!r}; expected a "
             "supervised law of params and tokens (chinchilla or chinchilla-gamma)"
         )
+    ci = None if doc.ci is None else {k: (v[0], v[1]) for k, v in doc.ci.items()}
+    if ci is not None:
+        _named(where, "ci", ci, law)
+    d = doc.diagnostics
     return cls(
         law=law.name,
         params=params,
-        ci=_read_ci(where, doc.get("ci"), law),
-        ci_level=ci_level,
-        estimator=estimator,
-        delta=_number(where, "delta", doc["delta"], positive=True),
-        objective=objective,
-        n_points=None if n_points is None else int(n_points),
-        diagnostics=_read_diagnostics(where, doc["diagnostics"]),
+        ci=ci,
+        ci_level=doc.ci_level,
+        estimator=doc.estimator,
+        delta=doc.delta,
+        objective=doc.objective,
+        n_points=doc.n_points,
+        diagnostics=Diagnostics(
+            converged=d.converged,
+            at_bound=tuple(d.at_bound),
+            warnings=tuple(d.warnings),
+            condition_number=d.condition_number,
+            poorly_determined=tuple(d.poorly_determined),
+        ),
         supervised=supervised,
-        holdout=_read_holdout(where, doc.get("holdout")),
-        data_sha256=_optional_str(where, "data_sha256", doc.get("data_sha256")),
-        version=version,
+        holdout=_holdout(where, doc.holdout),
+        data_sha256=doc.data_sha256,
+        version=doc.version,
         bootstrap_samples=samples,
         param_names=law.param_names,
         covariance=cov,
         fixed=fixed,
-        source=_optional_str(where, "source", doc.get("source")),
-        scale=_optional_number(where, "scale", doc.get("scale"), positive=True),
-        residual_quantiles=read_residual_quantiles(where, doc.get("residual_quantiles")),
-        bounds=read_bounds(where, doc.get("bounds"), law) or None,
-        ties=read_ties(where, doc.get("ties"), law) or None,
-        data_range=read_data_range(where, doc.get("data_range"), law.inputs) or None,
+        source=doc.source,
+        scale=doc.scale,
+        residual_quantiles=read_residual_quantiles(where, doc.residual_quantiles),
+        bounds=read_bounds(where, doc.bounds, law) or None,
+        ties=read_ties(where, doc.ties, law) or None,
+        data_range=read_data_range(where, doc.data_range, law.inputs) or None,
     )
 
 
