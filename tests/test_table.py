@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from distillscale.errors import DistillscaleWarning, InputError
+from distillscale.errors import DistillscaleWarning, InputError, Where
 from distillscale.table import parse_column_map, read_runs
 
 CHINCHILLA = str(Path(__file__).resolve().parents[1] / "examples/data/chinchilla.csv")
@@ -80,7 +80,19 @@ def test_missing_required_column_lists_columns_and_suggests_map():
     with pytest.raises(InputError) as info:
         read_runs(small_frame(), required=("params", "teacher_loss"))
     msg = str(info.value)
-    assert "teacher_loss" in msg and "run, params, tokens, loss" in msg and "--map" in msg
+    assert "teacher_loss" in msg and "run, params, tokens, loss" in msg
+    # the library says where and gives the fix in Python terms; the CLI writes it as --map
+    assert "columns={'teacher_loss': '<your column>'}" in msg and "--" not in msg
+    assert info.value.where == Where(file="<DataFrame>", column="teacher_loss")
+    assert info.value.hints[0][0] == "columns"
+
+
+def test_missing_column_of_a_table_names_the_place_not_a_flag():
+    with pytest.raises(InputError) as info:
+        read_runs(small_frame()).column("teacher_loss")
+    assert info.value.where == Where(file="<DataFrame>", column="teacher_loss")
+    assert "columns={'teacher_loss': '<your column>'}" in str(info.value)
+    assert "--" not in str(info.value)
 
 
 def test_invalid_cell_names_file_line_and_column(tmp_path):
@@ -90,7 +102,9 @@ def test_invalid_cell_names_file_line_and_column(tmp_path):
         read_runs(path)
     msg = str(info.value)
     assert msg.startswith(f"{path} line 3, column 'loss': -0.3 is not positive")
-    assert "--loss-unit" in msg and "--drop-invalid" in msg
+    assert "loss_unit='bits'" in msg and "drop_invalid=True" in msg and "--" not in msg
+    assert info.value.where == Where(file=str(path), row=3, column="loss", row_label="line")
+    assert [opt for opt, _ in info.value.hints] == ["loss_unit", "drop_invalid"]
 
 
 def test_line_numbers_count_blank_lines(tmp_path):
