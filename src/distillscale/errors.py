@@ -58,9 +58,11 @@ class InputError(ValueError):
     Library code says what and where; it does not name command-line flags. ``where`` is the
     place as data, and ``hints`` the fixes as ``(option, text)`` pairs: ``option`` is the
     keyword argument of the Python API the fix concerns (``"columns"``, ``"drop_invalid"``,
-    ``"loss_unit"``) and ``text`` says it in Python terms. ``str(exc)`` is ``message`` followed
-    by each hint's text; the command line (``distillscale.cli.errors``) writes the same fixes as
-    flags instead.
+    ``"loss_unit"``) and ``text`` says it in Python terms. ``subject`` is an argument the
+    message is about, ``(option, Python wording, the value as a user types it)``, e.g.
+    ``("where", "where='los < 3'", "'los < 3'")``; it opens the message. ``str(exc)`` is the
+    subject's Python wording, ``message`` and each hint's text; the command line
+    (``distillscale.cli.errors``) writes the subject and the fixes as flags instead.
     """
 
     def __init__(
@@ -69,11 +71,14 @@ class InputError(ValueError):
         *,
         where: Where | None = None,
         hints: tuple[tuple[str, str], ...] = (),
+        subject: tuple[str, str, str] | None = None,
     ) -> None:
-        super().__init__(message + "".join(f"; {text}" for _, text in hints))
+        head = "" if subject is None else subject[1]
+        super().__init__(head + message + "".join(f"; {text}" for _, text in hints))
         self.message = message
         self.where = where
         self.hints = hints
+        self.subject = subject
 
 
 class DamagedFile(InputError):

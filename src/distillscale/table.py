@@ -332,22 +332,38 @@ def _nonempty(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
+def _map_subject(canonical: str, theirs: str) -> tuple[str, str, str]:
+    """The ``subject`` of an error about one mapping (``--map canonical=theirs``)."""
+    return ("columns", f"columns={{{canonical!r}: {theirs!r}}}", f"{canonical}={theirs}")
+
+
+def _where_subject(where: str) -> tuple[str, str, str]:
+    """The ``subject`` of an error about a row filter (``--where EXPR``)."""
+    return ("where", f"where={where!r}", repr(where))
+
+
 def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], name: str) -> pd.DataFrame:
     """Rename the user's columns to canonical names (``--map canonical=theirs``)."""
     for canonical, theirs in columns.items():
         if canonical not in CANONICAL_COLUMNS:
             raise InputError(
-                f"--map {canonical}={theirs}: {canonical!r} is not a canonical column; "
-                f"allowed: {', '.join(CANONICAL_COLUMNS)}"
+                f": {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL_COLUMNS)}",
+                subject=_map_subject(canonical, theirs),
             )
         if theirs not in frame.columns:
             raise InputError(
-                f"--map {canonical}={theirs}: {name} has no column {theirs!r}; "
-                f"columns present: {', '.join(frame.columns)}"
+                f": {name} has no column {theirs!r}; columns present: {', '.join(frame.columns)}",
+                where=Where(file=name, column=theirs),
+                subject=_map_subject(canonical, theirs),
             )
     targets = list(columns.values())
     if len(set(targets)) != len(targets):
-        raise InputError(f"--map: one column mapped to two names ({', '.join(targets)})")
+        raise InputError(
+            f": one column mapped to two names ({', '.join(targets)})",
+            where=Where(file=name),
+            subject=("columns", "columns", ""),
+        )
     replaced = [c for c in columns if c in frame.columns and columns[c] != c]
     frame = frame.drop(columns=replaced)
     return frame.rename(columns={theirs: canonical for canonical, theirs in columns.items()})
@@ -367,8 +383,9 @@ def _check_where(where: str, name: str) -> None:
     text = re.sub(r"`[^`]*`", "_col", where)  # backtick-quoted column names
     if "@" in re.sub(r"'[^']*'|\"[^\"]*\"", "''", text):  # outside string literals
         raise InputError(
-            f"--where {where!r} on {name}: '@' variables are not allowed; compare columns "
-            'with literal values, e.g. "params > 1e8 and loss < 4"'
+            f" on {name}: '@' variables are not allowed; compare columns "
+            'with literal values, e.g. "params > 1e8 and loss < 4"',
+            subject=_where_subject(where),
         )
     try:
         tree = ast.parse(text.strip(), mode="eval")
@@ -378,10 +395,11 @@ def _check_where(where: str, name: str) -> None:
         if not isinstance(node, _WHERE_NODES):
             shown = ast.get_source_segment(text, node) or type(node).__name__
             raise InputError(
-                f"--where {where!r} on {name}: {shown!r} is not allowed (a "
+                f" on {name}: {shown!r} is not allowed (a "
                 f"{type(node).__name__}); a filter compares columns with values using "
                 "==, !=, <, <=, >, >=, in, and, or, not and arithmetic, e.g. "
-                "\"kind == 'student' and params > 1e8\""
+                "\"kind == 'student' and params > 1e8\"",
+                subject=_where_subject(where),
             )
 
 
@@ -391,13 +409,16 @@ def _query(frame: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
         result = frame.query(where)
     except Exception as exc:  # noqa: BLE001  pandas raises many types for a bad expression
         raise InputError(
-            f"--where {where!r} on {name}: {type(exc).__name__}: {exc}; use a pandas query over "
-            f'the columns {", ".join(frame.columns)}, e.g. "params > 1e8 and loss < 4"'
+            f" on {name}: {type(exc).__name__}: {exc}; use a pandas query over "
+            f'the columns {", ".join(frame.columns)}, e.g. "params > 1e8 and loss < 4"',
+            subject=_where_subject(where),
         ) from exc
     if not isinstance(result, pd.DataFrame):
-        raise InputError(f"--where {where!r} on {name}: not a row filter")
+        raise InputError(f" on {name}: not a row filter", subject=_where_subject(where))
     if len(result) == 0:
-        raise InputError(f"--where {where!r} on {name}: no rows match ({len(frame)} before)")
+        raise InputError(
+            f" on {name}: no rows match ({len(frame)} before)", subject=_where_subject(where)
+        )
     return result
 
 

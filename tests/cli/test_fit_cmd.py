@@ -150,6 +150,12 @@ def test_bound_and_tie_are_applied_and_recorded(
             "bpb; fix the value or pass --drop-invalid to skip rows",
         ),
         ("params,tokens,loss\n1e8,2e9,3.0\n1e8,abc,3.0\n", [], "pass --drop-invalid to skip"),
+        (
+            "params,tokens,loss\n1e8,2e9,3.0\n",
+            ["--map", "params=nope"],
+            "error: --map params=nope: ",
+        ),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--where", "loss > 9"], "--where '((loss > 9))' on"),
         ("params,tokens,loss\n1e8,2e9,3.0\n2e8,nan,2.9\n", [], "line 3"),
         ("params,tokens,loss\n1e8,2e9,3.0\n2e8,abc,2.9\n", [], "'tokens'"),
         ("params,tokens,loss\n1e8,2e9,-3.0\n", [], "not positive"),

@@ -1,9 +1,10 @@
 """Command-line words for library errors: an :class:`InputError`'s fixes written as flags.
 
-Library code says what is wrong and where (``InputError.where``) and gives each fix as an
-``(option, text)`` hint in Python terms (``columns={'params': ...}``). Here each option becomes
-the flag that does the same (``--map params=<your column>``); a hint without a flag keeps its
-text.
+Library code says what is wrong and where (``InputError.where``), opens with the argument it
+is about in Python terms (``where='los < 3'``) and gives each fix as an ``(option, text)`` hint
+(``columns={'params': ...}``). Here the argument and each fix become the flag that does the
+same (``--where 'los < 3'``, ``--map params=<your column>``); one without a flag keeps its
+Python wording.
 """
 
 from __future__ import annotations
@@ -28,10 +29,19 @@ FLAG_HINTS: dict[str, Callable[[InputError], str]] = {
 }
 
 
+#: Python keyword argument -> the flag that sets it, for an error's subject.
+FLAGS = {"columns": "--map", "where": "--where"}
+
+
 def cli_message(exc: InputError) -> str:
     """The one line the command line prints for ``exc`` (without the ``error:`` prefix)."""
     hints = getattr(exc, "hints", ())
-    if not hints:
+    subject = getattr(exc, "subject", None)
+    if not hints and subject is None:
         return str(exc)
+    head = ""
+    if subject is not None:
+        option, python, value = subject
+        head = f"{FLAGS[option]} {value}".rstrip() if option in FLAGS else python
     fixes = (FLAG_HINTS[opt](exc) if opt in FLAG_HINTS else text for opt, text in hints)
-    return exc.message + "".join(f"; {fix}" for fix in fixes)
+    return head + exc.message + "".join(f"; {fix}" for fix in fixes)
