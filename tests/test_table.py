@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from distillscale.errors import DistillscaleWarning, InputError
+from distillscale.errors import DistillscaleWarning, InputError, Where
 from distillscale.table import parse_column_map, read_runs
 
 CHINCHILLA = str(Path(__file__).resolve().parents[1] / "examples/data/chinchilla.csv")
@@ -70,8 +70,14 @@ def test_column_map_renames_and_replaces():
 
 
 def test_map_to_a_missing_column_names_the_flag_and_columns():
-    with pytest.raises(InputError, match=r"--map params=n_params: .*columns present: run"):
+    with pytest.raises(InputError) as info:
         read_runs(small_frame(), columns={"params": "n_params"})
+    # the library names the argument in Python terms; the CLI writes it as --map params=n_params
+    assert str(info.value).startswith(
+        "columns={'params': 'n_params'}: <DataFrame> has no column 'n_params'; columns present: run"
+    )
+    assert info.value.where == Where(file="<DataFrame>", column="n_params")
+    assert info.value.subject == ("columns", "columns={'params': 'n_params'}", "params=n_params")
     with pytest.raises(InputError, match="not a canonical column"):
         read_runs(small_frame(), columns={"size": "params"})
 
@@ -80,7 +86,19 @@ def test_missing_required_column_lists_columns_and_suggests_map():
     with pytest.raises(InputError) as info:
         read_runs(small_frame(), required=("params", "teacher_loss"))
     msg = str(info.value)
-    assert "teacher_loss" in msg and "run, params, tokens, loss" in msg and "--map" in msg
+    assert "teacher_loss" in msg and "run, params, tokens, loss" in msg
+    # the library says where and gives the fix in Python terms; the CLI writes it as --map
+    assert "columns={'teacher_loss': '<your column>'}" in msg and "--" not in msg
+    assert info.value.where == Where(file="<DataFrame>", column="teacher_loss")
+    assert info.value.hints[0][0] == "columns"
+
+
+def test_missing_column_of_a_table_names_the_place_not_a_flag():
+    with pytest.raises(InputError) as info:
+        read_runs(small_frame()).column("teacher_loss")
+    assert info.value.where == Where(file="<DataFrame>", column="teacher_loss")
+    assert "columns={'teacher_loss': '<your column>'}" in str(info.value)
+    assert "--" not in str(info.value)
 
 
 def test_invalid_cell_names_file_line_and_column(tmp_path):
@@ -90,7 +108,9 @@ def test_invalid_cell_names_file_line_and_column(tmp_path):
         read_runs(path)
     msg = str(info.value)
     assert msg.startswith(f"{path} line 3, column 'loss': -0.3 is not positive")
-    assert "--loss-unit" in msg and "--drop-invalid" in msg
+    assert "loss_unit='bits'" in msg and "drop_invalid=True" in msg and "--" not in msg
+    assert info.value.where == Where(file=str(path), row=3, column="loss", row_label="line")
+    assert [opt for opt, _ in info.value.hints] == ["loss_unit", "drop_invalid"]
 
 
 def test_line_numbers_count_blank_lines(tmp_path):
@@ -180,8 +200,9 @@ def test_loss_units_convert_to_nats():
 
 
 def test_bad_where_names_the_expression():
-    with pytest.raises(InputError, match=r"--where 'los < 3' on <DataFrame>: .*los"):
+    with pytest.raises(InputError, match=r"^where='los < 3' on <DataFrame>: .*los") as info:
         read_runs(small_frame(), where="los < 3")
+    assert info.value.subject == ("where", "where='los < 3'", "'los < 3'")
     with pytest.raises(InputError, match="no rows match"):
         read_runs(small_frame(), where="loss > 10")
 

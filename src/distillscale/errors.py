@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+from dataclasses import dataclass
 from types import ModuleType
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "DamagedFile",
     "DistillscaleWarning",
     "InputError",
+    "Where",
     "disk_full_message",
     "require",
 ]
@@ -23,11 +25,60 @@ __all__ = [
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The place of bad input: any of a file, a row (or line), a column and a key.
+
+    ``str(Where("runs.csv", 3, "loss", row_label="line"))`` is
+    ``"runs.csv line 3, column 'loss'"``.
+    """
+
+    file: str | None = None
+    row: int | str | None = None
+    column: str | None = None
+    key: str | None = None
+    row_label: str = "row"
+
+    def __str__(self) -> str:
+        head = " ".join(
+            p
+            for p in (self.file, None if self.row is None else f"{self.row_label} {self.row}")
+            if p
+        )
+        tail = [f"column {self.column!r}" if self.column is not None else ""]
+        tail.append(f"key {self.key!r}" if self.key is not None else "")
+        return ", ".join(p for p in (head, *tail) if p)
+
+
 class InputError(ValueError):
     """Bad input from a user: a file, a row, a column, a spec key or a flag.
 
     The message names the place, what was found, what is allowed and the fix.
+
+    Library code says what and where; it does not name command-line flags. ``where`` is the
+    place as data, and ``hints`` the fixes as ``(option, text)`` pairs: ``option`` is the
+    keyword argument of the Python API the fix concerns (``"columns"``, ``"drop_invalid"``,
+    ``"loss_unit"``) and ``text`` says it in Python terms. ``subject`` is an argument the
+    message is about, ``(option, Python wording, the value as a user types it)``, e.g.
+    ``("where", "where='los < 3'", "'los < 3'")``; it opens the message. ``str(exc)`` is the
+    subject's Python wording, ``message`` and each hint's text; the command line
+    (``distillscale.cli.errors``) writes the subject and the fixes as flags instead.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: Where | None = None,
+        hints: tuple[tuple[str, str], ...] = (),
+        subject: tuple[str, str, str] | None = None,
+    ) -> None:
+        head = "" if subject is None else subject[1]
+        super().__init__(head + message + "".join(f"; {text}" for _, text in hints))
+        self.message = message
+        self.where = where
+        self.hints = hints
+        self.subject = subject
 
 
 class DamagedFile(InputError):

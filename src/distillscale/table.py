@@ -32,6 +32,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from distillscale.columns import LOSS_UNITS, loss_scale, parse_column_map
-from distillscale.errors import DistillscaleWarning, InputError, require
+from distillscale.errors import DistillscaleWarning, InputError, Where, require
 from distillscale.runs import TABLE_KINDS
 
 __all__ = ["CANONICAL_COLUMNS", "LOSS_UNITS", "RunTable", "parse_column_map", "read_runs"]
@@ -118,8 +119,9 @@ class RunTable:
         """
         if name not in self.frame.columns:
             raise InputError(
-                f"{self.source}: no column {name!r}; columns present: {', '.join(self.columns)}"
-                f" (map one with --map {name}=<your column>)"
+                f"{self.source}: no column {name!r}; columns present: {', '.join(self.columns)}",
+                where=Where(file=self.source, column=name),
+                hints=(("columns", f"map one with columns={{{name!r}: '<your column>'}}"),),
             )
         return self.frame[name].to_numpy(dtype=float)
 
@@ -177,8 +179,9 @@ def read_runs(
     if missing:
         raise InputError(
             f"{name}: missing required column(s) {', '.join(missing)}; columns present: "
-            f"{', '.join(map(str, frame.columns)) or 'none'}; rename them with "
-            f"--map {missing[0]}=<your column> (Python: columns={{'{missing[0]}': ...}})"
+            f"{', '.join(map(str, frame.columns)) or 'none'}",
+            where=Where(file=name, column=missing[0]),
+            hints=(("columns", f"rename them with columns={{{missing[0]!r}: '<your column>'}}"),),
         )
     frame = _validate(frame, name, unit, set(required), drop_invalid)
     for col in _LOSS_COLUMNS:
@@ -329,22 +332,38 @@ def _nonempty(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
+def _map_subject(canonical: str, theirs: str) -> tuple[str, str, str]:
+    """The ``subject`` of an error about one mapping (``--map canonical=theirs``)."""
+    return ("columns", f"columns={{{canonical!r}: {theirs!r}}}", f"{canonical}={theirs}")
+
+
+def _where_subject(where: str) -> tuple[str, str, str]:
+    """The ``subject`` of an error about a row filter (``--where EXPR``)."""
+    return ("where", f"where={where!r}", repr(where))
+
+
 def _map_columns(frame: pd.DataFrame, columns: Mapping[str, str], name: str) -> pd.DataFrame:
     """Rename the user's columns to canonical names (``--map canonical=theirs``)."""
     for canonical, theirs in columns.items():
         if canonical not in CANONICAL_COLUMNS:
             raise InputError(
-                f"--map {canonical}={theirs}: {canonical!r} is not a canonical column; "
-                f"allowed: {', '.join(CANONICAL_COLUMNS)}"
+                f": {canonical!r} is not a canonical column; "
+                f"allowed: {', '.join(CANONICAL_COLUMNS)}",
+                subject=_map_subject(canonical, theirs),
             )
         if theirs not in frame.columns:
             raise InputError(
-                f"--map {canonical}={theirs}: {name} has no column {theirs!r}; "
-                f"columns present: {', '.join(frame.columns)}"
+                f": {name} has no column {theirs!r}; columns present: {', '.join(frame.columns)}",
+                where=Where(file=name, column=theirs),
+                subject=_map_subject(canonical, theirs),
             )
     targets = list(columns.values())
     if len(set(targets)) != len(targets):
-        raise InputError(f"--map: one column mapped to two names ({', '.join(targets)})")
+        raise InputError(
+            f": one column mapped to two names ({', '.join(targets)})",
+            where=Where(file=name),
+            subject=("columns", "columns", ""),
+        )
     replaced = [c for c in columns if c in frame.columns and columns[c] != c]
     frame = frame.drop(columns=replaced)
     return frame.rename(columns={theirs: canonical for canonical, theirs in columns.items()})
@@ -364,8 +383,9 @@ def _check_where(where: str, name: str) -> None:
     text = re.sub(r"`[^`]*`", "_col", where)  # backtick-quoted column names
     if "@" in re.sub(r"'[^']*'|\"[^\"]*\"", "''", text):  # outside string literals
         raise InputError(
-            f"--where {where!r} on {name}: '@' variables are not allowed; compare columns "
-            'with literal values, e.g. "params > 1e8 and loss < 4"'
+            f" on {name}: '@' variables are not allowed; compare columns "
+            'with literal values, e.g. "params > 1e8 and loss < 4"',
+            subject=_where_subject(where),
         )
     try:
         tree = ast.parse(text.strip(), mode="eval")
@@ -375,10 +395,11 @@ def _check_where(where: str, name: str) -> None:
         if not isinstance(node, _WHERE_NODES):
             shown = ast.get_source_segment(text, node) or type(node).__name__
             raise InputError(
-                f"--where {where!r} on {name}: {shown!r} is not allowed (a "
+                f" on {name}: {shown!r} is not allowed (a "
                 f"{type(node).__name__}); a filter compares columns with values using "
                 "==, !=, <, <=, >, >=, in, and, or, not and arithmetic, e.g. "
-                "\"kind == 'student' and params > 1e8\""
+                "\"kind == 'student' and params > 1e8\"",
+                subject=_where_subject(where),
             )
 
 
@@ -388,13 +409,16 @@ def _query(frame: pd.DataFrame, where: str, name: str) -> pd.DataFrame:
         result = frame.query(where)
     except Exception as exc:  # noqa: BLE001  pandas raises many types for a bad expression
         raise InputError(
-            f"--where {where!r} on {name}: {type(exc).__name__}: {exc}; use a pandas query over "
-            f'the columns {", ".join(frame.columns)}, e.g. "params > 1e8 and loss < 4"'
+            f" on {name}: {type(exc).__name__}: {exc}; use a pandas query over "
+            f'the columns {", ".join(frame.columns)}, e.g. "params > 1e8 and loss < 4"',
+            subject=_where_subject(where),
         ) from exc
     if not isinstance(result, pd.DataFrame):
-        raise InputError(f"--where {where!r} on {name}: not a row filter")
+        raise InputError(f" on {name}: not a row filter", subject=_where_subject(where))
     if len(result) == 0:
-        raise InputError(f"--where {where!r} on {name}: no rows match ({len(frame)} before)")
+        raise InputError(
+            f" on {name}: no rows match ({len(frame)} before)", subject=_where_subject(where)
+        )
     return result
 
 
@@ -405,13 +429,15 @@ def _validate(
     """Check every canonical column; raise on the first problem or drop the bad rows."""
     frame = frame.copy()
     bad_rows = np.zeros(len(frame), dtype=bool)
-    first: tuple[int, str] | None = None  # (position, message) of the earliest problem
+    # (position, message, place, whether another loss unit may explain it) of the earliest problem
+    first: tuple[int, str, Where, bool] | None = None
     n_problems = 0
     for col, (domain, meaning) in CANONICAL_COLUMNS.items():
         if col not in frame.columns:
             continue
         raw = frame[col]
         why: str | NDArray[np.str_]
+        unit_bad: NDArray[np.bool_] | None = None
         if domain == "text":
             bad, why = raw.isna().to_numpy() & (col in required), "is empty"
             converted = raw
@@ -422,7 +448,9 @@ def _validate(
             why = f"is not one of {', '.join(TABLE_KINDS)}"
             converted = text.astype(object)
         else:
-            converted, bad, why = _check_numeric(raw, col, domain, meaning, col in required)
+            converted, bad, why, unit_bad = _check_numeric(
+                raw, col, domain, meaning, col in required
+            )
         frame[col] = converted
         if not bad.any():
             continue
@@ -430,13 +458,22 @@ def _validate(
         n_problems += int(bad.sum())
         pos = int(np.argmax(bad))
         if first is None or pos < first[0]:
-            where_ = f"{name} {unit} {frame.index[pos]}, column {col!r}"
-            first = (pos, f"{where_}: {_show(raw.iloc[pos])} {_reason(why, pos)}")
+            place = Where(file=name, row=_label(frame.index[pos]), column=col, row_label=unit)
+            text = f"{place}: {_show(raw.iloc[pos])} {_reason(why, pos)}"
+            first = (pos, text, place, unit_bad is not None and bool(unit_bad[pos]))
     if first is None:
         return frame
     if not drop_invalid:
         more = f" ({n_problems - 1} more invalid cells)" if n_problems > 1 else ""
-        raise InputError(f"{first[1]}{more}; fix the value or pass --drop-invalid to skip rows")
+        hints = (("loss_unit", _UNIT_HINT),) if first[3] else ()
+        raise InputError(
+            f"{first[1]}{more}",
+            where=first[2],
+            hints=(
+                *hints,
+                ("drop_invalid", "fix the value or pass drop_invalid=True to skip rows"),
+            ),
+        )
     kept = frame[~bad_rows]
     n_bad = int(bad_rows.sum())
     message = (
@@ -449,14 +486,25 @@ def _validate(
     return kept
 
 
+_UNIT_HINT = "a loss in other units: pass loss_unit='bits' or 'bpb'"
+
+
+def _label(index: object) -> int | str:
+    """A row's index as the place to name: the line or row number, or the frame's own label."""
+    return int(index) if isinstance(index, Integral) else str(index)
+
+
 def _reason(why: str | NDArray[np.str_], pos: int) -> str:
     return why if isinstance(why, str) else str(why[pos])
 
 
 def _check_numeric(
     raw: pd.Series, col: str, domain: str, meaning: str, is_required: bool
-) -> tuple[pd.Series, NDArray[np.bool_], NDArray[np.str_]]:
-    """Coerce to float and mark invalid cells, with a reason per cell."""
+) -> tuple[pd.Series, NDArray[np.bool_], NDArray[np.str_], NDArray[np.bool_]]:
+    """Coerce to float and mark invalid cells, with a reason per cell.
+
+    The last array marks loss cells that another unit might explain (out of range, infinite).
+    """
     if raw.dtype == bool:
         raw = raw.astype(object)
     values = pd.to_numeric(raw.where(~raw.map(_is_bool), None), errors="coerce").astype(float)
@@ -477,11 +525,8 @@ def _check_numeric(
     reason[inf] = f"is infinite; {col} must be finite ({meaning})"
     reason[missing] = f"is empty; {col} is required ({meaning})"
     reason[text] = f"is not a number; {col} is {meaning}"
-    if col in _LOSS_COLUMNS:
-        reason[out | inf] = [
-            r + " (use --loss-unit bits|bpb for other units)" for r in reason[out | inf]
-        ]
-    return values, text | missing | inf | out, reason.astype(str)
+    unit_bad = (out | inf) & (col in _LOSS_COLUMNS)
+    return values, text | missing | inf | out, reason.astype(str), unit_bad
 
 
 def _is_bool(value: object) -> bool:

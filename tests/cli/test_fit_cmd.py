@@ -140,6 +140,22 @@ def test_bound_and_tie_are_applied_and_recorded(
     ("content", "args", "expected"),
     [
         ("params,loss\n1e8,3.0\n", [], "missing required column(s) tokens"),
+        # the library gives the place and a Python fix; the command line writes it as a flag
+        ("params,loss\n1e8,3.0\n", [], "; map one with --map tokens=<your column>"),
+        (
+            "params,tokens,loss\n1e8,2e9,-3.0\n",
+            [],
+            "line 2, column 'loss': -3.0 is not positive; loss must be > 0 (held-out "
+            "cross-entropy, nats per token); a loss in other units: pass --loss-unit bits or "
+            "bpb; fix the value or pass --drop-invalid to skip rows",
+        ),
+        ("params,tokens,loss\n1e8,2e9,3.0\n1e8,abc,3.0\n", [], "pass --drop-invalid to skip"),
+        (
+            "params,tokens,loss\n1e8,2e9,3.0\n",
+            ["--map", "params=nope"],
+            "error: --map params=nope: ",
+        ),
+        ("params,tokens,loss\n1e8,2e9,3.0\n", ["--where", "loss > 9"], "--where '((loss > 9))' on"),
         ("params,tokens,loss\n1e8,2e9,3.0\n2e8,nan,2.9\n", [], "line 3"),
         ("params,tokens,loss\n1e8,2e9,3.0\n2e8,abc,2.9\n", [], "'tokens'"),
         ("params,tokens,loss\n1e8,2e9,-3.0\n", [], "not positive"),

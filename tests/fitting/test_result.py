@@ -198,6 +198,18 @@ def _edit_published(name: str, edit: object) -> dict[str, object]:
         ("@hoffmann2022", lambda d: d["diagnostics"].update(converged="yes"), "converged"),
         ("@hoffmann2022", lambda d: d["diagnostics"].update(warnings="ab"), "warnings"),
         ("@hoffmann2022", lambda d: d.update(holdout=[{"run": "r"}]), "key 'holdout[0]'"),
+        (
+            "@hoffmann2022",
+            lambda d: d.update(
+                holdout=[{"run": "r", "observed": "x", "predicted": 1.0, "rel_error": 0.0}]
+            ),
+            "key 'holdout[0].observed' is malformed: found 'x'; expected a finite number",
+        ),
+        ("@hoffmann2022", lambda d: d.update(law=3), "expected a law name (chinchilla, "),
+        ("@hoffmann2022", lambda d: d.update(version=None), "key 'version' is malformed"),
+        ("@hoffmann2022", lambda d: d["diagnostics"].pop("converged"), "'diagnostics.converged'"),
+        ("@hoffmann2022", lambda d: d.update(covariance=[[1.0, "a"]]), "key 'covariance'"),
+        ("@busbridge2025", lambda d: d["supervised"]["params"].update(E="x"), "(supervised): key"),
     ],
 )
 def test_damaged_artifacts_are_refused_naming_the_file_and_key(

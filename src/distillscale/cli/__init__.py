@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from distillscale import interrupts
 from distillscale.cli.app import app, err_console
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 
 # Each import registers one subcommand (or group) on ``app``; keep one line per module.
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         # escape: "pip install 'distillscale[report]'" is not rich markup
         err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            f"[bold red]error:[/] {escape(cli_message(exc))}", highlight=False, soft_wrap=True
         )
         if debug:
             raise
