@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import tempfile
 from pathlib import Path
 
+from distillscale.atomic import atomic_write
 from distillscale.errors import InputError
 from distillscale.report import sections
 from distillscale.report.html import Section, page
@@ -95,13 +95,10 @@ def _write_all(out_dir: Path, figures: dict[str, Rendered], text: str) -> Path:
 
 
 def _write_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``payload`` to ``path`` atomically (:func:`distillscale.atomic.atomic_write`).
+
+    The file is then made readable by all (0644, whatever the umask), so the report can be
+    served as it is.
+    """
+    atomic_write(path, payload)
+    os.chmod(path, _FILE_MODE)
