@@ -63,8 +63,6 @@ KNOWN_DEVIATIONS: dict[tuple[str, str], str] = {}
 #: ``study`` may import at module level to build and hash run configs. Everything else of
 #: ``train`` is imported only inside functions of the worker.
 TRAIN_RECORDS = (
-    "distillscale.train.config",
-    "distillscale.train.result",
     "distillscale.train.corpus_id",
     "distillscale.train.hf_config",
 )
@@ -335,7 +333,7 @@ _SYNTHETIC = {
         "def draw():\n    require('matplotlib.figure', 'report', 'x')\n"  # lazy: allowed
         "def bare():\n    import torch\n"  # lazy but bare (no pip message): not allowed
     ),
-    "distillscale/study/graph.py": "from distillscale.train.config import RunConfig\n"
+    "distillscale/study/graph.py": "from distillscale.runs.config import RunConfig\n"
     "from distillscale.train.model import GPT\nimport torch\n",
     "distillscale/study/worker.py": "def run():\n    from distillscale.train import train_run\n"
     "    import torch\n",
@@ -384,8 +382,8 @@ TORCH_FREE = (
     "distillscale.fitting",
     "distillscale.planning",
     "distillscale.study.spec",
-    "distillscale.train.config",
-    "distillscale.train.result",
+    "distillscale.runs.config",
+    "distillscale.runs.result",
     "distillscale.train.corpus_id",
     "distillscale.train.hf_config",
 )

@@ -21,11 +21,11 @@ from typer.testing import CliRunner
 
 from distillscale.cli import app
 from distillscale.errors import InputError
+from distillscale.runs.config import DataConfig
 from distillscale.study.graph import build_graph
 from distillscale.study.runner import run_study
 from distillscale.study.spec import parse_spec
 from distillscale.study.store import open_store
-from distillscale.train.config import DataConfig
 from distillscale.train.corpus_id import corpus_fingerprint, iter_documents
 from distillscale.train.data import load_corpus
 from study.fakes import fast_run_fn

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from distillscale.flops import FlopsLedger, count_params, training_flops
+from distillscale.runs.config import RunConfig
+from distillscale.runs.result import CacheInfo, ProgressEvent, RunResult
 from distillscale.study.worker import run_task_with
-from distillscale.train.config import RunConfig
-from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
 NAN_MARKER = "FAKE_NAN_DEPTH"
 FINISHED_LOG = "trained_to_end.log"

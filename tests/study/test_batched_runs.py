@@ -68,9 +68,9 @@ class _InlineExecutor:
 def test_scheduler_batches_same_shape_runs_and_keeps_outcomes_per_run(
     tmp_path, tiny_doc, monkeypatch
 ):
+    from distillscale.runs.config import batch_key
     from distillscale.study import runner
     from distillscale.study.store import open_store
-    from distillscale.train.config import batch_key
 
     from .fakes import NAN_MARKER, fast_run_fn
 

@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 
 from distillscale.errors import InputError
+from distillscale.runs.config import batch_key, decay_start
 from distillscale.study.graph import build_graph
 from distillscale.study.runner import run_study
 from distillscale.study.spec import parse_spec
-from distillscale.train.config import batch_key, decay_start
 
 from .specs import TINY
 

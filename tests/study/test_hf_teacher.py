@@ -125,7 +125,7 @@ def test_per_depth_learning_rates_with_an_hf_teacher(hf_inputs, tmp_path):
 
 def test_pretrained_teacher_never_joins_a_training_batch(hf_inputs, tmp_path):
     """The scheduler batches runs by batch_key; an evaluated-only teacher must train alone."""
-    from distillscale.train.config import batch_key
+    from distillscale.runs.config import batch_key
 
     teacher, corpus = hf_inputs
     graph = build_graph(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from distillscale.runs.result import ProgressEvent
 from distillscale.study.progress import StudyProgress, format_flops, format_seconds
-from distillscale.train.result import ProgressEvent
 
 
 def _event(step: int, loss: float) -> ProgressEvent:

@@ -3,9 +3,9 @@
 import pytest
 
 from distillscale.errors import DamagedFile, InputError
+from distillscale.runs.config import decay_start
 from distillscale.train import train_run
 from distillscale.train.checkpoint import snapshot_name
-from distillscale.train.config import decay_start
 
 from .conftest import tiny_config
 

@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 
 from distillscale.errors import InputError
+from distillscale.runs.config import KD_LOSSES
 from distillscale.train import KDConfig
-from distillscale.train.config import KD_LOSSES
 from distillscale.train.losses import distillation_loss, divergence, sparse_teacher
 
 torch.set_num_threads(1)

@@ -36,8 +36,7 @@ from distillscale.flops import (
     teacher_inference_flops,
     training_flops,
 )
-from distillscale.study.spec import StudySpec
-from distillscale.train.config import (
+from distillscale.runs.config import (
     DataConfig,
     KDConfig,
     RunConfig,
@@ -46,6 +45,7 @@ from distillscale.train.config import (
     decay_start,
     warmup_of,
 )
+from distillscale.study.spec import StudySpec
 from distillscale.train.corpus_id import corpus_fingerprint
 from distillscale.train.hf_config import hf_teacher_ref, tokenizer_files_digest
 

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from distillscale.train.result import ProgressEvent
+from distillscale.runs.result import ProgressEvent
 
 __all__ = ["StudyProgress", "format_flops", "format_seconds"]
 

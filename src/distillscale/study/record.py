@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from distillscale.flops import FlopsLedger, count_params
 from distillscale.runs import FailureKind, format_failure, is_cut_short, parse_failure
-from distillscale.train.config import RunConfig
-from distillscale.train.result import RunResult
+from distillscale.runs.config import RunConfig
+from distillscale.runs.result import RunResult
 
 if TYPE_CHECKING:  # the worker imports this module; the store (sqlalchemy) loads when used
     from distillscale.study.store import RunRecord, RunSpecRecord, Store

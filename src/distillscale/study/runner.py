@@ -45,6 +45,7 @@ from distillscale.runs import (
     parse_failure,
     phase_ledger,
 )
+from distillscale.runs.config import batch_key
 from distillscale.study.executors import Executor, Finished, Progress
 from distillscale.study.graph import (
     TEACHER_CHECKPOINT,
@@ -68,7 +69,6 @@ from distillscale.study.worker import (
     run_task,
     write_json_atomic,
 )
-from distillscale.train.config import batch_key
 
 __all__ = [
     "StudyResult",
@@ -540,7 +540,7 @@ class _Scheduler:
     def _batch_for(self, first: str, ready: list[str], held_since: dict[str, float]) -> list[str]:
         """``first`` (claimed) and up to ``batch_runs - 1`` more claimed ready runs.
 
-        They share ``first``'s :func:`~distillscale.train.config.batch_key` (shape, batch size,
+        They share ``first``'s :func:`~distillscale.runs.config.batch_key` (shape, batch size,
         data), so one worker trains them together.
         """
         node = self.nodes[first]

@@ -35,9 +35,9 @@ from distillscale.errors import (
 )
 from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_token
 from distillscale.runs import FailureKind, format_failure
+from distillscale.runs.config import RunConfig
+from distillscale.runs.result import CacheInfo, ProgressEvent, RunResult
 from distillscale.study.record import result_failure
-from distillscale.train.config import RunConfig
-from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
 
 __all__ = [
     "Outcome",
@@ -409,8 +409,8 @@ def _build_cache(task: Task, builder: Callable[..., CacheInfo] | None) -> Outcom
     (study / "caches").mkdir(parents=True, exist_ok=True)
     os.chdir(study)
     assert task.cache_path is not None
+    from distillscale.runs.config import TeacherRef
     from distillscale.study.graph import TEACHER_CHECKPOINT
-    from distillscale.train.config import TeacherRef
 
     teacher = task.config
     ref = TeacherRef(

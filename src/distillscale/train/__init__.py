@@ -1,8 +1,9 @@
 """Training engine: the GPT family, data, trainer, distillation losses and teacher-logit cache.
 
 The only package that imports torch. The configuration and result records
-(:class:`RunConfig`, :class:`RunResult`, ...) load without torch; :func:`train_run` and
-:func:`build_logit_cache` import it on first use.
+(:class:`RunConfig`, :class:`RunResult`, ...) live in the torch-free :mod:`distillscale.runs`
+and are re-exported here; :func:`train_run` and :func:`build_logit_cache` import torch on
+first use.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from distillscale.train.config import (
+from distillscale.runs.config import (
     DataConfig,
     KDConfig,
     RunConfig,
     TeacherRef,
     family_config,
 )
-from distillscale.train.result import CacheInfo, ProgressEvent, RunResult
+from distillscale.runs.result import CacheInfo, ProgressEvent, RunResult
 
 __all__ = [
     "CacheInfo",

@@ -36,15 +36,15 @@ from distillscale import interrupts
 from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
 from distillscale.flops import count_params, forward_flops_per_token
 from distillscale.runs import curve_row
+from distillscale.runs.config import RunConfig
+from distillscale.runs.config import batch_key as config_batch_key
+from distillscale.runs.result import ProgressEvent, RunResult
 from distillscale.train import checkpoint as ck
 from distillscale.train import trainer as tr
-from distillscale.train.config import RunConfig
-from distillscale.train.config import batch_key as config_batch_key
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
 from distillscale.train.integrity import quarantine
 from distillscale.train.losses import distillation_loss
 from distillscale.train.model import GPT, apply_rope
-from distillscale.train.result import ProgressEvent, RunResult
 
 __all__ = ["batch_key", "train_batched"]
 
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
-    """:func:`distillscale.train.config.batch_key`, and None for ``device: auto`` with a GPU."""
+    """:func:`distillscale.runs.config.batch_key`, and None for ``device: auto`` with a GPU."""
     if config.device == "auto" and torch.cuda.is_available():
         return None
     return config_batch_key(config)

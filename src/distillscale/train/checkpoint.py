@@ -20,11 +20,11 @@ import torch
 
 from distillscale.atomic import atomic_open
 from distillscale.errors import DamagedFile, InputError
-from distillscale.train.config import RunConfig, TeacherRef, branch_mismatch, shape_from_dict
+from distillscale.runs.config import RunConfig, TeacherRef, branch_mismatch, shape_from_dict
+from distillscale.runs.result import CurvePoint
 from distillscale.train.data import Corpus
 from distillscale.train.integrity import state_digest
 from distillscale.train.model import GPT
-from distillscale.train.result import CurvePoint
 
 __all__ = ["CHECKPOINT", "CHECKPOINT_VERSION", "load_model", "load_teacher", "snapshot_name"]
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from distillscale.errors import InputError
-from distillscale.train.config import DataConfig
+from distillscale.runs.config import DataConfig
 
 __all__ = [
     "CHUNK_BYTES",

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from distillscale.atomic import atomic_path
 from distillscale.errors import InputError
-from distillscale.train.config import DataConfig
+from distillscale.runs.config import DataConfig
 from distillscale.train.corpus_id import (
     document_digest_update,
     is_token_file,

@@ -23,8 +23,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from distillscale.runs import RunSink, curve_row
-from distillscale.train.config import RunConfig
-from distillscale.train.result import ProgressEvent, RunResult
+from distillscale.runs.config import RunConfig
+from distillscale.runs.result import ProgressEvent, RunResult
 
 __all__ = ["backend", "spawn_train_run"]
 

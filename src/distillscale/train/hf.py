@@ -33,7 +33,7 @@ from torch import nn
 
 from distillscale.errors import InputError, require
 from distillscale.flops import TransformerShape
-from distillscale.train.config import TeacherRef
+from distillscale.runs.config import TeacherRef
 from distillscale.train.hf_config import (  # re-exported: the torch-free half
     HF_PREFIX,
     SUPPORTED,

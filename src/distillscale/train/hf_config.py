@@ -23,7 +23,7 @@ from typing import Any
 
 from distillscale.errors import InputError, require
 from distillscale.flops import TransformerShape
-from distillscale.train.config import TeacherRef
+from distillscale.runs.config import TeacherRef
 
 __all__ = [
     "HF_PREFIX",

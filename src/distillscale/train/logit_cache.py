@@ -43,12 +43,12 @@ import torch
 from distillscale.atomic import atomic_path
 from distillscale.errors import DamagedFile, InputError
 from distillscale.flops import TransformerShape, logit_cache_flops
+from distillscale.runs.config import DataConfig, TeacherRef, shape_from_dict, shape_to_dict
+from distillscale.runs.result import CacheInfo
 from distillscale.train.checkpoint import load_model
-from distillscale.train.config import DataConfig, TeacherRef, shape_from_dict, shape_to_dict
 from distillscale.train.data import load_corpus, sequence_starts
 from distillscale.train.integrity import array_digests
 from distillscale.train.losses import SparseTeacher, sparse_teacher
-from distillscale.train.result import CacheInfo
 
 __all__ = ["LogitCache", "build_logit_cache", "open_logit_cache"]
 

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from distillscale.errors import InputError
-from distillscale.train.config import KDConfig
+from distillscale.runs.config import KDConfig
 
 __all__ = ["SparseTeacher", "distillation_loss", "divergence", "sparse_teacher"]
 

@@ -40,6 +40,8 @@ from distillscale.flops import (
     training_flops,
 )
 from distillscale.runs import RunSink, curve_row, phase_of
+from distillscale.runs.config import RunConfig, lr_at
+from distillscale.runs.result import ProgressEvent, RunResult
 from distillscale.train.checkpoint import (
     CHECKPOINT,
     _from_snapshot,
@@ -51,13 +53,11 @@ from distillscale.train.checkpoint import (
     load_teacher,
     snapshot_name,
 )
-from distillscale.train.config import RunConfig, lr_at
 from distillscale.train.data import Corpus, load_corpus, train_batch, val_batches
 from distillscale.train.integrity import quarantine
 from distillscale.train.logit_cache import LogitCache, open_logit_cache
 from distillscale.train.losses import distillation_loss
 from distillscale.train.model import GPT
-from distillscale.train.result import ProgressEvent, RunResult
 
 __all__ = [
     "CHECKPOINT",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from distillscale.runs.result import ProgressEvent
 from distillscale.study.worker import Outcome, Task
-from distillscale.train.result import ProgressEvent
 
 __all__ = ["Event", "Executor", "Finished", "Progress"]
 

@@ -24,9 +24,9 @@ from multiprocessing.process import BaseProcess
 
 from distillscale import interrupts
 from distillscale.runs import FailureKind, format_failure
+from distillscale.runs.result import ProgressEvent
 from distillscale.study.executors import Event, Finished, Progress
 from distillscale.study.worker import Outcome, RunFn, Task, run_task
-from distillscale.train.result import ProgressEvent
 
 __all__ = ["LocalExecutor"]
 

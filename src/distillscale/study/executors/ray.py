@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from distillscale.errors import InputError, require
+from distillscale.runs.result import ProgressEvent
 from distillscale.study.executors import Event, Finished, Progress
 from distillscale.study.worker import Outcome, RunFn, Task
-from distillscale.train.result import ProgressEvent
 
 __all__ = ["RayExecutor"]
 

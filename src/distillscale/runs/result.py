@@ -1,6 +1,6 @@
 """Records a run hands back: progress events while it trains and the final result.
 
-Torch-free, like :mod:`distillscale.train.config`, so that study code can read them without it.
+Torch-free, like :mod:`distillscale.runs.config`, so that study code can read them without it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from distillscale.errors import InputError
-from distillscale.runs import TABLE_KINDS
+from distillscale.runs.kinds import TABLE_KINDS
 
 if TYPE_CHECKING:
     from distillscale.flops import TransformerShape
