@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from distillscale.errors import InputError
+from distillscale.runs import CURVE_COLUMNS, STUDY_RUN_COLUMNS, SUPERVISED_KINDS
 from distillscale.study.store.url import redact_text
 
 __all__ = [
@@ -35,30 +36,14 @@ log = logging.getLogger(__name__)
 #: Fit artifacts a study writes under ``fits/``, in report order.
 FIT_NAMES: tuple[str, ...] = ("supervised", "distillation")
 
-#: Numeric columns of ``runs.csv`` (docs/conventions.md run table plus the study's extras).
-RUN_NUMERIC = (
-    "params",
-    "tokens",
-    "flops",
-    "loss",
-    "teacher_loss",
-    "teacher_params",
-    "teacher_tokens",
-    "n_layers",
-    "d_model",
-    "wall_seconds",
-    "flops_training",
-    "flops_teacher_inference",
-    "flops_logit_cache",
-)
+#: Text columns of ``runs.csv``; every other column of it (``runs.STUDY_RUN_COLUMNS``) is numeric.
 RUN_TEXT = ("run", "kind", "status", "teacher_run")
-CURVE_NUMERIC = ("step", "tokens", "train_loss", "val_loss", "lr")
+RUN_NUMERIC = tuple(c for c in STUDY_RUN_COLUMNS if c not in RUN_TEXT)
+CURVE_NUMERIC = tuple(c for c in CURVE_COLUMNS if c != "run")
 
 #: ``status`` values of finished and of failed runs (case-insensitive).
 DONE_STATUSES = frozenset({"done", "completed", "complete", "ok", "success", "succeeded"})
 FAILED_STATUSES = frozenset({"failed", "error", "crashed"})
-#: Run kinds trained on the data alone (the supervised law's runs); ``student`` is distilled.
-SUPERVISED_KINDS = frozenset({"teacher", "baseline"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
