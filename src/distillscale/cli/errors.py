@@ -9,6 +9,7 @@ Python wording.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from distillscale.errors import InputError
@@ -21,16 +22,45 @@ def _map(exc: InputError) -> str:
     return f"map one with --map {column or 'NAME'}=<your column>"
 
 
+def _inputs(exc: InputError) -> str:
+    """``missing params=, tokens=`` (a prediction's inputs) -> ``missing --params, --tokens``."""
+    text = next(text for option, text in exc.hints if option == "inputs")
+    names = re.findall(r"(\w+)=", text)
+    return "missing " + ", ".join("--" + name.replace("_", "-") for name in names)
+
+
 #: Python keyword argument -> the flag's wording of the fix.
 FLAG_HINTS: dict[str, Callable[[InputError], str]] = {
     "columns": _map,
     "drop_invalid": lambda exc: "fix the value or pass --drop-invalid to skip rows",
     "loss_unit": lambda exc: "a loss in other units: pass --loss-unit bits or bpb",
+    "bootstrap": lambda exc: "refit with --bootstrap K",
+    "fixed": lambda exc: "add runs, widen --where, or hold parameters with --fix",
+    "inputs": _inputs,
+    "supervised": lambda exc: (
+        "give --supervised FIT.json|@busbridge2025-supervised, or a table with a 'kind' "
+        "column whose teacher/baseline rows fit the supervised law"
+    ),
+    "test_where": lambda exc: "give both --train-where and --test-where, or neither",
+    "ties": lambda exc: "tie every parameter to the same one (e.g. --tie a=c --tie b=c)",
 }
 
 
 #: Python keyword argument -> the flag that sets it, for an error's subject.
-FLAGS = {"columns": "--map", "where": "--where"}
+FLAGS = {
+    "bootstrap": "--bootstrap",
+    "bounds": "--bound",
+    "ci": "--ci",
+    "columns": "--map",
+    "delta": "--delta",
+    "estimator": "--estimator",
+    "fixed": "--fix",
+    "plot": "--plot",
+    "seed": "--seed",
+    "supervised": "--supervised",
+    "ties": "--tie",
+    "where": "--where",
+}
 
 
 def cli_message(exc: InputError) -> str:
