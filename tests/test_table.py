@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from distillscale.cli.errors import cli_message
 from distillscale.errors import DistillscaleWarning, InputError, Where
 from distillscale.table import parse_column_map, read_runs
 
@@ -191,12 +192,17 @@ def test_loss_units_convert_to_nats():
     bpb = read_runs(df, loss_unit="bpb", bytes_per_token=4.2)
     np.testing.assert_allclose(bpb.column("loss"), df["loss"] * 4.2 * math.log(2))
     assert bits.sha256 != read_runs(df).sha256
-    with pytest.raises(InputError, match="needs --bytes-per-token"):
+    with pytest.raises(InputError, match="^loss_unit='bpb' needs a bytes per token") as info:
         read_runs(df, loss_unit="bpb")
-    with pytest.raises(InputError, match="only with --loss-unit bpb"):
+    assert str(info.value).endswith("; give bytes_per_token=B")
+    assert cli_message(info.value).startswith("--loss-unit bpb needs a bytes per token > 0")
+    assert cli_message(info.value).endswith("; pass --bytes-per-token B")
+    with pytest.raises(InputError, match="^bytes_per_token=4.0 applies only to bits") as info:
         read_runs(df, bytes_per_token=4.0)
-    with pytest.raises(InputError, match="allowed: nats, bits, bpb"):
+    assert cli_message(info.value).startswith("--bytes-per-token 4.0 applies only to bits")
+    with pytest.raises(InputError, match="^loss_unit='bytes' .* allowed: nats, bits, bpb") as info:
         read_runs(df, loss_unit="bytes")
+    assert cli_message(info.value).startswith("--loss-unit 'bytes' is not supported")
 
 
 def test_bad_where_names_the_expression():

@@ -73,17 +73,21 @@ def loss_scale(loss_unit: str, bytes_per_token: float | None) -> float:
     """
     if loss_unit not in LOSS_UNITS:
         raise InputError(
-            f"--loss-unit {loss_unit!r} is not supported; allowed: {', '.join(LOSS_UNITS)}"
+            f" is not supported; allowed: {', '.join(LOSS_UNITS)}",
+            subject=("loss_unit", f"loss_unit={loss_unit!r}", repr(loss_unit)),
         )
     if loss_unit == "bpb":
         if bytes_per_token is None or not (math.isfinite(bytes_per_token) and bytes_per_token > 0):
             raise InputError(
-                f"--loss-unit bpb needs --bytes-per-token > 0 (got {bytes_per_token}): "
-                "bits per byte x bytes per token x ln 2 = nats per token"
+                f" needs a bytes per token > 0 (got {bytes_per_token}): "
+                "bits per byte x bytes per token x ln 2 = nats per token",
+                subject=("loss_unit", "loss_unit='bpb'", "bpb"),
+                hints=(("bytes_per_token", "give bytes_per_token=B"),),
             )
         return bytes_per_token * math.log(2.0)
     if bytes_per_token is not None:
         raise InputError(
-            f"--bytes-per-token applies only with --loss-unit bpb (got --loss-unit {loss_unit})"
+            f" applies only to bits per byte, not to loss unit {loss_unit!r}",
+            subject=("bytes_per_token", f"bytes_per_token={bytes_per_token}", f"{bytes_per_token}"),
         )
     return math.log(2.0) if loss_unit == "bits" else 1.0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import distillscale as ds
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.fitting.constraints import constrain, parse_bound
 from distillscale.laws import get_law
@@ -46,20 +49,30 @@ def test_bootstrap_resamples_and_start_grid_stay_inside_the_bounds(frame: pd.Dat
 
 
 @pytest.mark.parametrize(
-    ("bounds", "message"),
+    ("bounds", "python", "cli"),
     [
-        ({"X": (1, 2)}, "--bound X=1:2: law 'chinchilla' has no parameter 'X'"),
-        ({"E": (3, 1)}, "--bound E=3:1: need finite LO < HI"),
-        ({"E": (0, 2)}, "E is a scale parameter and must be > 0"),
-        ({"alpha": (0, 9)}, "outside the range of law 'chinchilla' for alpha, 0..4"),
-        ({"E": ("a", 2)}, "--bound E=('a', 2): expected two numbers"),
+        (
+            {"X": (1, 2)},
+            "bounds={'X': (1, 2)}: law 'chinchilla' has no parameter 'X'",
+            "--bound X=1:2: law 'chinchilla' has no parameter 'X'",
+        ),
+        ({"E": (3, 1)}, "bounds={'E': (3, 1)}: need finite LO < HI", "--bound E=3:1: need finite"),
+        ({"E": (0, 2)}, "E is a scale parameter and must be > 0", "--bound E=0:2: E is a scale"),
+        (
+            {"alpha": (0, 9)},
+            "outside the range of law 'chinchilla' for alpha, 0..4",
+            "--bound alpha=0:9: outside the range",
+        ),
+        ({"E": ("a", 2)}, "bounds={'E': ('a', 2)}: expected two numbers", "--bound E=('a', 2)"),
     ],
 )
-def test_bad_bounds_name_the_flag(
-    frame: pd.DataFrame, bounds: dict[str, tuple[float, float]], message: str
+def test_bad_bounds_name_the_argument_and_the_cli_the_flag(
+    frame: pd.DataFrame, bounds: dict[str, tuple[float, float]], python: str, cli: str
 ) -> None:
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InputError) as info:
         ds.fit(frame, "chinchilla", bounds=bounds)
+    assert python in str(info.value) and "--" not in str(info.value)
+    assert cli_message(info.value).startswith(cli)
 
 
 def test_parse_bound() -> None:
@@ -106,19 +119,31 @@ def test_a_tie_shares_one_free_parameter_and_recovers_it() -> None:
         ({"alpha": "beta"}, {"bounds": {"alpha": (0.1, 0.5)}}, "bound beta instead"),
     ],
 )
-def test_bad_ties_name_the_flag(
+def test_bad_ties_name_the_argument_and_the_cli_the_flag(
     frame: pd.DataFrame, ties: dict[str, str], extra: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(InputError, match=f"--tie .*{message}"):
+    with pytest.raises(InputError, match=f"^ties=.*{message}") as info:
         ds.fit(frame, "chinchilla", ties=ties, **extra)  # type: ignore[arg-type]
+    assert "--" not in str(info.value)
+    assert re.match(f"--tie .*{message}", cli_message(info.value))
+
+
+def test_chained_ties_show_the_fix_in_each_wording(frame: pd.DataFrame) -> None:
+    with pytest.raises(InputError) as info:
+        ds.fit(frame, "chinchilla", ties={"alpha": "beta", "beta": "E"})
+    assert str(info.value).endswith("e.g. ties={'a': 'c', 'b': 'c'}")
+    assert cli_message(info.value) == (
+        "--tie alpha=beta: ties cannot chain; tie every parameter to the same one "
+        "(e.g. --tie a=c --tie b=c)"
+    )
 
 
 def test_bad_constraint_keys_in_an_artifact_are_refused(frame: pd.DataFrame) -> None:
     doc = ds.fit(frame, "chinchilla").to_json()
     for key, value, message in (
-        ("bounds", {"E": [3, 1]}, "key 'bounds': --bound E=3:1"),
+        ("bounds", {"E": [3, 1]}, r"key 'bounds': bounds=\{'E': \(3, 1\)\}: need finite"),
         ("bounds", {"E": 2}, "key 'bounds' is malformed"),
-        ("ties", {"alpha": "A"}, "key 'ties': --tie alpha=A"),
+        ("ties", {"alpha": "A"}, r"key 'ties': ties=\{'alpha': 'A'\}: alpha and A"),
         ("ties", ["alpha"], "key 'ties' is malformed"),
     ):
         with pytest.raises(InputError, match=message):

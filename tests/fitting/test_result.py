@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import distillscale as ds
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.fitting import Diagnostics, Fit, HoldoutRow
 
@@ -130,8 +131,16 @@ def test_interval_is_bootstrap_percentile() -> None:
 
 
 def test_interval_without_samples_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="--bootstrap"):
+    with pytest.raises(InputError, match="refit with bootstrap=K$") as info:
         ds.load_fit("@hoffmann2022").predict(params=1e9, tokens=2e10, interval=True)
+    assert "--" not in str(info.value)
+    assert cli_message(info.value).endswith("; refit with --bootstrap K")
+
+
+def test_missing_inputs_name_the_arguments_and_the_cli_the_flags() -> None:
+    with pytest.raises(InputError, match="missing tokens=$") as info:
+        ds.load_fit("@hoffmann2022").predict(params=1e9)
+    assert cli_message(info.value).endswith("; missing --tokens")
 
 
 @pytest.mark.parametrize(

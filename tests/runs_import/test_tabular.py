@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from distillscale.cli import main
+from distillscale.cli.errors import cli_message
 from distillscale.columns import CANONICAL_NAMES
 from distillscale.errors import InputError
 from distillscale.runs_import import import_runs
@@ -148,9 +149,11 @@ def test_map_names_a_missing_key(tmp_path: Path) -> None:
     src = _write(tmp_path / "t.csv", "p,tokens,loss\n10,20,3\n")
     with pytest.raises(
         InputError,
-        match=r"t.csv line 2: no key 'q' \(--map params=q\); keys present: p, tokens, loss",
-    ):
+        match=r"t.csv line 2: no key 'q' for column 'params'; keys present: p, tokens, loss; "
+        r"check columns=\{'params': 'q'\}$",
+    ) as info:
         import_runs(src, columns={"params": "q"})
+    assert cli_message(info.value).endswith("keys present: p, tokens, loss; check --map params=q")
     assert import_runs(src, columns={"params": "p"}).rows[0]["params"] == 10.0
 
 

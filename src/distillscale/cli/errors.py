@@ -9,6 +9,7 @@ Python wording.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from distillscale.errors import InputError
@@ -21,16 +22,65 @@ def _map(exc: InputError) -> str:
     return f"map one with --map {column or 'NAME'}=<your column>"
 
 
+def _inputs(exc: InputError) -> str:
+    """``missing params=, tokens=`` (a prediction's inputs) -> ``missing --params, --tokens``."""
+    text = next(text for option, text in exc.hints if option == "inputs")
+    names = re.findall(r"(\w+)=", text)
+    return "missing " + ", ".join("--" + name.replace("_", "-") for name in names)
+
+
+def _flags(text: str) -> str:
+    """A column fix in flags: ``columns={'params': 'q'}`` -> ``--map params=q``."""
+    text = re.sub(r"columns=\{'([^']*)': '([^']*)'\}", r"--map \1=\2", text)
+    return re.sub(r"\brequired=", "--require", text)
+
+
+def _hint(option: str) -> Callable[[InputError], str]:
+    """The ``option`` hint's own text, reworded by :func:`_flags`."""
+    return lambda exc: _flags(next(text for opt, text in exc.hints if opt == option))
+
+
 #: Python keyword argument -> the flag's wording of the fix.
 FLAG_HINTS: dict[str, Callable[[InputError], str]] = {
     "columns": _map,
     "drop_invalid": lambda exc: "fix the value or pass --drop-invalid to skip rows",
     "loss_unit": lambda exc: "a loss in other units: pass --loss-unit bits or bpb",
+    "bootstrap": lambda exc: "refit with --bootstrap K",
+    "bytes_per_token": lambda exc: "pass --bytes-per-token B",
+    "fixed": lambda exc: "add runs, widen --where, or hold parameters with --fix",
+    "fmt": lambda exc: _hint("fmt")(exc).replace("give fmt=", "pass --format"),
+    "map": _hint("map"),
+    "inputs": _inputs,
+    "supervised": lambda exc: (
+        "give --supervised FIT.json|@busbridge2025-supervised, or a table with a 'kind' "
+        "column whose teacher/baseline rows fit the supervised law"
+    ),
+    "test_where": lambda exc: "give both --train-where and --test-where, or neither",
+    "ties": lambda exc: "tie every parameter to the same one (e.g. --tie a=c --tie b=c)",
 }
 
 
 #: Python keyword argument -> the flag that sets it, for an error's subject.
-FLAGS = {"columns": "--map", "where": "--where"}
+FLAGS = {
+    "bootstrap": "--bootstrap",
+    "best": "--best-per",
+    "bounds": "--bound",
+    "bytes_per_token": "--bytes-per-token",
+    "ci": "--ci",
+    "columns": "--map",
+    "delta": "--delta",
+    "estimator": "--estimator",
+    "fixed": "--fix",
+    "fmt": "--format",
+    "last": "--last-per",
+    "loss_unit": "--loss-unit",
+    "plot": "--plot",
+    "required": "--require",
+    "seed": "--seed",
+    "supervised": "--supervised",
+    "ties": "--tie",
+    "where": "--where",
+}
 
 
 def cli_message(exc: InputError) -> str:

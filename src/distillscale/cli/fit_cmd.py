@@ -175,7 +175,7 @@ def fit_command(
     if plot is not None:  # refuse a bad path or a missing matplotlib before the fit
         from distillscale.fitting.plot import check_plot_target
 
-        check_plot_target(plot)
+        check_plot_target(plot, "distillscale fit --plot")
     columns = _pairs(map_, "--map", "params=n_params")
     fixed = _pairs(fix, "--fix", "c1=522.6")
     bounds = dict(parse_bound(item) for item in bound or [])

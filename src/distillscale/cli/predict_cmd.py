@@ -111,7 +111,8 @@ def predict_command(
     else:
         value = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v)
     check_absurd(value, law.output, fitted.source or fit)
-    warnings = range_warnings(fitted.data_range, x, fitted.source or fit)
+    flags = {k: "--" + k.replace("_", "-") for k in ("params", "tokens", "teacher_loss", "loss")}
+    warnings = range_warnings(fitted.data_range, x, fitted.source or fit, flags)
     shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]
     table = Table(title=f"{law.name} ({fitted.source or fit})", title_justify="left")
     for col in (*shown, law.output):

@@ -67,7 +67,7 @@ def _read(
     )
     if len(table) == 0:
         raise InputError(
-            f"{table.source}: no runs left for law {law.name!r} after --where {where!r}; "
+            f"{table.source}: no runs left for law {law.name!r} after the filter {where!r}; "
             "loosen the filter"
         )
     return table
@@ -97,7 +97,14 @@ def _make_estimator(
         return HuberMLE(
             law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
         )
-    raise InputError(f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}")
+    raise _unknown_estimator(estimator)
+
+
+def _unknown_estimator(estimator: str) -> InputError:
+    return InputError(
+        f": unknown; choose one of {', '.join(ESTIMATORS)}",
+        subject=("estimator", f"estimator={estimator!r}", repr(estimator)),
+    )
 
 
 def _holdout(result: Fit, table: RunTable) -> tuple[HoldoutRow, ...]:
@@ -200,15 +207,19 @@ def fit(
     """
     law_obj = resolve_law(law)
     if estimator not in ESTIMATORS:
-        raise InputError(
-            f"--estimator {estimator!r}: unknown; choose one of {', '.join(ESTIMATORS)}"
-        )
+        raise _unknown_estimator(estimator)
     if (train_where is None) != (test_where is None):
-        raise InputError("--train-where and --test-where go together; give both or neither")
+        raise InputError(
+            "the train and test filters go together",
+            hints=(("test_where", "give both train_where= and test_where=, or neither"),),
+        )
     if int(bootstrap) < 0:
-        raise InputError(f"--bootstrap {bootstrap}: must be >= 0 resamples")
+        raise InputError(
+            ": must be >= 0 resamples",
+            subject=("bootstrap", f"bootstrap={bootstrap}", f"{bootstrap}"),
+        )
     if seed is not None and int(seed) < 0:
-        raise InputError(f"--seed {seed}: must be an integer >= 0")
+        raise InputError(": must be an integer >= 0", subject=("seed", f"seed={seed}", f"{seed}"))
     needs_sup = "supervised_loss" in law_obj.derived_inputs
     student_filter = None
     if needs_sup and _has_kind(data, columns):

@@ -101,19 +101,27 @@ class Bootstrap:
         self.batch = batch
         self.progress = progress
 
+    def _subject(self, option: str) -> tuple[str, str, str]:
+        """An error's subject: ``bootstrap``, ``seed`` or ``ci`` in Python words and as typed."""
+        value = {"bootstrap": self.n_resamples, "seed": self.seed, "ci": self.ci}[option]
+        return (option, f"{option}={value}", f"{value}")
+
     def fit(self, table: RunTableLike) -> Bootstrap:
         """Fit the estimator on ``table``, then every resample; returns ``self``."""
         if int(self.n_resamples) < 2:
-            raise InputError(f"--bootstrap {self.n_resamples}: need at least 2 resamples")
+            raise InputError(": need at least 2 resamples", subject=self._subject("bootstrap"))
         if int(self.n_resamples) > MAX_RESAMPLES:
             raise InputError(
-                f"--bootstrap {self.n_resamples}: at most {MAX_RESAMPLES:,} resamples (1,000 "
-                "give percentile intervals to about 1 %)"
+                f": at most {MAX_RESAMPLES:,} resamples (1,000 give percentile intervals to "
+                "about 1 %)",
+                subject=self._subject("bootstrap"),
             )
         if self.seed is not None and not 0 <= int(self.seed):
-            raise InputError(f"--seed {self.seed}: must be an integer >= 0")
+            raise InputError(": must be an integer >= 0", subject=self._subject("seed"))
         if not 0.0 < float(self.ci) < 1.0:
-            raise InputError(f"--ci {self.ci}: must be in (0, 1), e.g. 0.9 for 90% intervals")
+            raise InputError(
+                ": must be in (0, 1), e.g. 0.9 for 90% intervals", subject=self._subject("ci")
+            )
         est = self.estimator.fit(table)
         prep = est.prepare(table)
         law, problem, free = prep.law, prep.problem, prep.free

@@ -51,10 +51,21 @@ def _natural_range(law: Law, i: int) -> tuple[float, float]:
     return p.lower, p.upper
 
 
-def _unknown(law: Law, flag: str, item: str, name: str) -> InputError:
+def _bound(name: str, pair: object, item: str) -> tuple[str, str, str]:
+    """A bound as an error's subject: ``bounds={'E': (0.5, 3)}``, ``--bound E=0.5:3``."""
+    return ("bounds", f"bounds={{{name!r}: {pair!r}}}", item)
+
+
+def _tie(tied: str, source: str) -> tuple[str, str, str]:
+    """A tie as an error's subject: ``ties={'alpha': 'beta'}``, ``--tie alpha=beta``."""
+    return ("ties", f"ties={{{tied!r}: {source!r}}}", f"{tied}={source}")
+
+
+def _unknown(law: Law, subject: tuple[str, str, str], name: str) -> InputError:
     return InputError(
-        f"{flag} {item}: law {law.name!r} has no parameter {name!r}; its parameters are "
-        f"{', '.join(law.param_names)}"
+        f": law {law.name!r} has no parameter {name!r}; its parameters are "
+        f"{', '.join(law.param_names)}",
+        subject=subject,
     )
 
 
@@ -77,7 +88,6 @@ def resolve_bounds(
     bounds: BoundSpec | None,
     *,
     fixed: Mapping[str, float] | None = None,
-    flag: str = "--bound",
 ) -> dict[str, tuple[float, float]]:
     """Checked bounds in natural units.
 
@@ -93,27 +103,29 @@ def resolve_bounds(
             lo, hi = (float(v) for v in pair)
         except (TypeError, ValueError):
             raise InputError(
-                f"{flag} {name}={pair!r}: expected two numbers LO:HI, e.g. {flag} {name}=0.5:3"
+                ": expected two numbers (LO, HI), e.g. 0.5:3",
+                subject=_bound(name, pair, f"{name}={pair!r}"),
             ) from None
-        item = f"{name}={lo:g}:{hi:g}"
+        subject = _bound(name, pair, f"{name}={lo:g}:{hi:g}")
         if name not in law.param_names:
-            raise _unknown(law, flag, item, name)
+            raise _unknown(law, subject, name)
         if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
-            raise InputError(f"{flag} {item}: need finite LO < HI")
+            raise InputError(": need finite LO < HI", subject=subject)
         if fixed and name in fixed:
             raise InputError(
-                f"{flag} {item}: {name} is held fixed (--fix {name}=...), so a bound has no "
-                "effect; drop one of them"
+                f": {name} is held fixed, so a bound has no effect; drop one of them",
+                subject=subject,
             )
         i = law.param_names.index(name)
         if law.parameters[i].log_scale and lo <= 0:
-            raise InputError(f"{flag} {item}: {name} is a scale parameter and must be > 0")
+            raise InputError(f": {name} is a scale parameter and must be > 0", subject=subject)
         low, high = _natural_range(law, i)
         slack = 1e-9 * max(1.0, abs(low), abs(high))
         if lo < low - slack or hi > high + slack:
             raise InputError(
-                f"{flag} {item}: outside the range of law {law.name!r} for {name}, "
-                f"{low:.6g}..{high:.6g}; give a bound inside it"
+                f": outside the range of law {law.name!r} for {name}, "
+                f"{low:.6g}..{high:.6g}; give a bound inside it",
+                subject=subject,
             )
         out[name] = (lo, hi)
     return out
@@ -125,7 +137,6 @@ def resolve_ties(
     *,
     fixed: Mapping[str, float] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
-    flag: str = "--tie",
 ) -> dict[str, str]:
     """Checked ties ``{tied: source}``: ``tied`` takes the value of ``source``.
 
@@ -139,32 +150,35 @@ def resolve_ties(
     out: dict[str, str] = {}
     ties = dict(ties or {})
     for tied, source in ties.items():
-        item = f"{tied}={source}"
+        subject = _tie(tied, source)
         for name in (tied, source):
             if name not in law.param_names:
-                raise _unknown(law, flag, item, name)
+                raise _unknown(law, subject, name)
         if tied == source:
-            raise InputError(f"{flag} {item}: a parameter cannot be tied to itself")
+            raise InputError(": a parameter cannot be tied to itself", subject=subject)
         if source in ties or tied in ties.values():
             raise InputError(
-                f"{flag} {item}: ties cannot chain; tie every parameter to the same one "
-                f"(e.g. {flag} a=c {flag} b=c)"
+                ": ties cannot chain",
+                subject=subject,
+                hints=(
+                    ("ties", "tie every parameter to the same one, e.g. ties={'a': 'c', 'b': 'c'}"),
+                ),
             )
         for name in (tied, source):
             if fixed and name in fixed:
                 raise InputError(
-                    f"{flag} {item}: {name} is held fixed (--fix); fix both instead of tying"
+                    f": {name} is held fixed; fix both instead of tying", subject=subject
                 )
         if bounds and tied in bounds:
             raise InputError(
-                f"{flag} {item}: {tied} takes {source}'s value; bound {source} instead "
-                f"(--bound {source}=LO:HI)"
+                f": {tied} takes {source}'s value; bound {source} instead", subject=subject
             )
         i, j = law.param_names.index(tied), law.param_names.index(source)
         if law.parameters[i].log_scale != law.parameters[j].log_scale:
             raise InputError(
-                f"{flag} {item}: {tied} and {source} are fitted on different scales (one is a "
-                "positive scale parameter fitted as its log, the other is not); tie like to like"
+                f": {tied} and {source} are fitted on different scales (one is a "
+                "positive scale parameter fitted as its log, the other is not); tie like to like",
+                subject=subject,
             )
         out[tied] = source
     return out
@@ -245,7 +259,7 @@ def constrain(
         lo, hi = max(params[s].lower, params[t].lower), min(params[s].upper, params[t].upper)
         if not lo < hi:
             raise InputError(
-                f"--tie {names[t]}={names[s]}: their ranges do not overlap; loosen --bound"
+                ": their ranges do not overlap; loosen the bounds", subject=_tie(names[t], names[s])
             )
         if (lo, hi) != (params[s].lower, params[s].upper):
             params[s] = _param(params[s], lo, hi)

@@ -41,12 +41,6 @@ LOSS_MARGIN = 0.1
 #: Predicted losses above this many nats per token are refused.
 ABSURD_LOSS = 100.0
 _COUNTS = ("params", "tokens")
-_FLAGS = {
-    "params": "--params",
-    "tokens": "--tokens",
-    "teacher_loss": "--teacher-loss",
-    "loss": "--loss",
-}
 
 
 def data_range(
@@ -79,7 +73,8 @@ def range_warnings(
     name : str
         How to name the fit in messages (its path or ``@name``).
     labels : mapping, optional
-        How to name each input (default: its ``predict`` flag, ``--params``).
+        How to name each input (default: its :meth:`Fit.predict` argument, ``params``; the
+        command line passes its flags, ``--params``).
     """
     out: list[str] = []
     for key, (lo, hi) in (fitted or {}).items():
@@ -100,7 +95,7 @@ def range_warnings(
             span = f"{lo:.4g}..{hi:.4g}"
         for far, value in ((far_hi, top), (far_lo, bottom)):
             if far:
-                label = (labels or _FLAGS).get(key, key)
+                label = (labels or {}).get(key, key)
                 out.append(
                     f"{label} {value:.3g} is {rule} the {key} range {name} was fitted on "
                     f"({span}): the prediction is an extrapolation; check it against runs at "

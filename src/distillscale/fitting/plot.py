@@ -34,9 +34,12 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 _MAX_GROUPS = 8
 
 
-def check_plot_target(
-    path: str | os.PathLike[str], feature: str = "distillscale fit --plot"
-) -> Path:
+def _subject(target: Path, shown: str) -> tuple[str, str, str]:
+    """The plot's path as an error's subject: ``path='a.txt'`` (``--plot a.txt``)."""
+    return ("plot", f"path={str(target)!r}", shown)
+
+
+def check_plot_target(path: str | os.PathLike[str], feature: str = "plot_fit") -> Path:
     """The plot's path, checked before any work: known suffix, existing folder, matplotlib.
 
     Raises
@@ -47,11 +50,13 @@ def check_plot_target(
     target = Path(path)
     if target.suffix.lower() not in PLOT_SUFFIXES:
         raise InputError(
-            f"--plot {str(target)!r}: the format comes from the suffix; use "
-            f"{', '.join(PLOT_SUFFIXES)}"
+            f": the format comes from the suffix; use {', '.join(PLOT_SUFFIXES)}",
+            subject=_subject(target, repr(str(target))),
         )
     if not target.parent.is_dir():
-        raise InputError(f"--plot {target}: folder {target.parent} does not exist")
+        raise InputError(
+            f": folder {target.parent} does not exist", subject=_subject(target, str(target))
+        )
     require("matplotlib.figure", "report", feature)
     return target
 
@@ -104,7 +109,7 @@ def plot_fit(
         The file written.
     """
     target = check_plot_target(path)
-    figure_mod: Any = require("matplotlib.figure", "report", "distillscale fit --plot")
+    figure_mod: Any = require("matplotlib.figure", "report", "plot_fit")
     law = fit.law_obj
     fig = figure_mod.Figure(figsize=(10.0, 4.2), layout="constrained")
     ax, rx = fig.subplots(1, 2)
@@ -163,7 +168,9 @@ def plot_fit(
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=target.suffix.lower().lstrip("."))
     except OSError as exc:
-        raise InputError(f"--plot {target}: cannot write ({exc.strerror or exc})") from None
+        raise InputError(
+            f": cannot write ({exc.strerror or exc})", subject=_subject(target, str(target))
+        ) from None
     return target
 
 

@@ -110,10 +110,13 @@ def resolve_law(law: str | Law) -> Law:
     return law if isinstance(law, Law) else get_law(str(law))
 
 
-def resolve_fixed(law: Law, fixed: FixedSpec | None, *, where: str = "--fix") -> dict[str, float]:
+def resolve_fixed(
+    law: Law, fixed: FixedSpec | None, *, where: str | None = None
+) -> dict[str, float]:
     """Natural values of fixed parameters; ``"@name"`` takes the value from a published set.
 
-    ``where`` names the option or key in error messages (``--fix`` on the command line).
+    ``where`` names the spec key in error messages; without it the error's subject is the
+    ``fixed`` argument (``--fix`` on the command line).
 
     Raises
     ------
@@ -124,31 +127,48 @@ def resolve_fixed(law: Law, fixed: FixedSpec | None, *, where: str = "--fix") ->
     out: dict[str, float] = {}
     for name, value in (fixed or {}).items():
         if name not in law.param_names:
-            raise InputError(
-                f"{where} {name}=...: law {law.name!r} has no parameter {name!r}; "
-                f"its parameters are {', '.join(law.param_names)}"
+            raise _fixed_error(
+                where,
+                name,
+                "...",
+                f"law {law.name!r} has no parameter {name!r}; "
+                f"its parameters are {', '.join(law.param_names)}",
             )
         if isinstance(value, str) and value.strip().startswith("@"):
             source = load_fit(value.strip())
             if source.law != law.name or name not in source.params:
-                raise InputError(
-                    f"{where} {name}={value}: that set is for law {source.law!r}, "
-                    f"not {law.name!r}; give a number or a set of law {law.name!r}"
+                raise _fixed_error(
+                    where,
+                    name,
+                    value,
+                    f"that set is for law {source.law!r}, "
+                    f"not {law.name!r}; give a number or a set of law {law.name!r}",
                 )
             out[name] = float(source.params[name])
             continue
         try:
             out[name] = float(value)
         except (TypeError, ValueError):
-            raise InputError(
-                f"{where} {name}={value!r}: not a number; give a value ({name}=0.5) "
-                f"or a published set ({name}=@busbridge2025)"
+            raise _fixed_error(
+                where,
+                name,
+                repr(value),
+                f"not a number; give a value ({name}=0.5) "
+                f"or a published set ({name}=@busbridge2025)",
             ) from None
         if not np.isfinite(out[name]):
-            raise InputError(f"{where} {name}={value!r}: must be finite")
+            raise _fixed_error(where, name, repr(value), "must be finite")
         if law.log_mask[law.param_names.index(name)] and out[name] <= 0:
-            raise InputError(f"{where} {name}={value!r}: {name} must be > 0")
+            raise _fixed_error(where, name, repr(value), f"{name} must be > 0")
     return out
+
+
+def _fixed_error(where: str | None, name: str, shown: str, message: str) -> InputError:
+    """``fixed={'E': 0}: ...`` (``--fix E=0: ...`` on the command line), or ``KEY: E=0: ...``."""
+    if where is not None:
+        return InputError(f"{where} {name}={shown}: {message}")
+    python = f"fixed={{{name!r}: {shown}}}"
+    return InputError(f": {message}", subject=("fixed", python, f"{name}={shown}"))
 
 
 def run_ids(table: RunTableLike) -> list[str]:
@@ -180,7 +200,10 @@ def prepare(
     law_obj = resolve_law(law)
     d = law_obj.default_delta if delta is None else float(delta)
     if not (np.isfinite(d) and d > 0):
-        raise InputError(f"--delta {delta}: must be a positive number (Huber threshold)")
+        raise InputError(
+            ": must be a positive number (Huber threshold)",
+            subject=("delta", f"delta={delta}", f"{delta}"),
+        )
     fixed_values = resolve_fixed(law_obj, fixed)
     bound_values = resolve_bounds(law_obj, bounds, fixed=fixed_values)
     tie_values = resolve_ties(law_obj, ties, fixed=fixed_values, bounds=bound_values)
@@ -203,8 +226,10 @@ def prepare(
     if problem.n_points < n_free:
         raise InputError(
             f"{table.source}: {problem.n_points} runs but law {law_obj.name!r} has {n_free} free "
-            f"parameters; fit needs at least as many runs as free parameters "
-            "(add runs, widen --where, or hold parameters with --fix)"
+            f"parameters; fit needs at least as many runs as free parameters",
+            hints=(
+                ("fixed", "add runs, widen where=, or hold parameters with fixed={NAME: VALUE}"),
+            ),
         )
     return Prepared(
         problem=problem,
@@ -222,20 +247,30 @@ def _supervised(law: Law, supervised: Fit | str | None) -> Fit | None:
     if "supervised_loss" not in law.derived_inputs:
         if supervised is not None:
             raise InputError(
-                f"--supervised is only for the distillation law, not {law.name!r}; drop it"
+                f" is only for the distillation law, not {law.name!r}; drop it",
+                subject=("supervised", "supervised=", ""),
             )
         return None
     if supervised is None:
         raise InputError(
-            f"law {law.name!r} needs the supervised law at the student's size and tokens: give "
-            "--supervised FIT.json|@busbridge2025-supervised, or a table with a 'kind' column "
-            "whose teacher/baseline rows fit the supervised law"
+            f"law {law.name!r} needs the supervised law at the student's size and tokens",
+            hints=(
+                (
+                    "supervised",
+                    "give supervised=Fit|'FIT.json'|'@busbridge2025-supervised', or a table "
+                    "with a 'kind' column whose teacher/baseline rows fit the supervised law",
+                ),
+            ),
         )
     fit = supervised if isinstance(supervised, Fit) else load_fit(supervised)
     if fit.law_obj.derived_inputs:
         raise InputError(
-            f"--supervised {fit.source or fit.law}: law {fit.law!r} is not a supervised law; "
-            "give a chinchilla or chinchilla-gamma fit"
+            f": law {fit.law!r} is not a supervised law; give a chinchilla or chinchilla-gamma fit",
+            subject=(
+                "supervised",
+                f"supervised={fit.source or fit.law!r}",
+                f"{fit.source or fit.law}",
+            ),
         )
     return fit
 

@@ -255,9 +255,9 @@ class Fit:
         law = self.law_obj
         missing = [k for k in law.inputs if given.get(k) is None]
         if missing:
-            flags = ", ".join("--" + k.replace("_", "-") for k in missing)
             raise InputError(
-                f"law {law.name!r} predicts from {', '.join(law.inputs)}; missing {flags}"
+                f"law {law.name!r} predicts from {', '.join(law.inputs)}",
+                hints=(("inputs", "missing " + ", ".join(f"{k}=" for k in missing)),),
             )
         arrays = np.broadcast_arrays(*[np.asarray(given[k], dtype=float) for k in law.inputs])
         out = {k: a for k, a in zip(law.inputs, arrays, strict=True)}
@@ -364,8 +364,8 @@ class Fit:
             return value
         if self.bootstrap_samples is None:
             raise InputError(
-                f"fit of law {self.law!r} has no bootstrap samples for an interval; "
-                "refit with --bootstrap K (Python: bootstrap=K)"
+                f"fit of law {self.law!r} has no bootstrap samples for an interval",
+                hints=(("bootstrap", "refit with bootstrap=K"),),
             )
         lvl = float(level if level is not None else (self.ci_level or 0.9))
         if not 0.0 < lvl < 1.0:

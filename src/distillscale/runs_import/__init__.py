@@ -121,8 +121,8 @@ def detect_format(path: Path) -> str:
         first = next(read_jsonl(path), None)
         return "wandb" if first is not None and is_wandb_record(first[0]) else "jsonl"
     raise InputError(
-        f"{path}: cannot tell the format from {suffix or '(no extension)'!r}; pass --format "
-        f"({', '.join(FORMATS)})"
+        f"{path}: cannot tell the format from {suffix or '(no extension)'!r}",
+        hints=(("fmt", f"give fmt= ({', '.join(FORMATS)})"),),
     )
 
 
@@ -141,16 +141,26 @@ def _read(path: Path, fmt: str) -> Iterator[SourceRow]:
     elif fmt == "tensorboard":
         yield from read_tensorboard(path)
     else:
-        raise InputError(f"--format {fmt!r}: unknown; choose one of {', '.join(FORMATS)}")
+        raise _unknown_format(fmt)
 
 
-def _columns(text: str | Sequence[str] | None, flag: str) -> tuple[str, ...]:
+def _unknown_format(fmt: str) -> InputError:
+    return InputError(
+        f": unknown; choose one of {', '.join(FORMATS)}", subject=("fmt", f"fmt={fmt!r}", repr(fmt))
+    )
+
+
+def _columns(text: str | Sequence[str] | None, option: str) -> tuple[str, ...]:
+    """Column names from ``"params,tokens"`` or a sequence; ``option`` names the argument."""
     if text is None:
         return ()
     items = text.split(",") if isinstance(text, str) else list(text)
     out = tuple(i.strip() for i in items if i.strip())
     if not out:
-        raise InputError(f"{flag}: give one or more column names, e.g. {flag} params,tokens")
+        raise InputError(
+            ": give one or more column names, e.g. params,tokens",
+            subject=(option, f"{option}={text!r}", ""),
+        )
     return out
 
 
@@ -208,9 +218,9 @@ def import_runs(
     if not paths:
         raise InputError("runs import: give at least one source file or folder")
     if fmt is not None and fmt not in FORMATS:
-        raise InputError(f"--format {fmt!r}: unknown; choose one of {', '.join(FORMATS)}")
-    need = _columns(required, "--require") if required else ()
-    last_keys, best_keys = _columns(last, "--last-per"), _columns(best, "--best-per")
+        raise _unknown_format(fmt)
+    need = _columns(required, "required") if required else ()
+    last_keys, best_keys = _columns(last, "last"), _columns(best, "best")
     if best_keys and by not in need:
         need = (*need, by) if by in CANONICAL else need
     if last_keys and "step" not in need:
@@ -218,7 +228,8 @@ def import_runs(
     bad = [c for c in need if c not in CANONICAL]
     if bad:
         raise InputError(
-            f"--require {bad[0]!r}: not a canonical column; allowed: {', '.join(CANONICAL)}"
+            f": not a canonical column; allowed: {', '.join(CANONICAL)}",
+            subject=("required", f"required={bad[0]!r}", repr(bad[0])),
         )
     described: list[str] = []
 

@@ -158,8 +158,8 @@ def _key_map(
             continue
         if canonical in claimed:
             raise InputError(
-                f"{where}: keys {claimed[canonical]!r} and {key!r} both name column "
-                f"{canonical!r}; choose one with --map {canonical}={key}"
+                f"{where}: keys {claimed[canonical]!r} and {key!r} both name column {canonical!r}",
+                hints=(("map", f"choose one with columns={{{canonical!r}: {key!r}}}"),),
             )
         claimed[canonical] = key
         out[key] = canonical
@@ -214,8 +214,11 @@ def _check(value: Any, canonical: str, key: str, where: str, scale: float) -> An
             "non_negative": ">= 0",
             "fraction": "in [0, 1]",
         }[domain]
-        hint = " (use --loss-unit bits|bpb for other units)" if canonical in _LOSSES else ""
-        raise InputError(f"{place}: {shown} is not allowed; {canonical} must be {allowed}{hint}")
+        hints = (("loss_unit", "a loss in other units: give loss_unit='bits' or 'bpb'"),)
+        raise InputError(
+            f"{place}: {shown} is not allowed; {canonical} must be {allowed}",
+            hints=hints if canonical in _LOSSES else (),
+        )
     return number * scale if canonical in _LOSSES else number
 
 
@@ -256,8 +259,8 @@ def canonical_rows(
     for canonical in columns:
         if canonical not in CANONICAL:
             raise InputError(
-                f"--map {canonical}={columns[canonical]}: {canonical!r} is not a canonical "
-                f"column; allowed: {', '.join(CANONICAL)}"
+                f": {canonical!r} is not a canonical column; allowed: {', '.join(CANONICAL)}",
+                subject=_map_subject(canonical, columns[canonical]),
             )
     scale = loss_scale(loss_unit, bytes_per_token)
     out = Canonical()
@@ -283,15 +286,23 @@ def canonical_rows(
                 out.skipped_steps += 1
                 continue
             if missing and missing[0] in columns:
+                key = columns[missing[0]]
                 raise InputError(
-                    f"{row.where}: no key {columns[missing[0]]!r} (--map {missing[0]}="
-                    f"{columns[missing[0]]}); keys present: {', '.join(map(str, row.values))}"
+                    f"{row.where}: no key {key!r} for column {missing[0]!r}; keys present: "
+                    f"{', '.join(map(str, row.values))}",
+                    hints=(("map", f"check columns={{{missing[0]!r}: {key!r}}}"),),
                 )
             if missing:
                 raise InputError(
                     f"{row.where}: no value for required column(s) {', '.join(missing)}; keys "
-                    f"present: {', '.join(map(str, row.values)) or 'none'}; name the source key "
-                    f"with --map {missing[0]}=<key> (or drop the requirement with --require)"
+                    f"present: {', '.join(map(str, row.values)) or 'none'}",
+                    hints=(
+                        (
+                            "map",
+                            f"name the source key with columns={{{missing[0]!r}: '<key>'}} "
+                            "(or drop the requirement with required=)",
+                        ),
+                    ),
                 )
         except InputError as exc:
             if not drop_invalid:
@@ -301,9 +312,15 @@ def canonical_rows(
             continue
         out.rows.append(values)
         out.wheres.append(row.where)
-    unused = [f"{c}={k}" for c, k in columns.items() if k not in seen_map]
+    unused = [(c, k) for c, k in columns.items() if k not in seen_map]
     if unused:
+        canonical, key = unused[0]
         raise InputError(
-            f"--map {unused[0]}: no source row has the key {unused[0].split('=')[1]!r}"
+            f": no source row has the key {key!r}", subject=_map_subject(canonical, key)
         )
     return out
+
+
+def _map_subject(canonical: str, key: str) -> tuple[str, str, str]:
+    """``columns={'params': 'q'}`` (``--map params=q`` on the command line)."""
+    return ("columns", f"columns={{{canonical!r}: {key!r}}}", f"{canonical}={key}")
