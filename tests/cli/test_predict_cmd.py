@@ -143,3 +143,14 @@ def test_an_absurd_prediction_is_refused(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2 and captured.out == ""
     assert "predicted loss 212 nats per token is absurd" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_an_absurd_prediction_from_a_points_file_names_the_file_and_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    points = tmp_path / "points.csv"
+    points.write_text("params,tokens\n1e9,2e10\n1e3,1e3\n")
+    code = main(["predict", "@besiroglu2024", "--points", str(points)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert f"nats per token at point 2 of {points} is absurd" in captured.err

@@ -110,7 +110,9 @@ def predict_command(
             p_interval = (pred.prediction_lower, pred.prediction_upper)
     else:
         value = fitted.predict(params=n, tokens=d, teacher_loss=l_t, loss=l_v)
-    check_absurd(value, law.output, fitted.source or fit)
+    check_absurd(
+        value, law.output, fitted.source or fit, points=str(points) if points is not None else None
+    )
     flags = {k: "--" + k.replace("_", "-") for k in ("params", "tokens", "teacher_loss", "loss")}
     warnings = range_warnings(fitted.data_range, x, fitted.source or fit, flags)
     shown = [k for k in ("params", "tokens", "teacher_loss", "loss") if k in x]

@@ -104,24 +104,33 @@ def range_warnings(
     return out
 
 
-def check_absurd(values: NDArray[np.float64], output: str, name: str) -> None:
+def check_absurd(
+    values: NDArray[np.float64], output: str, name: str, *, points: str | None = None
+) -> None:
     """Refuse predicted losses above ``ABSURD_LOSS`` nats per token (loss laws only).
+
+    ``points``: the file the query points came from, named in the message with the point.
 
     Raises
     ------
     InputError
-        Naming the largest value and the fit.
+        Naming the largest value, the fit and (with ``points``) the point and its file.
     """
     if output != "loss":
         return
-    v = np.asarray(values, dtype=float)
-    worst = float(np.max(v)) if v.size else 0.0
-    if not math.isfinite(worst) or worst > ABSURD_LOSS:
-        raise InputError(
-            f"{name}: predicted loss {worst:.4g} nats per token is absurd (over "
-            f"{ABSURD_LOSS:g}); the query lies far outside where the law means anything: "
-            "predict inside (or near) the range the fit was made on"
-        )
+    v = np.asarray(values, dtype=float).ravel()
+    if not v.size:
+        return
+    bad = ~np.isfinite(v) | (v > ABSURD_LOSS)
+    if not bad.any():
+        return
+    i = int(np.argmax(bad)) if not np.isfinite(v).all() else int(np.argmax(v))
+    at = f" at point {i + 1} of {points}" if points is not None else ""
+    raise InputError(
+        f"{name}: predicted loss {float(v[i]):.4g} nats per token{at} is absurd (over "
+        f"{ABSURD_LOSS:g}); the query lies far outside where the law means anything: "
+        "predict inside (or near) the range the fit was made on"
+    )
 
 
 def read_data_range(
