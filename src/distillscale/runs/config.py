@@ -29,6 +29,7 @@ __all__ = [
     "decay_start",
     "family_config",
     "lr_at",
+    "snapshot_name",
     "shape_from_dict",
     "shape_to_dict",
 ]
@@ -549,6 +550,11 @@ def decay_start(config: RunConfig) -> int:
     """
     steps = config.steps
     return max(warmup_of(config), steps - max(1, int(round(config.decay_fraction * steps))))
+
+
+def snapshot_name(step: int) -> str:
+    """File name of a run's snapshot after ``step`` optimiser steps (inside its workdir)."""
+    return f"snapshot-{step}.pt"
 
 
 def lr_at(config: RunConfig, step: int) -> float:

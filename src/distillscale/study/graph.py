@@ -43,6 +43,7 @@ from distillscale.runs.config import (
     TeacherRef,
     branch_mismatch,
     decay_start,
+    snapshot_name,
     warmup_of,
 )
 from distillscale.study.spec import StudySpec
@@ -647,7 +648,7 @@ def branch_runs(nodes: list[RunNode]) -> list[RunNode]:
         trunk_id = trunk_config.run_id()
         replaced[trunk.run_id] = dataclasses.replace(trunk, run_id=trunk_id, config=trunk_config)
         for node, config, s in plans:
-            snapshot = f"runs/{trunk_id}/snapshot-{s}.pt"
+            snapshot = f"runs/{trunk_id}/{snapshot_name(s)}"
             config = dataclasses.replace(config, init_from={"path": snapshot, "step": s})
             shared = _scaled(node.ledger, s * config.tokens_per_step / config.tokens)
             replaced[node.run_id] = dataclasses.replace(

@@ -45,7 +45,7 @@ from distillscale.runs import (
     parse_failure,
     phase_ledger,
 )
-from distillscale.runs.config import batch_key
+from distillscale.runs.config import batch_key, snapshot_name
 from distillscale.study.executors import Executor, Finished, Progress
 from distillscale.study.graph import (
     TEACHER_CHECKPOINT,
@@ -354,7 +354,7 @@ class _Scheduler:
         for node_id, node in self.nodes.items():  # a trunk's snapshots, read by its branches
             if isinstance(node, RunNode):
                 for step in node.config.snapshot_steps:
-                    self.artifacts[f"runs/{node_id}/snapshot-{step}.pt"] = node_id
+                    self.artifacts[f"runs/{node_id}/{snapshot_name(step)}"] = node_id
 
     def _artifact(self, node_id: str) -> str:
         """The file a node writes that others read, relative to the study directory."""

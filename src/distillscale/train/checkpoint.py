@@ -20,7 +20,13 @@ import torch
 
 from distillscale.atomic import atomic_open
 from distillscale.errors import DamagedFile, InputError
-from distillscale.runs.config import RunConfig, TeacherRef, branch_mismatch, shape_from_dict
+from distillscale.runs.config import (
+    RunConfig,
+    TeacherRef,
+    branch_mismatch,
+    shape_from_dict,
+    snapshot_name,
+)
 from distillscale.runs.result import CurvePoint
 from distillscale.train.data import Corpus
 from distillscale.train.integrity import state_digest
@@ -225,11 +231,6 @@ def _resume(
     ]
     progress = _Progress(step=int(state["step"]), curve=curve, wall_seconds=state["wall_seconds"])
     return progress, state.get("result")
-
-
-def snapshot_name(step: int) -> str:
-    """File name of a run's snapshot after ``step`` optimiser steps (inside its workdir)."""
-    return f"snapshot-{step}.pt"
 
 
 def _from_snapshot(config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer) -> _Progress:
