@@ -124,7 +124,9 @@ def check_absurd(
     bad = ~np.isfinite(v) | (v > ABSURD_LOSS)
     if not bad.any():
         return
-    i = int(np.argmax(bad)) if not np.isfinite(v).all() else int(np.argmax(v))
+    # the first non-finite point, else the largest loss
+    finite = np.isfinite(v)
+    i = int(np.argmax(~finite)) if not finite.all() else int(np.argmax(v))
     at = f" at point {i + 1} of {points}" if points is not None else ""
     raise InputError(
         f"{name}: predicted loss {float(v[i]):.4g} nats per token{at} is absurd (over "

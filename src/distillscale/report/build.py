@@ -33,7 +33,7 @@ FIGURE_NAMES: tuple[str, ...] = (
     "curves",
 )
 
-#: Permissions of the written files (``mkstemp`` creates them owner-only).
+#: Permissions of the written files (readable by all, whatever the umask: the report is served).
 _FILE_MODE = 0o644
 
 
