@@ -211,6 +211,21 @@ def _state_dict(
     return out
 
 
+def _load_training_state(
+    state: dict[str, Any], model: GPT, optimizer: torch.optim.Optimizer
+) -> list[CurvePoint]:
+    """Put a checkpoint's weights, optimiser and RNG state into place; its curve so far."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["torch_rng"])
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return [
+        (int(s), int(t), float(tr), None if v is None else float(v), float(lr))
+        for s, t, tr, v, lr in state["curve"]
+    ]
+
+
 def _resume(
     path: Path, config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer
 ) -> tuple[_Progress, dict[str, Any] | None]:
@@ -220,15 +235,7 @@ def _resume(
             f"workdir {path.parent}: {CHECKPOINT} belongs to run {state.get('run_id')}, not "
             f"{config.run_id()}; use another --workdir or delete that checkpoint"
         )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    if "cuda_rng" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
-    curve = [
-        (int(s), int(t), float(tr), None if v is None else float(v), float(lr))
-        for s, t, tr, v, lr in state["curve"]
-    ]
+    curve = _load_training_state(state, model, optimizer)
     progress = _Progress(step=int(state["step"]), curve=curve, wall_seconds=state["wall_seconds"])
     return progress, state.get("result")
 
@@ -268,11 +275,5 @@ def _from_snapshot(config: RunConfig, model: GPT, optimizer: torch.optim.Optimiz
             f"init_from: snapshot {path} (run {state.get('run_id')}) cannot start run "
             f"{config.run_id()}: {why}"
         )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    curve = [
-        (int(s), int(t), float(tr), None if v is None else float(v), float(lr))
-        for s, t, tr, v, lr in state["curve"]
-    ]
+    curve = _load_training_state(state, model, optimizer)
     return _Progress(step=step, curve=curve, wall_seconds=0.0)
