@@ -66,3 +66,20 @@ def test_predict_frame_has_inputs_output_and_interval() -> None:
     assert banded.loc[0, "lower"] <= banded.loc[0, "upper"]
     with pytest.raises(ValueError, match="predict_frame: unknown input 'param'"):
         fit.predict_frame(param=1e9, tokens=1e10)
+
+
+def test_fit_predict_interval_view_shows_inputs_and_both_intervals() -> None:
+    fit = load_fit("@busbridge2025-supervised")
+    samples = np.array([[fit.params[k] * s for k in fit.param_names] for s in (0.98, 1.0, 1.02)])
+    quantiles = np.array([-0.01, 0.01])
+    boot = replace(fit, bootstrap_samples=samples, ci_level=0.9, residual_quantiles=quantiles)
+    pred = boot.predict(params=[1e8, 1e9], tokens=2e10, interval=True)
+    frame = pred.to_frame()
+    assert list(frame.columns) == [
+        "params", "tokens", "value", "lower", "upper",
+        "prediction_lower", "prediction_upper"]  # fmt: skip
+    assert frame["params"].tolist() == [1e8, 1e9] and frame["tokens"].tolist() == [2e10, 2e10]
+    assert (frame["prediction_lower"] <= frame["lower"]).all()
+    text = pred._repr_html_()
+    assert "<th>params</th><th>tokens</th><th>value</th>" in text
+    assert "<th>new run 90% low</th>" in text and "<td>1e+08</td>" in text

@@ -28,3 +28,12 @@ def test_scenario_table_has_a_column_per_scenario() -> None:
     assert frame.loc["flops.student", "teacher-free"] > 0
     assert set(frame.loc["verdict"]) <= {"distill", "supervised"}
     assert result._repr_html_().count("<th>") == 5
+
+
+def test_plan_html_leaves_out_unset_quantities_and_an_empty_interval_column() -> None:
+    result = plan(compute=1e22, fit="@besiroglu2024")
+    assert result.to_json()["target_loss"] is None  # still in the JSON and the frame
+    assert "target_loss" in result.to_frame().index
+    text = result._repr_html_()
+    assert "target_loss" not in text and "<th>interval</th>" not in text
+    assert "<td>flops_convention</td><td>6nd</td>" in text

@@ -45,7 +45,8 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]], caption: st
     """A plain HTML table; numbers to six significant digits, text escaped."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
+    style = "text-align:left;white-space:nowrap"
+    cap = f"<caption style='{style}'>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -129,27 +130,49 @@ def fit_html(fit: Fit) -> str:
     return "<div class='distillscale-fit'>" + "".join(parts) + "</div>"
 
 
+def _prediction_columns(prediction: Prediction) -> dict[str, np.ndarray]:
+    """Inputs, ``value``, ``lower``, ``upper`` and (when there is one) the prediction interval."""
+    columns = {k: np.ravel(v) for k, v in (prediction.inputs or {}).items()}
+    columns["value"] = np.ravel(prediction.value)
+    columns["lower"] = np.ravel(prediction.lower)
+    columns["upper"] = np.ravel(prediction.upper)
+    if prediction.prediction_lower is not None and prediction.prediction_upper is not None:
+        columns["prediction_lower"] = np.ravel(prediction.prediction_lower)
+        columns["prediction_upper"] = np.ravel(prediction.prediction_upper)
+    return columns
+
+
 def prediction_frame(prediction: Prediction) -> pd.DataFrame:
-    """Columns ``value``, ``lower``, ``upper`` (flattened inputs order), one row per point."""
+    """One row per point (flattened inputs order): inputs, value and interval bounds.
+
+    Columns: the law's inputs (``params``, ``tokens``, ...) when known, ``value``, ``lower``,
+    ``upper`` (confidence interval of the curve) and ``prediction_lower``/``prediction_upper``
+    (interval for a new run, with the residual scatter) when the fit has one.
+    """
     import pandas as pd
 
-    return pd.DataFrame(
-        {
-            "value": np.ravel(prediction.value),
-            "lower": np.ravel(prediction.lower),
-            "upper": np.ravel(prediction.upper),
-        }
-    )
+    return pd.DataFrame(_prediction_columns(prediction))
 
 
 def prediction_html(prediction: Prediction, max_rows: int = 50) -> str:
-    """The first ``max_rows`` predictions with their interval, as an HTML table."""
-    value, lo, hi = (np.ravel(a) for a in (prediction.value, prediction.lower, prediction.upper))
-    rows = [(float(v), float(a), float(b)) for v, a, b in zip(value, lo, hi, strict=True)]
+    """The first ``max_rows`` points: inputs, prediction and intervals, as an HTML table."""
+    columns = _prediction_columns(prediction)
     level = f"{round(100 * prediction.level, 1):g}%"
-    caption = f"{len(rows)} predictions with {level} bootstrap intervals"
-    more = f"<p>... {len(rows) - max_rows} more</p>" if len(rows) > max_rows else ""
-    return html_table(("value", "lower", "upper"), rows[:max_rows], caption) + more
+    header = [
+        {"lower": f"curve {level} low", "upper": f"curve {level} high"}.get(k, k) for k in columns
+    ]
+    header = [
+        {
+            "prediction_lower": f"new run {level} low",
+            "prediction_upper": f"new run {level} high",
+        }.get(h, h)
+        for h in header
+    ]
+    n = len(columns["value"])
+    rows = [tuple(float(c[i]) for c in columns.values()) for i in range(min(n, max_rows))]
+    caption = f"{n} predictions with {level} bootstrap intervals"
+    more = f"<p>... {n - max_rows} more</p>" if n > max_rows else ""
+    return html_table(header, rows, caption) + more
 
 
 def predict_frame(fit: Fit, inputs: dict[str, Any], interval: bool | None = None) -> pd.DataFrame:

@@ -128,6 +128,9 @@ class Prediction:
         Prediction interval for a new run's observed value: the resamples combined with the
         residual scatter of the fit (:mod:`distillscale.fitting.intervals`); None for a fit
         without ``residual_quantiles`` (a published set, or an artifact written before 0.2).
+    inputs : dict of str to ndarray or None
+        The law's inputs the prediction was made at (``params``, ``tokens``, ...), broadcast to
+        the shape of ``value``; set by :meth:`Fit.predict`, shown by the notebook views.
     """
 
     value: NDArray[np.float64]
@@ -136,9 +139,13 @@ class Prediction:
     level: float
     prediction_lower: NDArray[np.float64] | None = None
     prediction_upper: NDArray[np.float64] | None = None
+    inputs: dict[str, NDArray[np.float64]] | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``value``, ``lower``, ``upper``, one row per (flattened) point."""
+        """One row per (flattened) point: the inputs, ``value``, ``lower``, ``upper``.
+
+        With a prediction interval, also ``prediction_lower`` and ``prediction_upper``.
+        """
         from distillscale.fitting.notebook import prediction_frame
 
         return prediction_frame(self)
@@ -390,6 +397,7 @@ class Fit:
             level=lvl,
             prediction_lower=p_lo,
             prediction_upper=p_hi,
+            inputs={k: np.array(x[k], dtype=float) for k in law.inputs},
         )
 
     def _paired_supervised(

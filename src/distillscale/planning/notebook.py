@@ -85,8 +85,12 @@ def plan_html(plan: Plan) -> str:
         rows2 = [
             (k, v, "" if lo is None else f"[{lo:.4g}, {hi:.4g}]")
             for k, v, lo, hi in plan_rows(plan)
+            if v is not None  # unset options (no target loss, no hardware) are not shown
         ]
-        body = html_table(("quantity", "value", "interval"), rows2, title)
+        if any(r[2] for r in rows2):
+            body = html_table(("quantity", "value", "interval"), rows2, title)
+        else:  # no bootstrap samples (e.g. a published set): no empty interval column
+            body = html_table(("quantity", "value"), [r[:2] for r in rows2], title)
         warnings = list(plan.warnings)
     notes = "".join(f"<li>{html.escape(w)}</li>" for w in dict.fromkeys(warnings))
     return f"<div class='distillscale-plan'>{body}{f'<ul>{notes}</ul>' if notes else ''}</div>"
