@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,3 +200,35 @@ def test_custom_starts_must_match_the_law() -> None:
     theta = start.law_obj.to_fitting(start.params)
     est = LeastSquares("overtrain", starts=theta[None, :]).fit(table)
     assert est.params_["a"] == pytest.approx(start.params["a"], rel=1e-6)
+
+
+def test_a_large_grid_is_screened_to_the_starts_with_the_lowest_sum_of_squares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chinchilla's 4,500-start grid: only the ``n_screen`` best starts are run."""
+    from distillscale.fitting import least_squares as ls_mod
+
+    chinchilla = Path(__file__).resolve().parents[2] / "examples/data/chinchilla.csv"
+    table = ds.read_runs(chinchilla, where="outlier == 0")
+    ran: list[np.ndarray] = []
+    real = ls_mod._minimise
+
+    def spy(
+        problem: Any, start: np.ndarray, free: np.ndarray, weights: np.ndarray | None = None
+    ) -> Any:
+        ran.append(start.copy())
+        return real(problem, start, free, weights)
+
+    monkeypatch.setattr(ls_mod, "_minimise", spy)
+    est = LeastSquares("chinchilla", n_screen=4).fit(table)
+    assert len(ran) == 4
+    prep = est.prepare(table)
+    grid = prep.law.start_grid()
+    s_all = ls_mod.sum_of_squares(prep.problem, grid)
+    s_ran = ls_mod.sum_of_squares(prep.problem, np.stack(ran))
+    assert np.max(s_ran) <= np.sort(s_all)[3] * (1 + 1e-12)  # the 4 lowest of 4,500
+    ran.clear()
+    LeastSquares("overtrain").fit(ds.read_runs(DATA, where="train_set == 'c4' and fit_loss == 1"))
+    assert len(ran) == 128  # Gadre et al.'s grid is run from every start
+    with pytest.raises(InputError, match="n_screen=0: must be at least 1 start"):
+        LeastSquares("chinchilla", n_screen=0).fit(table)
