@@ -13,6 +13,7 @@ from distillscale.cli import main
 from distillscale.fitting import load_fit
 
 CHINCHILLA = Path(__file__).resolve().parents[2] / "examples/data/chinchilla.csv"
+GADRE = Path(__file__).resolve().parents[2] / "examples/data/gadre2024.csv"
 
 
 def _synthetic(tmp_path: Path, n: int = 30, name: str = "runs.csv") -> Path:
@@ -98,6 +99,26 @@ def test_fit_holdout_and_bootstrap(capsys: pytest.CaptureFixture[str]) -> None:
     assert np.asarray(doc["bootstrap_samples"]).shape == (20, 5)
     for name, (lo, hi) in doc["ci"].items():
         assert lo <= doc["params"][name] <= hi or name in ("A", "B")
+
+
+def test_least_squares_reproduces_gadre_headline(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "fit", str(GADRE), "--law", "overtrain", "--estimator", "least-squares",
+            "--where", "train_set == 'redpajama'", "--train-where", "fit_loss == 1",
+            "--test-where", "params > 1e9 and fit_error == 0", "--json",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert doc["estimator"] == "least-squares" and doc["n_points"] == 5
+    errors = {row["run"]: 100 * row["rel_error"] for row in doc["holdout"]}
+    assert errors == {
+        "rpj-open_lm_1b-32.0": pytest.approx(0.710, abs=0.005),
+        "rpj-open_lm_7b-1.0": pytest.approx(0.732, abs=0.005),
+    }
+    assert "held out: 2 runs, mean |rel error| 0.721%, max 0.732%" in " ".join(captured.err.split())
 
 
 def test_fix_holds_parameter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

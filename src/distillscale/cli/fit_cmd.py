@@ -29,6 +29,7 @@ class EstimatorName(StrEnum):
 
     huber_grid = "huber-grid"
     huber_mle = "huber-mle"
+    least_squares = "least-squares"
 
 
 def _pairs(items: list[str] | None, flag: str, example: str) -> dict[str, str]:
@@ -103,7 +104,11 @@ def fit_command(
     data: Annotated[Path, typer.Argument(help="Run table: CSV, TSV, Parquet or JSON Lines.")],
     law: Annotated[LawName, typer.Option("--law", help="Scaling law to fit.")],
     estimator: Annotated[
-        EstimatorName, typer.Option(help="huber-grid (start grid) or huber-mle (fitted scale).")
+        EstimatorName,
+        typer.Option(
+            help="huber-grid (start grid), huber-mle (fitted scale) or least-squares "
+            "(raw residuals, start grid)."
+        ),
     ] = EstimatorName.huber_grid,
     delta: Annotated[
         float | None,

@@ -1,6 +1,6 @@
 """Estimators over laws and the :class:`Fit` result (numpy and scipy; no torch).
 
-The summed Huber objective, ``huber-grid``, ``huber-mle`` and the bootstrap.
+The summed Huber objective, ``huber-grid``, ``huber-mle``, ``least-squares`` and the bootstrap.
 
 Estimators follow scikit-learn: ``__init__`` stores its arguments, ``fit(table)`` returns
 ``self`` and sets ``params_`` and ``result_``. :func:`fit` is the one-call API on top.
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from distillscale.fitting.bootstrap import Bootstrap
     from distillscale.fitting.huber_grid import HuberGrid
     from distillscale.fitting.huber_mle import HuberMLE
+    from distillscale.fitting.least_squares import LeastSquares
     from distillscale.fitting.result import Diagnostics, Fit, HoldoutRow, Prediction, load_fit
 
 # Public name -> defining module, imported on first use: loading a fit (``fitting.result``, numpy
@@ -27,6 +28,7 @@ _LAZY = {
     "Bootstrap": "bootstrap",
     "HuberGrid": "huber_grid",
     "HuberMLE": "huber_mle",
+    "LeastSquares": "least_squares",
     "Diagnostics": "result",
     "Fit": "result",
     "HoldoutRow": "result",
@@ -42,6 +44,7 @@ __all__ = [
     "HoldoutRow",
     "HuberGrid",
     "HuberMLE",
+    "LeastSquares",
     "Prediction",
     "fit",
     "load_fit",

@@ -24,6 +24,7 @@ from distillscale.fitting.constraints import BoundSpec, TieSpec
 from distillscale.fitting.extrapolation import check_absurd
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
+from distillscale.fitting.least_squares import LeastSquares
 from distillscale.fitting.prepare import FixedSpec, resolve_law, run_ids
 from distillscale.fitting.result import Fit, HoldoutRow, load_fit
 from distillscale.laws.base import Law
@@ -33,7 +34,7 @@ from distillscale.table import RunTable, read_runs
 __all__ = ["ESTIMATORS", "fit", "predict"]
 
 #: Estimator names accepted by :func:`fit` and ``distillscale fit --estimator``.
-ESTIMATORS = ("huber-grid", "huber-mle")
+ESTIMATORS = ("huber-grid", "huber-mle", "least-squares")
 
 DataSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | RunTable
 _SUPERVISED_KINDS = f"kind in {list(SUPERVISED_KINDS)}"
@@ -88,13 +89,17 @@ def _make_estimator(
     supervised: Fit | str | None,
     bounds: BoundSpec | None = None,
     ties: TieSpec | None = None,
-) -> HuberGrid | HuberMLE:
+) -> HuberGrid | HuberMLE | LeastSquares:
     if estimator == "huber-grid":
         return HuberGrid(
             law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
         )
     if estimator == "huber-mle":
         return HuberMLE(
+            law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
+        )
+    if estimator == "least-squares":
+        return LeastSquares(
             law, delta=delta, fixed=fixed, bounds=bounds, ties=ties, supervised=supervised
         )
     raise _unknown_estimator(estimator)
@@ -133,7 +138,7 @@ def fit(
     data: DataSource,
     law: str | Law = "chinchilla",
     *,
-    estimator: Literal["huber-grid", "huber-mle"] | str = "huber-grid",
+    estimator: Literal["huber-grid", "huber-mle", "least-squares"] | str = "huber-grid",
     delta: float | None = None,
     bootstrap: int = 0,
     ci: float = 0.9,
@@ -161,10 +166,12 @@ def fit(
         and ``tokens`` counts, ``loss`` nats per token, ...).
     law : str or Law
         Law name (``"chinchilla"``, ``"chinchilla-gamma"``, ``"distillation"``, ...).
-    estimator : {"huber-grid", "huber-mle"}
-        Grid of L-BFGS-B-equivalent starts, or the Huber likelihood with a fitted scale.
+    estimator : {"huber-grid", "huber-mle", "least-squares"}
+        Grid of L-BFGS-B-equivalent starts, the Huber likelihood with a fitted scale, or plain
+        least squares on the raw output from the law's start grid (Gadre et al. 2024).
     delta : float, optional
-        Huber threshold on log residuals (law default: 1e-3 supervised, 1e-4 distillation).
+        Huber threshold on log residuals (law default: 1e-3 supervised, 1e-4 distillation);
+        with ``least-squares`` it only sets the recorded ``objective`` and diagnostics.
     bootstrap : int
         K resamples for percentile intervals (0: none).
     ci : float

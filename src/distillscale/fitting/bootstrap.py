@@ -12,6 +12,9 @@ then run *together* through the vectorised Levenberg-Marquardt minimiser (one (K
 Jacobian per iteration, in batches of ``batch`` resamples): that vectorisation is the
 parallelism (the matrices are P x P, too small for threaded BLAS to help, so BLAS runs on one
 thread). The best start per resample is its optimum.
+
+The ``least-squares`` estimator's resamples instead minimise the draw-count-weighted sum of
+squared raw residuals, one SciPy ``least_squares`` run per resample and warm start.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from distillscale.fitting.constraints import tie_theta
 from distillscale.fitting.diagnostics import diagnose
 from distillscale.fitting.huber_grid import HuberGrid
 from distillscale.fitting.huber_mle import HuberMLE
+from distillscale.fitting.least_squares import LeastSquares, resample_optima
 from distillscale.fitting.optimise import distinct_best, lm_minimise, serial_blas
 from distillscale.fitting.prepare import RunTableLike
 from distillscale.fitting.result import Fit
@@ -56,8 +60,10 @@ class Bootstrap:
 
     Parameters
     ----------
-    estimator : HuberGrid or HuberMLE
+    estimator : HuberGrid, HuberMLE or LeastSquares
         Fitted on the full table first; its optimum and candidates warm-start the resamples.
+        Each resample refits the estimator's own objective: the summed Huber loss for the
+        Huber estimators, the weighted sum of squared raw residuals for ``LeastSquares``.
     n_resamples : int
         K, the number of resamples.
     ci : float
@@ -84,7 +90,7 @@ class Bootstrap:
 
     def __init__(
         self,
-        estimator: HuberGrid | HuberMLE,
+        estimator: HuberGrid | HuberMLE | LeastSquares,
         *,
         n_resamples: int = 1000,
         ci: float = 0.9,
@@ -136,6 +142,12 @@ class Bootstrap:
         for lo in range(0, k_total, self.batch):
             hi = min(k_total, lo + self.batch)
             k = hi - lo
+            if isinstance(est, LeastSquares):
+                with serial_blas():
+                    out[lo:hi] = resample_optima(problem, warm, free, counts[lo:hi])
+                if self.progress is not None:
+                    self.progress(hi, k_total)
+                continue
             starts = np.tile(warm, (k, 1))  # (k m, P): resample j uses rows j m ... j m + m - 1
             weights = np.repeat(counts[lo:hi], m, axis=0)  # (k m, n)
             with serial_blas():

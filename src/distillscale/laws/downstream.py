@@ -15,7 +15,7 @@ there is zero, consistent with the clipped value.
 
 Start grid (this project's choice, spanning the published values epsilon 0.76 to 0.87, k 1.1 to
 2.2, gamma 0.7 to 1.0): epsilon in {0.5, 0.75, 1}; k in {0.5, 1, 2, 4}; gamma in {0.25, 0.5, 1, 2}
-(48 starts). The authors fit by least squares on the raw error.
+(48 starts). The authors fit by least squares on the raw error (the ``least-squares`` estimator).
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The over-training law of Gadre et al. 2024 (arXiv 2403.08540), Eq. 4 (docs/references.md: Gadre).
 
 ``L(N, D) = E + (a M^eta + b M^-eta) C^-eta`` with ``M = D / N`` (tokens per parameter) and
-``C = 6 N D`` (training FLOPs); loss in nats per token, ``N`` parameters as counted by the
-authors' repository (which count that is remains unverified, docs/references.md: N counting), ``D``
-tokens.
+``C = 6 N D`` (training FLOPs); loss in nats per token, ``N`` all parameters, embeddings included
+(the authors' count, docs/references.md: Parameter counting), ``D`` tokens.
 It equals Chinchilla with ``alpha = beta = 2 eta``, ``A = a 6^-eta`` and ``B = b 6^-eta``.
 
 Fitting space: ``E, a, b`` as natural logs, ``eta`` as it is:
@@ -15,8 +14,8 @@ these
 parameters: their ``alpha_c, beta_c`` in {1e2, 3e2, 1e3, 3e3} give log a, log b (``a`` is
 ``alpha_c 6^eta``, a factor of at most 1.31 on this grid, ignored for a start); their exponent
 b in {-0.1, -0.3} gives eta = -b/2 in {0.05, 0.15}; their E in {0, 1, 2, 10} gives log E with
-0 mapped to 0.01. The authors fit by least squares on the raw loss; ``default_delta`` here is
-the Huber 1e-3 of the project's estimators.
+0 mapped to 0.01. The authors fit by least squares on the raw loss (the ``least-squares``
+estimator); ``default_delta`` here is the Huber 1e-3 of the project's Huber estimators.
 """
 
 from __future__ import annotations

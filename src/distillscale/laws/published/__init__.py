@@ -5,10 +5,10 @@ confidence intervals where the paper gives them, the citation, the number of run
 parameter-count convention its ``N`` uses. They serve as certified test values and as fits to
 predict or plan with (``distillscale predict --fit @busbridge2025``).
 
-Parameter counts differ by paper (docs/references.md: N counting): Hoffmann et al. and Besiroglu et
-al. count all
-parameters (``"total"``), Kaplan et al. and Busbridge et al. non-embedding parameters
-(``"non_embedding"``); for Gadre et al. the repository's convention is ``"unverified"``.
+Parameter counts differ by paper (docs/references.md: Parameter counting): Hoffmann et al.,
+Besiroglu et al. and Gadre et al. count all parameters (``"total"``), Kaplan et al. and Busbridge
+et al. non-embedding parameters (``"non_embedding"``); ``"unverified"`` marks a set whose source
+does not say.
 """
 
 from __future__ import annotations
