@@ -84,3 +84,17 @@ def test_too_few_runs_says_which_are_missing(tmp_path, monkeypatch):
     assert not (tmp_path / "s" / "fits" / "supervised.json").exists()
     assert any("left out of the fits" in w for w in notes["warnings"])
     assert "missing: baseline" in console.export_text()
+
+
+@pytest.mark.slow
+def test_fit_estimator_least_squares_is_used_by_the_study(tmp_path):
+    doc = dict(FIT_DOC, fit=dict(FIT_DOC["fit"], estimator="least-squares"))
+    console = Console(stderr=True, record=True, width=200)
+    run_study(parse_spec(doc), tmp_path / "s", console=console, run_fn=fast_run_fn())
+    sup = json.loads((tmp_path / "s" / "fits" / "supervised.json").read_text())
+    assert sup["estimator"] == "least-squares"
+    # fakes.true_loss: 1.5 + 40 / N^0.3 + 60 / D^0.3
+    assert sup["params"]["E"] == pytest.approx(1.5, rel=0.02)
+    assert sup["params"]["beta"] == pytest.approx(0.3, rel=0.05)
+    dist = json.loads((tmp_path / "s" / "fits" / "distillation.json").read_text())
+    assert dist["estimator"] == "least-squares"

@@ -320,7 +320,7 @@ class FitSpec(_Strict):
 
     enabled: bool = True
     supervised: Literal["chinchilla", "chinchilla-gamma"] = "chinchilla"
-    estimator: Literal["huber-grid", "huber-mle"] = "huber-grid"
+    estimator: Literal["huber-grid", "huber-mle", "least-squares"] = "huber-grid"
     bootstrap: Annotated[int, Field(ge=0, le=100000)] = 200
     fix: dict[str, float | str] = Field(default_factory=dict)
     supervised_fix: dict[str, float | str] = Field(default_factory=dict)
