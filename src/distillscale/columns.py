@@ -38,6 +38,9 @@ LOSS_UNITS = ("nats", "bits", "bpb")
 def parse_column_map(items: Sequence[str]) -> dict[str, str]:
     """Parse the CLI's repeated ``--map canonical=theirs`` options into ``{canonical: theirs}``.
 
+    The flag's own parser, called only by the command line (Python callers pass ``columns=``
+    directly), so its errors name ``--map`` and what was typed after it.
+
     Raises
     ------
     InputError

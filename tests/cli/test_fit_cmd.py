@@ -155,6 +155,10 @@ def test_bound_and_tie_are_applied_and_recorded(
     assert doc["params"]["E"] == pytest.approx(1.9) and "E" in doc["diagnostics"]["at_bound"]
     assert doc["params"]["alpha"] == doc["params"]["beta"]
     assert "tied to beta" in captured.err and "E fitted at its lower bound 1.9" in captured.err
+    # the warning's fixes are flags here; the artifact keeps the library's Python wording
+    assert "fix E (--fix E=VALUE), or loosen --bound E=LO:HI if you set one" in captured.err
+    assert "fixed=" not in captured.err and "bounds=" not in captured.err
+    assert "fix E (fixed={'E': VALUE})" in doc["diagnostics"]["warnings"][0]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -107,6 +108,54 @@ def test_bad_input_exits_2_with_one_line(capsys, args, needle):
     assert code == 2
     assert out == ""
     assert needle in err
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--compute", "-1"], "--compute -1.0: not a positive FLOPs budget; give training FLOPs"),
+        ([], "plan: neither a budget nor a target loss; give exactly one of --compute (a FLOPs"),
+        (
+            ["--compute", "1e21", "--students", "2"],
+            "--students: only for distillation plans; add --student-params N_S",
+        ),
+        (
+            ["--compute", "1e12", "--student-params", "1e9"],
+            "; give --compute 7.36e+15 or more, or a smaller --student-params",
+        ),
+        (
+            ["--compute", "1e21", "--student-params", "1e8", "--teacher-loss", "2"]
+            + ["--scenario", "teacher-inference"],
+            "--teacher-params: the scenario charges teacher inference, which needs the "
+            "teacher's size; give --teacher-params or use --scenario teacher-free",
+        ),
+        (
+            ["--compute", "1e21", "--student-params", "1e8", "--teachers", "2.1"]
+            + ["--teacher-loss", "2"],
+            "--teachers: both a list of teachers and one teacher are given; give either "
+            "--teachers or one teacher, not both",
+        ),
+        (
+            ["--compute", "1e21", "--student-params", "1e8", "--fit", "@hoffmann2022"],
+            "use a distillation fit such as --fit @busbridge2025, or drop --student-params",
+        ),
+        (
+            ["--compute", "1e21", "--student-params", "1e8", "--teachers", ","],
+            "--teachers: the list is empty; give teacher losses in nats per token, e.g. "
+            "--teachers 2.1,2.3,2.5",
+        ),
+        (["--compute", "1e21", "--mfu", "0.4"], "give --peak-flops, --mfu and --price-per-hour"),
+        (["--target-loss", "1.23"], "--target-loss 1.23 nats/token is below 1.269"),
+    ],
+)
+def test_plan_errors_name_flags_not_python_arguments(capsys, args, line):
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (2, "")
+    assert line in " ".join(err.split())
+    assert (
+        re.search(r"\b(compute|student_params|teacher_\w+|teachers|scenario|students)=", err)
+        is None
+    )
 
 
 def test_plot_writes_frontier(capsys, tmp_path):

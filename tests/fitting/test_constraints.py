@@ -29,7 +29,9 @@ def test_a_bound_holds_for_every_estimator_and_is_flagged(
     fit = ds.fit(frame, "chinchilla", estimator=estimator, bounds={"E": (1.9, 3.0)})
     assert fit.params["E"] == pytest.approx(1.9, rel=1e-9)  # the data want 1.82, below it
     assert fit.diagnostics.at_bound == ("E",)
-    assert any(w.startswith("E fitted at its lower bound 1.9") for w in fit.diagnostics.warnings)
+    assert any(
+        str(w).startswith("E fitted at its lower bound 1.9") for w in fit.diagnostics.warnings
+    )
     doc = fit.to_json()
     assert doc["bounds"] == {"E": [1.9, 3.0]}
     assert ds.Fit.from_json(doc).bounds == {"E": (1.9, 3.0)}

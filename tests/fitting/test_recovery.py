@@ -88,4 +88,4 @@ def test_at_bound_is_reported() -> None:
     est = HuberGrid(Narrow(), starts=np.unique(starts, axis=0)).fit(ds.read_runs(frame))
     diag = est.result_.diagnostics
     assert diag.at_bound == ("alpha",)
-    assert any("alpha fitted at its upper bound 0.3" in w for w in diag.warnings)
+    assert any("alpha fitted at its upper bound 0.3" in str(w) for w in diag.warnings)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.planning import HARDWARE, cost_of, hardware
 
@@ -25,17 +26,19 @@ def test_presets_and_overrides():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "flag"),
+    ("kwargs", "python", "flag"),
     [
-        ({"name": "tpu"}, "--hardware"),
-        ({"name": None, "mfu": 0.4}, "--hardware"),
-        ({"name": "h100", "mfu": 1.5}, "--mfu"),
-        ({"name": "h100", "mfu": 0.0}, "--mfu"),
-        ({"name": "h100", "peak_flops": -1.0}, "--peak-flops"),
-        ({"name": "h100", "price_per_hour": -2.0}, "--price-per-hour"),
+        ({"name": "tpu"}, "name='tpu': not a preset", "--hardware tpu: not a preset"),
+        ({"name": None, "mfu": 0.4}, "give peak_flops=, mfu= and", "give --peak-flops, --mfu and"),
+        ({"name": "h100", "mfu": 1.5}, "mfu=1.5: must be a fraction", "--mfu 1.5: must"),
+        ({"name": "h100", "mfu": 0.0}, "mfu=0.0: must be", "--mfu 0.0: must"),
+        ({"name": "h100", "peak_flops": -1.0}, "peak_flops=-1.0: must", "--peak-flops -1.0:"),
+        ({"name": "h100", "price_per_hour": -2.0}, "price_per_hour=-2.0", "--price-per-hour -2.0"),
     ],
 )
-def test_bad_hardware(kwargs, flag):
+def test_bad_hardware(kwargs, python, flag):
     name = kwargs.pop("name")
-    with pytest.raises(InputError, match=flag):
+    with pytest.raises(InputError) as info:
         hardware(name, **kwargs)
+    assert python in str(info.value) and "--" not in str(info.value)
+    assert flag in cli_message(info.value)

@@ -25,5 +25,5 @@ def test_plot_writes_png(tmp_path):
 
 
 def test_plot_rejects_other_formats(tmp_path):
-    with pytest.raises(InputError, match="--plot"):
+    with pytest.raises(InputError, match="path="):
         plot(tmp_path / "f.jpg", student_params=1.82e9)

@@ -40,7 +40,7 @@ def test_flops_conventions():
     assert bus.forward(7.75e9) == pytest.approx(busbridge_forward_flops(7.75e9))
     assert default_convention("chinchilla") == "6nd"
     assert default_convention("distillation") == "busbridge"
-    with pytest.raises(InputError, match="--flops"):
+    with pytest.raises(InputError, match="flops="):
         flops_convention("4nd")
 
 

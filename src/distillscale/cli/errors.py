@@ -1,20 +1,48 @@
-"""Command-line words for library errors: an :class:`InputError`'s fixes written as flags.
+"""Command-line words for library errors and fit warnings: their fixes written as flags.
 
 Library code says what is wrong and where (``InputError.where``), opens with the argument it
 is about in Python terms (``where='los < 3'``) and gives each fix as an ``(option, text)`` hint
 (``columns={'params': ...}``). Here the argument and each fix become the flag that does the
-same (``--where 'los < 3'``, ``--map params=<your column>``); one without a flag keeps its
-Python wording.
+same (``--where 'los < 3'``, ``--map params=<your column>``, ``compute=`` -> ``--compute``,
+``scenario='teacher-free'`` -> ``--scenario teacher-free``); one without a flag keeps its
+Python wording. A fit's :class:`~distillscale.fitting.fit_warning.FitWarning` names its fixes
+the same way (``fixed={'E': VALUE}`` -> ``--fix E=VALUE``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from distillscale.errors import InputError
 
-__all__ = ["cli_message"]
+__all__ = ["cli_message", "cli_warning"]
+
+if TYPE_CHECKING:
+    from distillscale.fitting.fit_warning import FitWarning
+
+#: ``distillscale.plan`` (and ``planning.hardware``) keyword arguments that are ``plan`` flags
+#: of the same name, ``student_params`` -> ``--student-params``.
+PLAN_ARGS = (
+    "compute",
+    "fit",
+    "flops",
+    "inference_tokens",
+    "mfu",
+    "peak_flops",
+    "price_per_hour",
+    "scenario",
+    "student_params",
+    "students",
+    "target_loss",
+    "teacher_loss",
+    "teacher_params",
+    "teacher_tokens",
+    "teachers",
+    "threshold",
+)
+_PLAN_ARG = re.compile(r"\b(" + "|".join(PLAN_ARGS) + r")=('[^']*'|\[[^\]]*\]|[\w.+-]*)")
 
 
 def _map(exc: InputError) -> str:
@@ -29,10 +57,28 @@ def _inputs(exc: InputError) -> str:
     return "missing " + ", ".join("--" + name.replace("_", "-") for name in names)
 
 
+def _plan_arg(match: re.Match[str]) -> str:
+    """``compute=`` -> ``--compute``, ``scenario='x'`` -> ``--scenario x``, ``[1, 2]``: ``1,2``."""
+    flag, value = "--" + match[1].replace("_", "-"), match[2]
+    if value.startswith("'"):
+        value = value[1:-1]
+    elif value.startswith("["):
+        value = ",".join(v.strip() for v in value[1:-1].split(","))
+    return f"{flag} {value}" if value else flag
+
+
 def _flags(text: str) -> str:
-    """A column fix in flags: ``columns={'params': 'q'}`` -> ``--map params=q``."""
+    """Python arguments in a fix written as flags.
+
+    ``columns={'params': 'q'}`` -> ``--map params=q``, ``required=`` -> ``--require``,
+    ``fixed={'E': VALUE}`` -> ``--fix E=VALUE``, ``bounds={'E': (LO, HI)}`` -> ``--bound
+    E=LO:HI`` and the arguments of :data:`PLAN_ARGS` (``compute=1e21`` -> ``--compute 1e21``).
+    """
     text = re.sub(r"columns=\{'([^']*)': '([^']*)'\}", r"--map \1=\2", text)
-    return re.sub(r"\brequired=", "--require", text)
+    text = re.sub(r"\brequired=", "--require", text)
+    text = re.sub(r"\bfixed=\{'?(\w+)'?: (\w+)\}", r"--fix \1=\2", text)
+    text = re.sub(r"\bbounds=\{'?(\w+)'?: \((\w+), (\w+)\)\}", r"--bound \1=\2:\3", text)
+    return _PLAN_ARG.sub(_plan_arg, text)
 
 
 def _hint(option: str) -> Callable[[InputError], str]:
@@ -62,6 +108,8 @@ FLAG_HINTS: dict[str, Callable[[InputError], str]] = {
 
 #: Python keyword argument -> the flag that sets it, for an error's subject.
 FLAGS = {
+    **{name: "--" + name.replace("_", "-") for name in PLAN_ARGS},
+    "hardware": "--hardware",
     "bootstrap": "--bootstrap",
     "best": "--best-per",
     "bounds": "--bound",
@@ -92,6 +140,18 @@ def cli_message(exc: InputError) -> str:
     head = ""
     if subject is not None:
         option, python, value = subject
-        head = f"{FLAGS[option]} {value}".rstrip() if option in FLAGS else python
-    fixes = (FLAG_HINTS[opt](exc) if opt in FLAG_HINTS else text for opt, text in hints)
+        head = f"{FLAGS[option]} {value}".rstrip() if option in FLAGS else _flags(python)
+    fixes = (FLAG_HINTS[opt](exc) if opt in FLAG_HINTS else _flags(text) for opt, text in hints)
     return head + exc.message + "".join(f"; {fix}" for fix in fixes)
+
+
+def cli_warning(warning: FitWarning | str) -> str:
+    """The line the command line prints for a fit warning: its fixes as flags.
+
+    ``E fitted at its lower bound ...: fix E (fixed={'E': VALUE})`` -> ``... (--fix E=VALUE)``.
+    A warning read from an artifact written before warnings were structured is printed as it is.
+    """
+    text = str(warning)
+    for _, fix in getattr(warning, "hints", ()):
+        text = text.replace(fix, _flags(fix))
+    return text

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from distillscale.cli.app import app, check_output_file, emit_json, err_console
+from distillscale.cli.errors import cli_warning
 from distillscale.errors import InputError
 from distillscale.laws import LAWS
 
@@ -93,7 +95,9 @@ def render_fit(fit: Fit) -> None:
         if cover:
             err_console.print(f"held out: {cover}")
     for warning in fit.diagnostics.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]warning:[/] {escape(cli_warning(warning))}", highlight=False, soft_wrap=True
+        )
     if fit.supervised is not None:
         err_console.print("supervised fit (gives Ltilde_S):")
         render_fit(fit.supervised)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from distillscale.fitting.api import ESTIMATORS, fit, predict
     from distillscale.fitting.bootstrap import Bootstrap
+    from distillscale.fitting.fit_warning import FitWarning
     from distillscale.fitting.huber_grid import HuberGrid
     from distillscale.fitting.huber_mle import HuberMLE
     from distillscale.fitting.least_squares import LeastSquares
@@ -26,6 +27,7 @@ _LAZY = {
     "fit": "api",
     "predict": "api",
     "Bootstrap": "bootstrap",
+    "FitWarning": "fit_warning",
     "HuberGrid": "huber_grid",
     "HuberMLE": "huber_mle",
     "LeastSquares": "least_squares",
@@ -41,6 +43,7 @@ __all__ = [
     "Bootstrap",
     "Diagnostics",
     "Fit",
+    "FitWarning",
     "HoldoutRow",
     "HuberGrid",
     "HuberMLE",

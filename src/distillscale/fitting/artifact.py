@@ -30,6 +30,7 @@ from distillscale.fitting.artifact_schema import (
 )
 from distillscale.fitting.constraints import read_bounds, read_ties
 from distillscale.fitting.extrapolation import read_data_range
+from distillscale.fitting.fit_warning import read_warnings
 from distillscale.fitting.intervals import read_residual_quantiles
 from distillscale.fitting.record import (
     SCHEMA,
@@ -263,7 +264,7 @@ def _read_fit(cls: type[Fit], law: Law, doc: FitDoc, where: str) -> Fit:
         diagnostics=Diagnostics(
             converged=d.converged,
             at_bound=tuple(d.at_bound),
-            warnings=tuple(d.warnings),
+            warnings=read_warnings(d.warnings, d.warning_details, where),
             condition_number=d.condition_number,
             poorly_determined=tuple(d.poorly_determined),
         ),

@@ -91,6 +91,7 @@ class DiagnosticsDoc(_Doc):
     converged: bool
     at_bound: list[str] = []
     warnings: list[str] = []
+    warning_details: list[Any] | None = None
     condition_number: Number | None = None
     poorly_determined: list[str] = []
 

@@ -70,7 +70,11 @@ def _unknown(law: Law, subject: tuple[str, str, str], name: str) -> InputError:
 
 
 def parse_bound(text: str, flag: str = "--bound") -> tuple[str, tuple[float, float]]:
-    """``"E=0.5:3"`` -> ``("E", (0.5, 3.0))``; malformed text names the flag and the fix."""
+    """``"E=0.5:3"`` -> ``("E", (0.5, 3.0))``; malformed text names the flag and the fix.
+
+    The flag's own parser, called only by the command line (Python callers pass ``bounds=``
+    directly), so its errors name ``flag`` and what was typed after it.
+    """
     name, sep, rest = text.partition("=")
     lo_text, colon, hi_text = rest.partition(":")
     try:

@@ -5,6 +5,10 @@ parameters in fitting space. Scaled to unit diagonal it is the inverse of a corr
 so its condition number measures how entangled the parameters are, not their units. The
 asymptotic covariance is s^2 H^-1 with s^2 = sum r^2 / (n - p) (least-squares approximation,
 lmfit's ``covar``), mapped to natural values by the delta method (d A / d log A = A).
+
+Warnings are :class:`~distillscale.fitting.fit_warning.FitWarning` records whose text names
+fixes as :func:`distillscale.fit`'s arguments (``fixed={'E': VALUE}``); the command line
+writes those as flags.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from distillscale.fitting.fit_warning import FitWarning
 from distillscale.fitting.objective import Problem, residuals_jac
 from distillscale.fitting.result import Diagnostics
 
@@ -85,11 +90,16 @@ def diagnose(
     lower, upper = law.lower, law.upper
     side = bound_side(theta, lower, upper)
     at_bound = tuple(n for i, n in enumerate(names) if free[i] and side[i] != 0)
-    warnings: list[str] = []
+    warnings: list[FitWarning] = []
     if not converged:
+        fix = "fixed={NAME: VALUE}"
         warnings.append(
-            "the optimiser did not meet its tolerance; the optimum may be inexact: check the "
-            "data or hold poorly determined parameters with --fix"
+            FitWarning(
+                "not-converged",
+                "the optimiser did not meet its tolerance; the optimum may be inexact: check the "
+                f"data or hold poorly determined parameters with {fix}",
+                hints=(("fixed", fix),),
+            )
         )
     for n in at_bound:
         i = names.index(n)
@@ -97,9 +107,15 @@ def diagnose(
         bound = lower[i] if side[i] < 0 else upper[i]
         shown = float(np.exp(bound)) if law.log_mask[i] else float(bound)
         value = float(np.exp(theta[i])) if law.log_mask[i] else float(theta[i])
+        fix, loosen = _fix(n), f"bounds={{{n!r}: (LO, HI)}}"
         warnings.append(
-            f"{n} fitted at its {which} bound {shown:.4g} (value {value:.4g}); its interval is "
-            f"unreliable: fix {n} (--fix {n}=VALUE), or loosen --bound {n} if you set one"
+            FitWarning(
+                "at-bound",
+                f"{n} fitted at its {which} bound {shown:.4g} (value {value:.4g}); its interval "
+                f"is unreliable: fix {n} ({fix}), or loosen {loosen} if you set one",
+                n,
+                (("fixed", fix), ("bounds", loosen)),
+            )
         )
     cond, cov, poor = _curvature(problem, theta, free, names, warnings)
     if samples is not None and samples.shape[0] > 1:
@@ -111,9 +127,13 @@ def diagnose(
             if free[i] and width[i] > POORLY_DETERMINED and n not in poor:
                 poor.append(n)
                 warnings.append(
-                    f"{n} is poorly determined: its {100 * ci_level:g}% bootstrap interval "
-                    f"[{lo[i]:.4g}, {hi[i]:.4g}] is wider than its value {values[i]:.4g}; "
-                    "trust predictions inside the data's range, not this coefficient alone"
+                    FitWarning(
+                        "wide-bootstrap",
+                        f"{n} is poorly determined: its {100 * ci_level:g}% bootstrap interval "
+                        f"[{lo[i]:.4g}, {hi[i]:.4g}] is wider than its value {values[i]:.4g}; "
+                        "trust predictions inside the data's range, not this coefficient alone",
+                        n,
+                    )
                 )
     diag = Diagnostics(
         converged=converged,
@@ -125,12 +145,17 @@ def diagnose(
     return diag, cov
 
 
+def _fix(name: str) -> str:
+    """The fix that holds ``name``: ``fixed={'E': VALUE}`` (``--fix E=VALUE``)."""
+    return f"fixed={{{name!r}: VALUE}}"
+
+
 def _curvature(
     problem: Problem,
     theta: NDArray[np.float64],
     free: NDArray[np.bool_],
     names: tuple[str, ...],
-    warnings: list[str],
+    warnings: list[FitWarning],
 ) -> tuple[float | None, NDArray[np.float64] | None, list[str]]:
     """Condition number, covariance and flat-direction parameters from J^T J."""
     poor: list[str] = []
@@ -140,7 +165,11 @@ def _curvature(
     r, jac = residuals_jac(problem, theta[None, :])
     j = jac[0][:, idx]  # (n, p)
     if not np.all(np.isfinite(j)):
-        warnings.append("the Jacobian is not finite at the optimum; no covariance")
+        warnings.append(
+            FitWarning(
+                "jacobian-not-finite", "the Jacobian is not finite at the optimum; no covariance"
+            )
+        )
         return None, None, poor
     h = j.T @ j  # (p, p)
     d = np.sqrt(np.diag(h))
@@ -148,7 +177,12 @@ def _curvature(
     for n in dead:
         poor.append(n)
         warnings.append(
-            f"{n} has no effect on the fitted runs (zero curvature); fix it (--fix {n}=VALUE)"
+            FitWarning(
+                "no-effect",
+                f"{n} has no effect on the fitted runs (zero curvature); fix it ({_fix(n)})",
+                n,
+                (("fixed", _fix(n)),),
+            )
         )
     live = d > 1e-300
     if live.sum() == 0:
@@ -159,8 +193,11 @@ def _curvature(
     live_names = [names[idx[k]] for k in np.flatnonzero(live)]
     if cond > ILL_CONDITIONED:
         warnings.append(
-            f"ill-conditioned: condition number {cond:.3g} of the scaled curvature; some "
-            "combination of parameters is barely constrained by these runs"
+            FitWarning(
+                "ill-conditioned",
+                f"ill-conditioned: condition number {cond:.3g} of the scaled curvature; some "
+                "combination of parameters is barely constrained by these runs",
+            )
         )
     flat = eig < FLAT_DIRECTION * eig[-1]
     for k in np.flatnonzero(flat):
@@ -168,8 +205,13 @@ def _curvature(
             if live_names[m] not in poor:
                 poor.append(live_names[m])
                 warnings.append(
-                    f"{live_names[m]} is poorly determined: it lies in a nearly flat direction "
-                    "of the objective; fix it or add runs that vary what it controls"
+                    FitWarning(
+                        "flat-direction",
+                        f"{live_names[m]} is poorly determined: it lies in a nearly flat "
+                        "direction of the objective; fix it or add runs that vary what it "
+                        "controls",
+                        live_names[m],
+                    )
                 )
     n_dof = max(1, problem.n_points - idx.size)
     s2 = float(np.sum(r[0] ** 2) / n_dof)
@@ -183,8 +225,12 @@ def _curvature(
         for b in range(a + 1, len(live_names)):
             if abs(corr[a, b]) > STRONG_CORRELATION:
                 warnings.append(
-                    f"{live_names[a]} and {live_names[b]} are almost perfectly correlated "
-                    f"(r = {corr[a, b]:+.4f}): the runs constrain a combination of them"
+                    FitWarning(
+                        "correlated",
+                        f"{live_names[a]} and {live_names[b]} are almost perfectly correlated "
+                        f"(r = {corr[a, b]:+.4f}): the runs constrain a combination of them",
+                        live_names[a],
+                    )
                 )
     law = problem.law
     se = np.sqrt(np.diag(cov_live))
@@ -194,8 +240,13 @@ def _curvature(
         if rel > POORLY_DETERMINED and n not in poor:
             poor.append(n)
             warnings.append(
-                f"{n} is poorly determined: relative standard error {rel:.3g}; "
-                f"fix it (--fix {n}=VALUE) or add runs"
+                FitWarning(
+                    "poorly-determined",
+                    f"{n} is poorly determined: relative standard error {rel:.3g}; "
+                    f"fix it ({_fix(n)}) or add runs",
+                    n,
+                    (("fixed", _fix(n)),),
+                )
             )
     p = len(names)
     cov_fit = np.zeros((p, p))

@@ -123,7 +123,9 @@ def fit_html(fit: Fit) -> str:
         notes.append(f"source {html.escape(fit.source)}")
     parts.append("<p>" + "; ".join(notes) + "</p>")
     if d.warnings:
-        parts.append("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in d.warnings) + "</ul>")
+        parts.append(
+            "<ul>" + "".join(f"<li>{html.escape(str(w))}</li>" for w in d.warnings) + "</ul>"
+        )
     if fit.supervised is not None:
         parts.append("<details><summary>supervised fit (gives Ltilde_S)</summary>")
         parts.append(fit_html(fit.supervised) + "</details>")

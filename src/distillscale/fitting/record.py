@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
+from distillscale.fitting.fit_warning import TEXT, FitWarning, read_warnings, warning_details
 from distillscale.fitting.intervals import prediction_band
 from distillscale.laws import get_law
 from distillscale.laws.base import Law
@@ -39,9 +40,10 @@ class Diagnostics:
         The optimiser met its tolerance at the reported optimum.
     at_bound : tuple of str
         Free parameters that ended on a bound of the law's fitting space.
-    warnings : tuple of str
+    warnings : tuple of FitWarning
         Plain-language advice (parameters at a bound, ill-conditioning, poorly determined
-        parameters, strong correlations).
+        parameters, strong correlations), each with its code, parameter and the fixes it names
+        (``str(w)`` is its text). Plain strings given here become warnings of code ``"text"``.
     condition_number : float or None
         Condition number of the Gauss-Newton curvature J^T J over the free parameters in fitting
         space, scaled to unit diagonal (so it measures correlation, not units).
@@ -52,16 +54,23 @@ class Diagnostics:
 
     converged: bool
     at_bound: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[FitWarning, ...] = ()
     condition_number: float | None = None
     poorly_determined: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        texts = tuple(
+            w if isinstance(w, FitWarning) else FitWarning(TEXT, w) for w in self.warnings
+        )
+        object.__setattr__(self, "warnings", texts)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data."""
+        """Plain JSON data: ``warnings`` as texts, ``warning_details`` alongside."""
         return {
             "converged": self.converged,
             "at_bound": list(self.at_bound),
-            "warnings": list(self.warnings),
+            "warnings": [str(w) for w in self.warnings],
+            "warning_details": warning_details(self.warnings),
             "condition_number": self.condition_number,
             "poorly_determined": list(self.poorly_determined),
         }
@@ -73,7 +82,7 @@ class Diagnostics:
         return cls(
             converged=bool(raw["converged"]),
             at_bound=tuple(raw.get("at_bound", ())),
-            warnings=tuple(raw.get("warnings", ())),
+            warnings=read_warnings(raw.get("warnings", ()), raw.get("warning_details")),
             condition_number=None if cond is None else float(cond),
             poorly_determined=tuple(raw.get("poorly_determined", ())),
         )

@@ -5,7 +5,7 @@
 The presets are **assumptions**, not measurements: peak dense bf16 throughput from the vendors'
 datasheets (no sparsity), a model-FLOPs utilisation typical of well-tuned dense LLM training,
 and an indicative on-demand cloud price per device-hour (USD, late 2025). Override any of them
-(``--peak-flops``, ``--mfu``, ``--price-per-hour``) with your own.
+(``peak_flops``, ``mfu``, ``price_per_hour``) with your own.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, replace
 
 from distillscale.errors import InputError
+from distillscale.planning._args import value_subject
 
 __all__ = ["HARDWARE", "Cost", "Hardware", "cost_of", "hardware"]
 
@@ -85,11 +86,15 @@ class Cost:
         }
 
 
-def _positive(value: float, flag: str, what: str) -> float:
-    v = float(value)
+def _positive(given: float, option: str, what: str) -> float:
+    v = float(given)
     if not math.isfinite(v) or v <= 0:
-        raise InputError(f"{flag}: {value!r} must be a positive {what}")
+        raise InputError(f": must be a positive {what}", subject=value_subject(option, repr(given)))
     return v
+
+
+#: The fix for a device without a preset, in Python terms (the CLI writes the flags).
+_CUSTOM = ("peak_flops", "give peak_flops=, mfu= and price_per_hour=")
 
 
 def hardware(
@@ -111,28 +116,36 @@ def hardware(
     if name is None:
         if peak_flops is None or mfu is None or price_per_hour is None:
             raise InputError(
-                "--hardware: without a preset give --peak-flops, --mfu and --price-per-hour"
+                ": a device without a preset needs all three numbers",
+                subject=("hardware", "name=None", ""),
+                hints=(_CUSTOM,),
             )
         base = Hardware(name="custom", peak_flops=1.0, mfu=1.0, price_per_hour=0.0)
     else:
         key = name.lower()
         if key not in HARDWARE:
             raise InputError(
-                f"--hardware: {name!r} is not a preset; use one of {', '.join(HARDWARE)} "
-                "or give --peak-flops, --mfu and --price-per-hour"
+                f": not a preset; use one of {', '.join(HARDWARE)}",
+                subject=("hardware", f"name={name!r}", name),
+                hints=(("peak_flops", "or " + _CUSTOM[1]),),
             )
         base = HARDWARE[key]
     if peak_flops is not None:
-        base = replace(base, peak_flops=_positive(peak_flops, "--peak-flops", "FLOP/s"))
+        base = replace(base, peak_flops=_positive(peak_flops, "peak_flops", "FLOP/s"))
     if mfu is not None:
-        m = _positive(mfu, "--mfu", "fraction")
+        m = _positive(mfu, "mfu", "fraction")
         if m > 1:
-            raise InputError(f"--mfu: {mfu!r} must be a fraction in (0, 1], e.g. 0.4")
+            raise InputError(
+                ": must be a fraction in (0, 1], e.g. 0.4", subject=value_subject("mfu", repr(mfu))
+            )
         base = replace(base, mfu=m)
     if price_per_hour is not None:
         p = float(price_per_hour)
         if not math.isfinite(p) or p < 0:
-            raise InputError(f"--price-per-hour: {price_per_hour!r} must be >= 0 (USD)")
+            raise InputError(
+                ": must be >= 0 (USD)",
+                subject=value_subject("price_per_hour", repr(price_per_hour)),
+            )
         base = replace(base, price_per_hour=p)
     return base
 

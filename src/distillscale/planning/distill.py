@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from distillscale.errors import InputError
 from distillscale.flops import SCENARIOS, FlopsLedger, scenario_flops
+from distillscale.planning._args import state_subject, value_subject
 from distillscale.planning._search import (
     LOG_MAX,
     LOG_MIN,
@@ -122,7 +123,8 @@ def switches(scenario: str) -> tuple[float, float]:
     """``(delta_Lgt, delta_Pre)`` of a scenario, read off the accountant's Eq. 9 ledger."""
     if scenario not in SCENARIOS:
         raise InputError(
-            f"--scenario: {scenario!r} is not known; use one of {', '.join(SCENARIOS)}"
+            f": not known; use one of {', '.join(SCENARIOS)}",
+            subject=value_subject("scenario", repr(scenario), scenario),
         )
     unit = scenario_flops(1.0, 1.0, 1.0, 1.0, scenario)
     return float(unit.teacher_inference), float(unit.teacher_training) / 3.0
@@ -133,8 +135,8 @@ def check_student(student_params: float) -> float:
     n = float(student_params)
     if not math.isfinite(n) or not 1e6 <= n <= 1e14:
         raise InputError(
-            f"--student-params: {student_params!r} is outside 1e6..1e14 parameters "
-            "(non-embedding for @busbridge2025), e.g. 546e6"
+            ": outside 1e6..1e14 parameters (non-embedding for @busbridge2025), e.g. 546e6",
+            subject=value_subject("student_params", repr(student_params)),
         )
     return n
 
@@ -155,19 +157,25 @@ def supervised_tokens(surface: DistillationSurface, student_params: float, compu
     train_s = float(surface.flops.train(n_s))
     if compute / train_s < 1e6:
         raise InputError(
-            f"--compute: {compute:.3g} FLOPs trains a {n_s:.3g}-parameter student on only "
-            f"{compute / train_s:.3g} tokens (at least 1e6 are planned); raise --compute to "
-            f"{train_s * 1e6:.3g} or more, or choose a smaller --student-params"
+            f" FLOPs trains a {n_s:.3g}-parameter student on only {compute / train_s:.3g} "
+            "tokens (at least 1e6 are planned)",
+            subject=value_subject("compute", f"{compute:.3g}"),
+            hints=(
+                (
+                    "compute",
+                    f"give compute={train_s * 1e6:.3g} or more, or a smaller student_params=",
+                ),
+            ),
         )
     return min(compute / train_s, 1e17)
 
 
-def _positive(value: float | None, flag: str, what: str) -> float | None:
-    if value is None:
+def _positive(given: float | None, option: str, what: str) -> float | None:
+    if given is None:
         return None
-    v = float(value)
+    v = float(given)
     if not math.isfinite(v) or v <= 0:
-        raise InputError(f"{flag}: {value!r} must be a positive {what}")
+        raise InputError(f": must be a positive {what}", subject=value_subject(option, repr(given)))
     return v
 
 
@@ -208,7 +216,9 @@ def optimal_recipe(
     n_s = check_student(student_params)
     compute = check_compute(compute)
     if int(students) < 1:
-        raise InputError(f"--students: {students!r} must be an integer >= 1")
+        raise InputError(
+            ": must be an integer >= 1", subject=value_subject("students", repr(students))
+        )
     k = int(students)
     lgt, pre = switches(scenario)
     sup = surface.supervised
@@ -273,8 +283,10 @@ def _with_teacher(
     d_s = (compute - pre * 3.0 * f_t * d_t / k) / (float(surface.flops.train(n_s)) + lgt * f_t)
     if d_s < 1e6:
         raise InputError(
-            f"--compute: {compute:.3g} FLOPs leaves {max(d_s, 0):.3g} student tokens after the "
-            f"teacher's costs in scenario {scenario}; at least 1e6 are needed: raise --compute"
+            f" FLOPs leaves {max(d_s, 0):.3g} student tokens after the teacher's costs in "
+            f"scenario {scenario}; at least 1e6 are needed",
+            subject=value_subject("compute", f"{compute:.3g}"),
+            hints=(("compute", "raise compute="),),
         )
     d_s = min(d_s, 1e17)
     return n_t, d_t, l_t, d_s, float(surface.student_loss(n_s, d_s, l_t))
@@ -284,25 +296,38 @@ def _given_teacher(
     surface: DistillationSurface, teacher: TeacherSpec, lgt: float, pre: float
 ) -> tuple[float, float, float]:
     """``(N_T, D_T, L_T)`` of an existing teacher, checking the scenario can price it."""
-    n_t = _positive(teacher.params, "--teacher-params", "parameter count")
-    d_t = _positive(teacher.tokens, "--teacher-tokens", "token count")
+    n_t = _positive(teacher.params, "teacher_params", "parameter count")
+    d_t = _positive(teacher.tokens, "teacher_tokens", "token count")
     l_t = None if teacher.loss is None else check_teacher_loss(teacher.loss)
     if l_t is None:
         if n_t is None or d_t is None:
             raise InputError(
-                "teacher: give --teacher-loss, or both --teacher-params and --teacher-tokens"
+                "teacher: its loss is not given and its size and tokens are incomplete",
+                hints=(
+                    (
+                        "teacher_loss",
+                        "give teacher_loss=, or both teacher_params= and teacher_tokens=",
+                    ),
+                ),
             )
         l_t = float(surface.supervised.loss(n_t, d_t))
     if lgt and n_t is None:
         raise InputError(
-            "--teacher-params: the scenario charges teacher inference, which needs the teacher's "
-            "size; give --teacher-params or use --scenario teacher-free"
+            ": the scenario charges teacher inference, which needs the teacher's size",
+            subject=state_subject("teacher_params", teacher.params),
+            hints=(("teacher_params", "give teacher_params= or use scenario='teacher-free'"),),
         )
     if pre and (n_t is None or d_t is None):
         raise InputError(
-            "--teacher-tokens: the scenario charges teacher pretraining, which needs "
-            "--teacher-params and --teacher-tokens; an existing teacher is usually "
-            "--scenario teacher-inference"
+            ": the scenario charges teacher pretraining, which needs the teacher's size and tokens",
+            subject=state_subject("teacher_tokens", teacher.tokens),
+            hints=(
+                (
+                    "teacher_tokens",
+                    "give teacher_params= and teacher_tokens=; an existing teacher is usually "
+                    "scenario='teacher-inference'",
+                ),
+            ),
         )
     return n_t or 0.0, d_t or 0.0, l_t
 
@@ -330,8 +355,9 @@ def _search_teacher(
         u, v, best = minimize_2d(objective, (LOG_MIN, LOG_MIN), (LOG_MAX, LOG_MAX))
         if not math.isfinite(best):
             raise InputError(
-                f"--compute: {compute:.3g} FLOPs cannot train a teacher and 1e6 student tokens "
-                "in this scenario; raise --compute"
+                " FLOPs cannot train a teacher and 1e6 student tokens in this scenario",
+                subject=value_subject("compute", f"{compute:.3g}"),
+                hints=(("compute", "raise compute="),),
             )
         return u, v, best
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from distillscale.errors import InputError
 from distillscale.fitting.result import Fit, load_fit
+from distillscale.planning._args import fit_where
 from distillscale.planning.surfaces import (
     DistillationSurface,
     FlopsConvention,
@@ -96,24 +97,38 @@ def surfaces(
         When the fit's law cannot answer the question.
     """
     source = fit.source or "<fit>"
+    subject = ("fit", f"fit={source!r}", source)
+    where = fit_where(source)
     sup_fit = fit.supervised if fit.law == "distillation" else fit
     if distillation and fit.law != "distillation":
         raise InputError(
-            f"--fit {source}: a {fit.law!r} fit cannot answer a distillation question "
-            "(--student-params); use a distillation fit such as --fit @busbridge2025, "
-            "or drop --student-params for a supervised plan"
+            f": a {fit.law!r} fit cannot answer a distillation question (one with a student size)",
+            subject=subject,
+            where=where,
+            hints=(
+                (
+                    "fit",
+                    "use a distillation fit such as fit='@busbridge2025', or drop "
+                    "student_params= for a supervised plan",
+                ),
+            ),
         )
     if sup_fit is None:
-        raise InputError(f"--fit {source}: the distillation fit has no nested supervised fit")
+        raise InputError(
+            ": the distillation fit has no nested supervised fit", subject=subject, where=where
+        )
     convention = flops_convention(flops or default_convention(fit.law))
     try:
         sup = supervised_surface(sup_fit.law, sup_fit.params, convention)
         dist = distillation_surface(fit.law, fit.params, sup) if distillation else None
         samples = _sample_surfaces(fit, sup_fit, sup, convention, distillation, max_samples)
     except InputError as exc:
-        if str(exc).startswith("--fit"):
+        if exc.subject is not None and exc.subject[0] == "fit":
             raise
-        raise InputError(f"--fit {source}: {exc}") from None
+        inner = exc.message if exc.subject is None else exc.subject[1] + exc.message
+        raise InputError(
+            f": {inner}", subject=subject, where=exc.where or where, hints=exc.hints
+        ) from None
     return FitSurfaces(
         source=source,
         law=fit.law,

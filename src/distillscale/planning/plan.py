@@ -21,6 +21,7 @@ import numpy as np
 from distillscale.errors import InputError
 from distillscale.fitting.result import Fit
 from distillscale.flops import SCENARIOS
+from distillscale.planning._args import state_subject, value_subject
 from distillscale.planning.cost import Hardware, cost_of
 from distillscale.planning.distill import (
     Recipe,
@@ -69,6 +70,22 @@ def _percentiles(values: dict[str, list[float]], level: float) -> Interval | Non
     return out
 
 
+def _one_question(compute: float | None, target_loss: float | None) -> None:
+    """Exactly one of a budget and a loss to reach."""
+    if (compute is None) == (target_loss is None):
+        found = "neither a budget nor" if compute is None else "both a budget and"
+        raise InputError(
+            f"plan: {found} a target loss",
+            hints=(
+                (
+                    "compute",
+                    "give exactly one of compute= (a FLOPs budget) or target_loss= (a loss to "
+                    "reach, nats per token)",
+                ),
+            ),
+        )
+
+
 # --- supervised -----------------------------------------------------------------------------
 def _supervised(
     fs: FitSurfaces,
@@ -77,15 +94,12 @@ def _supervised(
     inference_tokens: float | None,
     device: Hardware | None,
 ) -> SupervisedPlan:
-    if (compute is None) == (target_loss is None):
-        raise InputError(
-            "plan: give exactly one of --compute (a FLOPs budget) or --target-loss (a loss to "
-            "reach, nats per token)"
-        )
+    _one_question(compute, target_loss)
     if inference_tokens is not None and target_loss is None:
         raise InputError(
-            "--inference-tokens: the inference-aware optimum (Sardana et al. 2024) fixes a "
-            "target loss; add --target-loss L"
+            ": the inference-aware optimum (Sardana et al. 2024) fixes a target loss",
+            subject=state_subject("inference_tokens", inference_tokens),
+            hints=(("target_loss", "add target_loss=L"),),
         )
     solve: Callable[[SupervisedSurface], SupervisedOptimum]
     if compute is not None:
@@ -225,7 +239,8 @@ def _check_scenario(scenario: str | None, teacher: TeacherSpec | None, teachers:
         return "teacher-inference" if teacher is not None else "teacher-pretraining-inference"
     if scenario != "all" and scenario not in SCENARIOS:
         raise InputError(
-            f"--scenario: {scenario!r} is not known; use one of {', '.join(SCENARIOS)} or all"
+            f": not known; use one of {', '.join(SCENARIOS)} or all",
+            subject=value_subject("scenario", repr(scenario), scenario),
         )
     return scenario
 
@@ -296,19 +311,21 @@ def plan(
     )
     if student_params is None:
         extra = [
-            flag
-            for flag, on in (
-                ("--scenario", scenario is not None),
-                ("--students", students != 1),
-                ("--teacher-loss/--teacher-params/--teacher-tokens", has_teacher),
-                ("--teachers", teachers is not None),
-                ("--threshold", threshold),
+            name
+            for name, on in (
+                ("scenario=", scenario is not None),
+                ("students=", students != 1),
+                ("teacher_loss=/teacher_params=/teacher_tokens=", has_teacher),
+                ("teachers=", teachers is not None),
+                ("threshold=", threshold),
             )
             if on
         ]
         if extra:
             raise InputError(
-                f"{', '.join(extra)}: only for distillation plans; add --student-params N_S"
+                ": only for distillation plans",
+                subject=("distillation", ", ".join(extra), ""),
+                hints=(("student_params", "add student_params=N_S"),),
             )
         fs = surfaces(f, distillation=False, flops=flops, max_samples=max_samples)
         return with_range_checks(
@@ -316,9 +333,17 @@ def plan(
         )
 
     if inference_tokens is not None:
-        raise InputError("--inference-tokens: only for supervised plans (drop --student-params)")
+        raise InputError(
+            ": only for supervised plans",
+            subject=state_subject("inference_tokens", inference_tokens),
+            hints=(("student_params", "drop student_params="),),
+        )
     if has_teacher and teachers is not None:
-        raise InputError("--teachers: give either --teachers or one teacher, not both")
+        raise InputError(
+            ": both a list of teachers and one teacher are given",
+            subject=state_subject("teachers", teachers),
+            hints=(("teachers", "give either teachers= or one teacher, not both"),),
+        )
     teacher = (
         TeacherSpec(loss=teacher_loss, params=teacher_params, tokens=teacher_tokens)
         if has_teacher
@@ -327,14 +352,11 @@ def plan(
     chosen = _check_scenario(scenario, teacher, teachers is not None)
     if teachers is not None and chosen != "teacher-free":
         raise InputError(
-            "--teachers: teachers given by their losses alone are compared with teacher-free "
-            "accounting; drop --scenario or use --scenario teacher-free"
+            ": teachers given by their losses alone are compared with teacher-free accounting",
+            subject=state_subject("teachers", teachers),
+            hints=(("scenario", "drop scenario= or use scenario='teacher-free'"),),
         )
-    if (compute is None) == (target_loss is None):
-        raise InputError(
-            "plan: give exactly one of --compute (a FLOPs budget) or --target-loss (a loss to "
-            "reach, nats per token)"
-        )
+    _one_question(compute, target_loss)
     fs = surfaces(f, distillation=True, flops=flops, max_samples=max_samples)
     names = SCENARIOS if chosen == "all" else (chosen,)
     plans: list[Plan] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from distillscale.errors import InputError, require
+from distillscale.errors import InputError, Where, require
 from distillscale.fitting.result import Fit
 from distillscale.planning.distill import TeacherSpec, optimal_recipe
 from distillscale.planning.fits import resolve_fit, surfaces
@@ -64,6 +64,15 @@ def frontier(
     )
 
 
+def _suffix_error(target: Path) -> InputError:
+    """``path='a.txt': must end in .png or .svg`` (``--plot 'a.txt'`` on the command line)."""
+    return InputError(
+        ": must end in .png or .svg",
+        subject=("plot", f"path={str(target)!r}", repr(str(target))),
+        where=Where(file=str(target)),
+    )
+
+
 def plot_frontier(
     data: Frontier,
     path: str | Path,
@@ -81,8 +90,8 @@ def plot_frontier(
     """
     target = Path(path)
     if target.suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"--plot: {str(target)!r} must end in .png or .svg")
-    figure_mod = require("matplotlib.figure", "report", "distillscale plan --plot")
+        raise _suffix_error(target)
+    figure_mod = require("matplotlib.figure", "report", "planning.plot")
     fig = figure_mod.Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(data.compute, data.distilled, label=f"distillation ({scenario})", color="C0")
@@ -107,8 +116,10 @@ def plot_frontier(
         fig.savefig(target)
     except OSError as exc:  # a file where a folder belongs, a folder named x.png, read-only
         raise InputError(
-            f"--plot {target}: cannot be written ({exc.strerror or exc}); give a writable "
-            "file path ending in .png or .svg"
+            f": cannot be written ({exc.strerror or exc}); give a writable file path ending in "
+            ".png or .svg",
+            subject=("plot", f"path={str(target)!r}", str(target)),
+            where=Where(file=str(target)),
         ) from None
     return target
 
@@ -164,7 +175,7 @@ def plot(
     """
     target = Path(path)
     if target.suffix.lower() not in (".png", ".svg"):
-        raise InputError(f"--plot: {str(target)!r} must end in .png or .svg")
+        raise _suffix_error(target)
     fs = surfaces(resolve_fit(fit), distillation=True, flops=flops, max_samples=0)
     assert fs.distillation is not None
     data = frontier(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from distillscale.errors import InputError
+from distillscale.planning._args import value_subject
 from distillscale.planning._search import bisect_increasing
 from distillscale.planning.distill import Recipe, TeacherSpec, check_student, optimal_recipe
 from distillscale.planning.supervised import check_target, tokens_for_loss
@@ -167,8 +168,9 @@ def compute_for_loss(
         )
     if c_sup is None and c_dist is None:
         raise InputError(
-            f"--target-loss: {target:.4g} nats/token is out of reach for a {n_s:.3g}-parameter "
-            "student, supervised or distilled; raise the target or the student size"
+            f" nats/token is out of reach for a {n_s:.3g}-parameter student, supervised or "
+            "distilled; raise the target or the student size",
+            subject=value_subject("target_loss", f"{target:.4g}"),
         )
     return ComputeForLoss(
         target=float(target),

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from distillscale.errors import InputError
+from distillscale.planning._args import value_subject
 from distillscale.planning._search import LOG_MAX, LOG_MIN, minimize_1d
 from distillscale.planning.surfaces import SupervisedSurface
 
@@ -67,18 +68,22 @@ class SupervisedOptimum:
         return self.tokens / self.params
 
 
-def check_compute(compute: float, where: str = "--compute") -> float:
-    """Validate a FLOPs budget: finite, in ``[1e10, 1e35]`` operations."""
+def check_compute(compute: float, option: str = "compute") -> float:
+    """Validate a FLOPs budget: finite, in ``[1e10, 1e35]`` operations.
+
+    ``option`` is the keyword argument the budget came in (the error's subject).
+    """
     c = float(compute)
     if not math.isfinite(c) or c <= 0:
         raise InputError(
-            f"{where}: {compute!r} is not a positive FLOPs budget; give training FLOPs "
-            "(operations), e.g. 1e21"
+            ": not a positive FLOPs budget; give training FLOPs (operations), e.g. 1e21",
+            subject=value_subject(option, repr(compute)),
         )
     if not 1e10 <= c <= 1e35:
         raise InputError(
-            f"{where}: {c:.3g} FLOPs is outside the plannable range 1e10..1e35 operations "
-            "(FLOPs, not FLOP/s or PF-days; 1 PF-day = 8.64e19 FLOPs)"
+            " FLOPs is outside the plannable range 1e10..1e35 operations (FLOPs, not FLOP/s "
+            "or PF-days; 1 PF-day = 8.64e19 FLOPs)",
+            subject=value_subject(option, f"{c:.3g}"),
         )
     return c
 
@@ -144,8 +149,9 @@ def compute_optimal(surface: SupervisedSurface, compute: float) -> SupervisedOpt
     log_n, loss = minimize_1d(objective, LOG_MIN, LOG_MAX, n=513)
     if not math.isfinite(loss):
         raise InputError(
-            f"--compute: {compute:.3g} FLOPs admits no model with N and D in 1e6..1e17 under the "
-            f"{surface.flops.name} convention; choose a budget in 1e17..1e30 FLOPs"
+            f" FLOPs admits no model with N and D in 1e6..1e17 under the {surface.flops.name} "
+            "convention; choose a budget in 1e17..1e30 FLOPs",
+            subject=value_subject("compute", f"{compute:.3g}"),
         )
     n = math.exp(log_n)
     return SupervisedOptimum(
@@ -199,21 +205,28 @@ def _tokens_closed_form(params: Mapping[str, float], n: Array, target: Array) ->
     return np.where(d > 1e17, np.inf, d)
 
 
-def check_target(surface: SupervisedSurface, target: float, where: str = "--target-loss") -> None:
-    """Raise :class:`InputError` when ``target`` is at or below what the law can ever reach."""
+def check_target(surface: SupervisedSurface, target: float, option: str = "target_loss") -> None:
+    """Raise :class:`InputError` when ``target`` is at or below what the law can ever reach.
+
+    ``option`` is the keyword argument the target came in (the error's subject).
+    """
     t = float(target)
     if not math.isfinite(t) or t <= 0:
-        raise InputError(f"{where}: {target!r} is not a positive loss (nats per token)")
+        raise InputError(
+            ": not a positive loss (nats per token)", subject=value_subject(option, repr(target))
+        )
     if t <= surface.floor:
         raise InputError(
-            f"{where}: {t:.4g} nats/token is at or below the law's floor E = {surface.floor:.4g} "
-            f"of the {surface.law} fit; no model reaches it: choose a loss above E"
+            f" nats/token is at or below the law's floor E = {surface.floor:.4g} of the "
+            f"{surface.law} fit; no model reaches it: choose a loss above E",
+            subject=value_subject(option, f"{t:.4g}"),
         )
     best = float(surface.loss(1e17, 1e17))
     if t <= best:
         raise InputError(
-            f"{where}: {t:.4g} nats/token is below {best:.4g}, the loss of the largest plannable "
-            "model (1e17 parameters, 1e17 tokens); choose a higher target"
+            f" nats/token is below {best:.4g}, the loss of the largest plannable model (1e17 "
+            "parameters, 1e17 tokens); choose a higher target",
+            subject=value_subject(option, f"{t:.4g}"),
         )
 
 
@@ -240,7 +253,8 @@ def cheapest_for_loss(
     d_inf = float(inference_tokens)
     if not math.isfinite(d_inf) or d_inf < 0:
         raise InputError(
-            f"--inference-tokens: {inference_tokens!r} must be a finite token count >= 0"
+            ": must be a finite token count >= 0",
+            subject=value_subject("inference_tokens", repr(inference_tokens)),
         )
     flops = surface.flops
 
@@ -252,7 +266,8 @@ def cheapest_for_loss(
     log_n, log_cost = minimize_1d(cost, LOG_MIN, LOG_MAX, n=257)
     if not math.isfinite(log_cost):
         raise InputError(
-            f"--target-loss: {target:.4g} nats/token is out of reach for N and D in 1e6..1e17"
+            " nats/token is out of reach for N and D in 1e6..1e17",
+            subject=value_subject("target_loss", f"{target:.4g}"),
         )
     n = math.exp(log_n)
     d = float(tokens_for_loss(surface, np.array([n]), target)[0])

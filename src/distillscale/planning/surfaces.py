@@ -87,7 +87,8 @@ def flops_convention(name: str) -> FlopsConvention:
     if name == "busbridge":
         return FlopsConvention(name="busbridge", forward=_busbridge)
     raise InputError(
-        f"--flops: {name!r} is not a FLOPs convention; use one of {', '.join(CONVENTIONS)}"
+        f": not a FLOPs convention; use one of {', '.join(CONVENTIONS)}",
+        subject=("flops", f"flops={name!r}", name),
     )
 
 
@@ -238,8 +239,13 @@ def distillation_surface(
     model = get_law(law)
     if "teacher_loss" not in model.inputs:
         raise InputError(
-            f"fit law {law!r} has no teacher_loss input; distillation planning needs a "
-            "'distillation' fit (e.g. --fit @busbridge2025)"
+            f"fit law {law!r} has no teacher_loss input",
+            hints=(
+                (
+                    "fit",
+                    "distillation planning needs a 'distillation' fit, e.g. fit='@busbridge2025'",
+                ),
+            ),
         )
     evaluate = _evaluator(model, params)
     derived = set(model.derived_inputs)

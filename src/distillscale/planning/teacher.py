@@ -40,20 +40,25 @@ Array = NDArray[np.float64]
 TEACHER_LOSS_RANGE = (0.01, 100.0)
 
 
-def check_teacher_loss(value: float, flag: str = "--teacher-loss") -> float:
+def check_teacher_loss(
+    value: float, option: str = "teacher_loss", index: int | None = None
+) -> float:
     """Validate a teacher loss (nats per token): finite, inside :data:`TEACHER_LOSS_RANGE`.
 
     Raises
     ------
     InputError
-        Naming ``flag``, the value found and the range allowed.
+        Naming ``option`` (the keyword argument it came in, entry ``index`` of a list), the
+        value found and the range allowed.
     """
     lo, hi = TEACHER_LOSS_RANGE
     v = float(value)
     if not (math.isfinite(v) and lo <= v <= hi):
+        name = option if index is None else f"{option}[{index}]"
         raise InputError(
-            f"{flag}: {value!r} is not a teacher loss in {lo:g}..{hi:g} nats per token; give "
-            "the teacher's held-out cross-entropy in nats (convert bits with x ln 2), e.g. 2.3"
+            f": not a teacher loss in {lo:g}..{hi:g} nats per token; give the teacher's "
+            "held-out cross-entropy in nats (convert bits with x ln 2), e.g. 2.3",
+            subject=(option, f"{name}={value!r}", repr(value)),
         )
     return v
 
@@ -135,10 +140,16 @@ def choose_teacher(
     """
     if not teacher_losses:
         raise InputError(
-            "--teachers: the list is empty; give a comma-separated list of teacher losses in "
-            "nats per token, e.g. 2.1,2.3,2.5"
+            ": the list is empty",
+            subject=("teachers", "teachers=[]", ""),
+            hints=(
+                (
+                    "teachers",
+                    "give teacher losses in nats per token, e.g. teachers=[2.1, 2.3, 2.5]",
+                ),
+            ),
         )
-    losses = tuple(check_teacher_loss(x, "--teachers") for x in teacher_losses)
+    losses = tuple(check_teacher_loss(x, "teachers", i) for i, x in enumerate(teacher_losses))
     student = capacity_gap(surface, student_params, student_tokens, np.array(losses))
     return TeacherChoice(
         teacher_losses=losses,
