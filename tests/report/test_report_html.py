@@ -92,3 +92,31 @@ def test_page_has_contents_and_escaped_titles() -> None:
     assert "<title>study &lt;x&gt;</title>" in doc
     assert '<li><a href="#a">A &amp; B</a></li>' in doc
     assert '<section id="a"><h2>A &amp; B</h2><p>x</p></section>' in doc
+
+
+def test_fit_warnings_name_the_study_spec_keys(tmp_path) -> None:
+    """A study's report words a warning's fix as the spec key, not as fit() or a flag."""
+    import json
+
+    import numpy as np
+
+    import distillscale
+    from distillscale.report.sections import _diagnostics
+
+    n, d = np.meshgrid([1e6, 3e6, 1e7, 3e7], [2e7, 6e7, 2e8, 6e8])
+    loss = 0.0 + 40 / n.ravel() ** 0.3 + 60 / d.ravel() ** 0.3  # E = 0: ends at its bound
+    path = tmp_path / "runs.csv"
+    rows = [f"{a:g},{b:g},{c:.12g}" for a, b, c in zip(n.ravel(), d.ravel(), loss, strict=True)]
+    path.write_text("params,tokens,loss\n" + "\n".join(rows) + "\n")
+    fit = distillscale.fit(str(path), law="chinchilla")
+    assert "E" in fit.diagnostics.at_bound
+    doc = json.loads(fit.save(tmp_path / "fit.json").read_text())
+    stored = [w for w in doc["diagnostics"]["warnings"] if w.startswith("E fitted at")]
+    assert "fixed={'E': VALUE}" in stored[0] and "bounds=" in stored[0]
+    body = _diagnostics(doc, "fit.supervised_fix")
+    line = next(p for p in body.split("</p>") if "E fitted at" in p)
+    assert "fix E (fit.supervised_fix: {E: VALUE} in the spec)" in line
+    assert "fixed=" not in line and "bounds" not in line and "--fix" not in line
+    # an artifact written before warnings had details: shown as stored
+    del doc["diagnostics"]["warning_details"]
+    assert "fixed={&#x27;E&#x27;: VALUE}" in _diagnostics(doc, "fit.fix")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -317,7 +318,30 @@ def _fit_table(doc: Mapping[str, Any]) -> str:
     )
 
 
-def _diagnostics(doc: Mapping[str, Any]) -> str:
+def _spec_wording(text: str, details: Any, fix_key: str) -> str:
+    """A fit warning's fixes in study-spec terms: ``fixed={'E': VALUE}`` -> ``fit.fix: {E: VALUE}``.
+
+    A study sets no bounds, so the "or loosen bounds=... if you set one" clause is dropped.
+    ``details`` is the warning's ``warning_details`` entry (absent in artifacts before 0.2.0:
+    the text is shown as stored).
+    """
+    hints = details.get("hints") if isinstance(details, dict) else None
+    for hint in hints if isinstance(hints, list) else []:
+        if not (
+            isinstance(hint, list) and len(hint) == 2 and all(isinstance(h, str) for h in hint)
+        ):
+            continue
+        option, fragment = hint
+        if option == "fixed":
+            fixed = re.fullmatch(r"fixed=\{'?(\w+)'?: (\w+)\}", fragment)
+            if fixed:
+                text = text.replace(fragment, f"{fix_key}: {{{fixed[1]}: {fixed[2]}}} in the spec")
+        elif option == "bounds":
+            text = text.replace(f", or loosen {fragment} if you set one", "")
+    return text
+
+
+def _diagnostics(doc: Mapping[str, Any], fix_key: str) -> str:
     diag = doc.get("diagnostics")
     if not isinstance(diag, dict):
         return _missing("no diagnostics recorded")
@@ -335,8 +359,13 @@ def _diagnostics(doc: Mapping[str, Any]) -> str:
             None if converged else "warning",
         )
     ]
-    for warning in diag.get("warnings") or []:
-        parts.append(paragraph(f"warning: {warning}", "warning"))
+    details = diag.get("warning_details")
+    warnings = diag.get("warnings") or []
+    if not isinstance(details, list) or len(details) != len(warnings):
+        details = [None] * len(warnings)
+    for warning, detail in zip(warnings, details, strict=True):
+        text = _spec_wording(str(warning), detail, fix_key)
+        parts.append(paragraph(f"warning: {text}", "warning"))
     return "".join(parts)
 
 
@@ -344,7 +373,8 @@ def parameters_section(data: StudyData) -> Section:
     """Fitted parameters with confidence intervals, diagnostics and the fit notes."""
     parts: list[str] = []
     for name, doc in data.fit_docs.items():
-        parts.append(f"<h3>{esc(name)} fit</h3>{_fit_table(doc)}{_diagnostics(doc)}")
+        fix_key = "fit.supervised_fix" if name == "supervised" else "fit.fix"
+        parts.append(f"<h3>{esc(name)} fit</h3>{_fit_table(doc)}{_diagnostics(doc, fix_key)}")
         nested = doc.get("supervised")
         if isinstance(nested, dict):
             parts.append(f"<h3>{esc(name)} fit: its supervised law (for L~_S)</h3>")
