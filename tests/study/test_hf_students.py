@@ -171,3 +171,16 @@ def test_errors_name_the_key_and_the_file(inputs, tmp_path):
     (bert / "config.json").write_text(json.dumps({"model_type": "bert", "vocab_size": 256}))
     with pytest.raises(InputError, match=r"students.hf_config \(.*\): model_type 'bert' is not"):
         build_graph(parse_spec(_doc(corpus, bert), source="x").resolve_corpus(tmp_path))
+
+
+def test_the_example_spec_builds_offline():
+    from pathlib import Path
+
+    from distillscale.study.spec import load_spec
+
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "hf-students.yaml")
+    graph = build_graph(spec, fingerprint="0" * 64)
+    hf_runs = [r for r in graph.runs if r.kind != "teacher"]
+    assert {r.depth: r.config.shape.d_model for r in hf_runs} == {1: 32, 2: 64, 3: 96}
+    assert all(r.config.hf_config["model_type"] == "llama" for r in hf_runs)
+    assert all(r.config.hf_config is None for r in graph.runs if r.kind == "teacher")
