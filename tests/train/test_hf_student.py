@@ -226,3 +226,33 @@ def test_hf_student_of_another_vocabulary_than_the_teacher_is_refused(dirs, hf_t
     config = _config(dirs, kind="student", data=data, teacher=hf_teacher, kd=KDConfig())
     with pytest.raises(InputError, match="vocab_size: the shape has 256 tokens"):
         train_run(config, tmp_path)
+
+
+def test_a_finished_hf_student_is_a_teacher_online_and_cached(reference, dirs, tmp_path):
+    from distillscale.flops import family_shape
+    from distillscale.train import build_logit_cache, load_teacher
+
+    config, result = reference
+    teacher = load_teacher(result.checkpoint)
+    assert teacher.shape == config.shape and teacher.loss == result.loss
+    student = RunConfig(
+        kind="student",
+        shape=family_shape(1, aspect=16, head_dim=16, seq_len=16),
+        tokens=4 * 16 * 3,
+        batch_size=4,
+        data=config.data,
+        teacher=teacher,
+        kd=KDConfig(top_k=8),
+        eval_tokens=256,
+        device="cpu",
+    )
+    online = train_run(dataclasses.replace(student, kd=KDConfig()), tmp_path / "online")
+    assert online.status == "done" and online.flops.teacher_inference > 0
+    info = build_logit_cache(
+        teacher, config.data, tokens=student.tokens, seq_len=16, top_k=8,
+        path=tmp_path / "t.logits", batch_size=4,
+    )  # fmt: skip
+    cached = train_run(
+        dataclasses.replace(student, teacher_cache=str(tmp_path / "t.logits")), tmp_path / "c"
+    )
+    assert cached.status == "done" and info.flops > 0
