@@ -256,3 +256,24 @@ def test_a_finished_hf_student_is_a_teacher_online_and_cached(reference, dirs, t
         dataclasses.replace(student, teacher_cache=str(tmp_path / "t.logits")), tmp_path / "c"
     )
     assert cached.status == "done" and info.flops > 0
+
+
+def test_wsd_cooldown_branch_of_an_hf_student_equals_the_standalone_run(dirs, tmp_path):
+    from distillscale.runs.config import decay_start
+    from distillscale.train.checkpoint import snapshot_name
+
+    def wsd(steps, **kw):
+        return _config(
+            dirs, tokens=4 * 16 * steps, schedule="wsd", warmup_steps=2, decay_fraction=0.25, **kw
+        )
+
+    short = wsd(8)
+    s = decay_start(short)
+    train_run(wsd(12, snapshot_steps=(s,)), tmp_path / "trunk")
+    snap = tmp_path / "trunk" / snapshot_name(s)
+    branch = train_run(wsd(8, init_from={"path": str(snap), "step": s}), tmp_path / "branch")
+    alone = train_run(short, tmp_path / "alone")
+    assert branch.status == "done" and [p[0] for p in branch.curve] == list(range(1, 9))
+    for a, b in zip(branch.curve, alone.curve, strict=True):  # dropout 0.1: RNG restored too
+        assert a[2] == pytest.approx(b[2], rel=1e-6, abs=1e-6)
+    assert branch.loss == pytest.approx(alone.loss, rel=1e-6, abs=1e-6)
