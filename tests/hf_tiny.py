@@ -87,3 +87,43 @@ def make_model(
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def write_config(
+    folder: Path,
+    kind: str = "gpt2",
+    *,
+    vocab_size: int = 256,
+    tokenizer=None,
+    **overrides,
+) -> Path:
+    """Save only a tiny transformers config (2 layers, width 32; no weights) to ``folder``.
+
+    GPT-2: 2 heads of 16, dropout 0.1 (the library's defaults). Llama: 4 heads of 8, 2
+    key/value heads, FFN 64. ``tokenizer`` is saved beside it when given.
+    """
+    import transformers
+
+    if kind == "gpt2":
+        values = dict(
+            n_layer=2, n_embd=32, n_head=2, n_positions=64, bos_token_id=0, eos_token_id=0
+        )
+        values.update(overrides)
+        config = transformers.GPT2Config(vocab_size=vocab_size, **values)
+    else:
+        values = dict(
+            num_hidden_layers=2,
+            hidden_size=32,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=64,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
+        values.update(overrides)
+        config = transformers.LlamaConfig(vocab_size=vocab_size, **values)
+    config.save_pretrained(folder)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(folder)
+    return folder

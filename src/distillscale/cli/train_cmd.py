@@ -150,6 +150,78 @@ def _hf_data(
     return dataclasses.replace(shape, vocab_size=size), data
 
 
+def _check_hf_flags(depth: int | None, explicit: list[str]) -> None:
+    """``--hf-config`` takes the size from ``--depth`` and nothing else."""
+    if depth is None:
+        raise InputError(
+            "--hf-config needs --depth N: the config is scaled to N layers (width from its "
+            "aspect ratio, its head width and FFN ratio)"
+        )
+    if explicit:
+        raise InputError(
+            f"{'/'.join(explicit)}: with --hf-config the shape is the config's, scaled by "
+            "--depth; leave them out (edit the config instead)"
+        )
+
+
+def _hf_student(
+    source: Path,
+    depth: int | None,
+    explicit: list[str],
+    ref: TeacherRef | None,
+    data: Any,
+    vocab: int | None,
+    tokenizer: Tokenizer,
+    seq_len: int,
+) -> tuple[Any, dict[str, Any], Any]:
+    """Shape, scaled transformers config and data of a ``--hf-config`` model at ``--depth``.
+
+    The vocabulary is the HF teacher's, else the config directory's own tokenizer's (when it
+    holds one), else the data's; the config's ``vocab_size`` must be that one.
+    """
+    import dataclasses
+
+    from distillscale.train.hf_config import (
+        hf_student,
+        read_student_config,
+        student_tokenizer,
+        tokenizer_files_digest,
+    )
+
+    _check_hf_flags(depth, explicit)
+    assert depth is not None
+    path, base = read_student_config(str(source), "--hf-config")
+    where = f"--hf-config {path}"
+    theirs = base.get("vocab_size")
+    own = student_tokenizer(str(source))
+    if ref is not None and ref.checkpoint.startswith("hf:"):
+        if theirs != ref.shape.vocab_size:
+            raise InputError(
+                f"{where}: vocab_size {theirs} is not the teacher's {ref.shape.vocab_size}; a "
+                f"student shares its teacher's vocabulary: set vocab_size "
+                f"{ref.shape.vocab_size} in {path.name}"
+            )
+    elif own is not None:
+        if tokenizer is not Tokenizer.byte or vocab is not None:
+            raise InputError(
+                f"--tokenizer/--vocab: {where} brings its own tokenizer and vocabulary "
+                f"({path.parent}); leave both out"
+            )
+        data = dataclasses.replace(
+            data, tokenizer=own, vocab_size=theirs, tokenizer_sha256=tokenizer_files_digest(own)
+        )
+    else:
+        ours = data.vocab_size or 256
+        if theirs != ours:
+            raise InputError(
+                f"{where}: vocab_size {theirs} is not the data's {ours} (--tokenizer "
+                f"{tokenizer.value}); set vocab_size {ours} in {path.name}, or --tokenizer "
+                f"bpe --vocab {theirs}"
+            )
+    shape, scaled = hf_student(base, depth, seq_len, source=where)
+    return shape, scaled, data
+
+
 def _register(store: Any, config: RunConfig) -> str:
     """Register and claim the run in the store; return the worker id (or '' if done).
 
@@ -251,6 +323,13 @@ def train(
             show_default=False,
         ),
     ] = None,
+    hf_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Train a transformers model: a GPT-2/Llama config.json (or its directory) "
+            "scaled to --depth layers, randomly initialised.",
+        ),
+    ] = None,
     kind: Annotated[
         Kind, typer.Option(help="Run kind without a teacher (with --teacher: student).")
     ] = Kind.single,
@@ -344,8 +423,29 @@ def train(
     if workdir is not None:
         check_folder(workdir, "--workdir")
     vocab_size = vocab if vocab is not None else (256 if tokenizer is Tokenizer.byte else 4096)
+    explicit = [
+        flag
+        for flag, value in (
+            ("--layers", layers), ("--d-model", d_model), ("--heads", heads),
+            ("--kv-heads", kv_heads), ("--ffn-dim", ffn_dim), ("--qk-norm", qk_norm),
+            ("--tied", tied or None), ("--ffn", None if ffn is Ffn.gated else ffn),
+        )
+        if value is not None
+    ]  # fmt: skip
+    if hf_config is not None:
+        _check_hf_flags(depth, explicit)
     shape = shape_from_options(
-        depth, layers, d_model, heads, kv_heads, ffn, ffn_dim, vocab_size, seq_len, tied, qk_norm
+        depth,
+        layers,
+        d_model,
+        heads,
+        kv_heads,
+        ffn,
+        ffn_dim,
+        vocab_size,
+        seq_len,
+        tied,
+        qk_norm,
     )
     data_config = DataConfig(
         corpus=data,
@@ -377,9 +477,15 @@ def train(
         ref = _resolve_teacher(teacher, opened) if teacher is not None else None
         if ref is not None and ref.checkpoint.startswith("hf:"):
             shape, data_config = _hf_data(ref, shape, data_config, vocab, tokenizer)
+        scaled = None
+        if hf_config is not None:
+            shape, scaled, data_config = _hf_student(
+                hf_config, depth, explicit, ref, data_config, vocab, tokenizer, seq_len
+            )
         config = RunConfig(
             kind="student" if distilling else kind.value,
             shape=shape,
+            hf_config=scaled,
             tokens=int(tokens),
             batch_size=batch_size,
             lr=lr,

@@ -333,6 +333,12 @@ class RunConfig:
         optimiser, step, curve so far) instead of step 0. The snapshot's run must have had the
         same learning rate at every earlier step (a WSD trunk before this run's decay), so the
         result equals training this run from scratch. None: start from step 0.
+    hf_config : dict or None
+        A transformers config (the content of a GPT-2 or Llama ``config.json``, scaled to this
+        run's depth by :func:`distillscale.train.hf_config.hf_student`): the model is
+        ``AutoModelForCausalLM.from_config`` of it, randomly initialised under ``seed``, and
+        ``shape`` is its accountant's shape (context ``seq_len``). Its content is part of the
+        run id. None: distillscale's own GPT of ``shape``.
     """
 
     kind: str = "single"
@@ -361,6 +367,7 @@ class RunConfig:
     pretrained: TeacherRef | None = None
     snapshot_steps: tuple[int, ...] = ()
     init_from: dict[str, Any] | None = None
+    hf_config: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snapshot_steps", tuple(self.snapshot_steps))  # JSON gives lists
@@ -379,6 +386,18 @@ class RunConfig:
                 and 1 <= init["step"] < self.steps
             ),
             f"init_from: {init!r} is not {{'path': snapshot file, 'step': 1..{self.steps - 1}}}",
+        )
+        _check(
+            self.hf_config is None
+            or (
+                isinstance(self.hf_config, dict)
+                and isinstance(self.hf_config.get("model_type"), str)
+            ),
+            "hf_config: not a transformers config (a mapping with a model_type)",
+        )
+        _check(
+            self.hf_config is None or self.pretrained is None,
+            "hf_config: a pretrained model is evaluated, not built from a config; give one of them",
         )
         _check(
             self.pretrained is None or (self.kind == "teacher" and self.kd is None),
@@ -460,7 +479,7 @@ class RunConfig:
                 value = None if value is None else dataclasses.asdict(value)
             elif f.name == "snapshot_steps":
                 value = list(value)
-            elif f.name == "init_from":
+            elif f.name in ("init_from", "hf_config"):
                 value = None if value is None else dict(value)
             out[f.name] = value
         return out
@@ -495,6 +514,8 @@ class RunConfig:
         * Hugging Face inputs count by content: ``pretrained`` becomes its digest, an ``hf:``
           tokenizer with ``tokenizer_sha256`` becomes ``"hf"`` and an ``hf:`` teacher's
           directory becomes ``"hf"`` (its ``run_id`` is the digest of its files).
+        * ``hf_config`` (a model built from a transformers config) counts by its whole content;
+          unset, it is dropped.
         * ``teacher_cache`` becomes ``true`` when a ``teacher`` is given: the cache holds that
           teacher's top-k log-probabilities on this run's data stream, all fields of this
           config, and the trainer checks its header against them; which file holds them (a
@@ -519,6 +540,8 @@ class RunConfig:
             del out["data"]["text_column"]  # only datasets have columns (ids of 0.2 unchanged)
         if not self.snapshot_steps:
             del out["snapshot_steps"]  # unset: ids of 0.2 unchanged
+        if self.hf_config is None:
+            del out["hf_config"]  # unset: ids of 0.2 unchanged; set, its whole content counts
         if self.init_from is None:
             del out["init_from"]
         else:  # where the snapshot lies does not change the run
@@ -665,11 +688,14 @@ def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
 
     The key is the shape, the batch size and the data (corpus, tokenizer and split; the data
     seed may differ); data-parallel, compiled and GPU runs train alone, and so does a pretrained
-    teacher (it is evaluated, not trained) and a run of cooldown branches (a trunk that writes
-    snapshots, or a branch that starts from one). Torch-free, so the study scheduler can group
-    runs without loading torch.
+    teacher (it is evaluated, not trained), a model built from a transformers config
+    (``hf_config``: the batched trainer stacks distillscale's GPT only) and a run of cooldown
+    branches (a trunk that writes snapshots, or a branch that starts from one). Torch-free, so
+    the study scheduler can group runs without loading torch.
     """
     if config.nproc != 1 or config.compile or config.device == "cuda" or config.pretrained:
+        return None
+    if config.hf_config is not None:
         return None
     if config.snapshot_steps or config.init_from is not None:
         return None

@@ -22,8 +22,9 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from distillscale.errors import InputError
 from distillscale.flops import (
@@ -48,7 +49,13 @@ from distillscale.runs.config import (
 )
 from distillscale.study.spec import StudySpec
 from distillscale.train.corpus_id import corpus_fingerprint
-from distillscale.train.hf_config import hf_teacher_ref, tokenizer_files_digest
+from distillscale.train.hf_config import (
+    hf_student,
+    hf_teacher_ref,
+    read_student_config,
+    student_tokenizer,
+    tokenizer_files_digest,
+)
 
 __all__ = [
     "CacheNode",
@@ -300,19 +307,29 @@ def _fmt(x: float) -> str:
 
 
 def _grid(
-    depths: list[int], values: list[float], iso: object, spec: StudySpec, key: str, per: str
+    depths: list[int],
+    values: list[float],
+    iso: object,
+    spec: StudySpec,
+    key: str,
+    per: str,
+    shape_of: Callable[[int], TransformerShape] | None = None,
 ) -> list[tuple[int, float, str, str]]:
-    """(depth, tokens, tag, key) per grid point; ``per``: ``m`` tokens/param, ``D`` tokens."""
+    """(depth, tokens, tag, key) per grid point; ``per``: ``m`` tokens/param, ``D`` tokens.
+
+    ``shape_of(depth)`` is the shape of a grid member (default: the GPT family's).
+    """
+    shape_of = shape_of or (lambda depth: _shape(spec, depth))
     out: list[tuple[int, float, str, str]] = []
     if iso is not None:
         for j, budget in enumerate(iso.budgets):  # type: ignore[attr-defined]
             for depth in iso.depths:  # type: ignore[attr-defined]
-                tokens = budget / (3.0 * forward_flops_per_token(_shape(spec, depth)))
+                tokens = budget / (3.0 * forward_flops_per_token(shape_of(depth)))
                 out.append((depth, tokens, f"c{_fmt(budget)}", f"{key}.isoflop.budgets[{j}]"))
         return out
     for j, value in enumerate(values):
         for depth in depths:
-            n = count_params(_shape(spec, depth)).non_embedding
+            n = count_params(shape_of(depth)).non_embedding
             tokens = value * n if per == "m" else float(value)
             tag = f"m{value:g}" if per == "m" else f"D{_fmt(value)}"
             name = "tokens_per_param" if per == "m" else "tokens"
@@ -365,8 +382,13 @@ def build_graph(
     if spec.teachers.hf is not None:
         hf_ref = hf_teacher_ref(spec.teachers.hf)
         spec = _with_hf_teacher(spec, hf_ref)
-    for depth in {*spec.teachers.depths, *spec.students.depths}:
+    student_model = _student_models(spec, hf_ref)
+    if spec.students.hf_config is not None and hf_ref is None:
+        spec = _with_student_tokenizer(spec)
+    for depth in spec.teachers.depths:
         _shape(spec, depth)  # raises InputError for an impossible shape
+    for depth in spec.students.depths:
+        student_model(depth)
     runs: dict[str, RunNode] = {}
     caches: dict[str, CacheNode] = {}
     multi_seed = len(spec.seeds) > 1
@@ -385,8 +407,11 @@ def build_graph(
         s = spec.students
         per = "m" if s.tokens_per_param else "D"
         values: list[float] = list(s.tokens_per_param) or [float(v) for v in s.tokens]
-        for depth, d_s, tag, key in _grid(s.depths, values, s.isoflop, spec, "students", per):
-            shape = _shape(spec, depth)
+        grid = _grid(
+            s.depths, values, s.isoflop, spec, "students", per, lambda d: student_model(d)[0]
+        )
+        for depth, d_s, tag, key in grid:
+            shape, hf_config = student_model(depth)
             d_s_int = _whole_steps(d_s, spec, key)
             for teacher in chosen:
                 pending.append((teacher, depth, d_s_int, f"d{depth}-{tag}<{teacher.label}"))
@@ -394,8 +419,9 @@ def build_graph(
                     student_cache_tokens.get(teacher.run_id, 0), d_s_int
                 )
             for node in _baselines(
-                spec, seed, depth, shape, d_s_int, tag, chosen, suffix, key, fingerprint
-            ):
+                spec, seed, depth, (shape, hf_config), d_s_int, tag, chosen, suffix, key,
+                fingerprint,
+            ):  # fmt: skip
                 runs.setdefault(node.run_id, node)
         if spec.distillation.cache == "topk":
             for teacher in chosen:
@@ -406,7 +432,9 @@ def build_graph(
             cache = None
             if spec.distillation.cache == "topk":
                 cache = _cache(spec, teacher, student_cache_tokens[teacher.run_id], reuse)
-            node = _student(spec, seed, depth, d_s_int, teacher, cache, label, fingerprint)
+            node = _student(
+                spec, seed, student_model(depth), d_s_int, teacher, cache, label, fingerprint
+            )
             runs.setdefault(node.run_id, node)
     if spec.training.branches:  # teachers were branched above, before students named them
         others = branch_runs([r for r in runs.values() if r.kind != "teacher"])
@@ -452,6 +480,71 @@ def _with_hf_teacher(spec: StudySpec, ref: TeacherRef) -> StudySpec:
         )
     data = spec.data.model_copy(
         update={"tokenizer": ref.checkpoint, "vocab_size": ref.shape.vocab_size}
+    )
+    return spec.model_copy(update={"data": data})
+
+
+def _student_models(
+    spec: StudySpec, hf_ref: TeacherRef | None
+) -> Callable[[int], tuple[TransformerShape, dict[str, Any] | None]]:
+    """``depth -> (shape, hf_config)`` of the students (and baselines); cached per depth.
+
+    The GPT family's shape and None, or with ``students.hf_config`` the scaled transformers
+    config and its shape (context ``data.seq_len``). Its vocabulary must be the teacher's
+    (``teachers.hf``) or else the data's: the config directory's own tokenizer if it holds
+    one, the data's tokenizer otherwise.
+
+    Raises
+    ------
+    InputError
+        An unreadable or unsupported config, a depth it cannot take, or another vocabulary,
+        naming the key and the file.
+    """
+    source = spec.students.hf_config
+    if source is None:
+        return lambda depth: (_shape(spec, depth), None)
+    path, base = read_student_config(source)
+    where = f"students.hf_config ({path})"
+    vocab = base.get("vocab_size")
+    own_tokenizer = student_tokenizer(source)
+    if hf_ref is not None:
+        if vocab != hf_ref.shape.vocab_size:
+            raise InputError(
+                f"{where}: vocab_size {vocab} is not the teacher's {hf_ref.shape.vocab_size} "
+                f"(teachers.hf {hf_ref.checkpoint.removeprefix('hf:')}); a student shares its "
+                f"teacher's vocabulary: set vocab_size {hf_ref.shape.vocab_size} in {path.name}"
+            )
+    elif own_tokenizer is not None:
+        if spec.data.tokenizer != "byte" or spec.data.vocab_size is not None:
+            raise InputError(
+                f"data.tokenizer/data.vocab_size: {where} brings its own tokenizer "
+                f"({path.parent.name}/tokenizer files) and vocabulary; leave both out"
+            )
+    elif vocab != spec.data.vocab:
+        raise InputError(
+            f"{where}: vocab_size {vocab} is not the data's {spec.data.vocab} (data.tokenizer "
+            f"{spec.data.tokenizer!r}); set vocab_size {spec.data.vocab} in {path.name}, or "
+            "data.tokenizer/data.vocab_size to match it"
+        )
+    cache: dict[int, tuple[TransformerShape, dict[str, Any] | None]] = {}
+
+    def model(depth: int) -> tuple[TransformerShape, dict[str, Any] | None]:
+        if depth not in cache:
+            cache[depth] = hf_student(base, depth, spec.data.seq_len, source=where)
+        return cache[depth]
+
+    return model
+
+
+def _with_student_tokenizer(spec: StudySpec) -> StudySpec:
+    """The spec with the tokenizer of ``students.hf_config``'s directory, when it has one."""
+    assert spec.students.hf_config is not None
+    tokenizer = student_tokenizer(spec.students.hf_config)
+    if tokenizer is None:
+        return spec
+    _, base = read_student_config(spec.students.hf_config)
+    data = spec.data.model_copy(
+        update={"tokenizer": tokenizer, "vocab_size": int(base["vocab_size"])}
     )
     return spec.model_copy(update={"data": data})
 
@@ -519,7 +612,7 @@ def _cache(spec: StudySpec, teacher: RunNode, tokens: int, reuse: CacheReuse | N
 def _student(
     spec: StudySpec,
     seed: int,
-    depth: int,
+    model: tuple[TransformerShape, dict[str, Any] | None],
     tokens: int,
     teacher: RunNode,
     cache: CacheNode | None,
@@ -527,7 +620,8 @@ def _student(
     fingerprint: str,
 ) -> RunNode:
     d = spec.distillation
-    shape = _shape(spec, depth)
+    shape, hf_config = model
+    depth = shape.n_layers
     kd = KDConfig(
         loss=d.loss,
         temperature=d.temperature,
@@ -547,6 +641,7 @@ def _student(
     config = RunConfig(
         kind="student",
         shape=shape,
+        hf_config=hf_config,
         tokens=tokens,
         teacher=ref,
         teacher_cache=cache.path if cache is not None else None,
@@ -568,7 +663,7 @@ def _baselines(
     spec: StudySpec,
     seed: int,
     depth: int,
-    shape: TransformerShape,
+    model: tuple[TransformerShape, dict[str, Any] | None],
     d_s: int,
     tag: str,
     teachers: list[RunNode],
@@ -576,8 +671,9 @@ def _baselines(
     key: str,
     fingerprint: str,
 ) -> list[RunNode]:
-    """Supervised baselines of one student shape and token budget (see BaselineSpec)."""
+    """Supervised baselines of one student model and token budget (see BaselineSpec)."""
     b = spec.baselines
+    shape, hf_config = model
     if not b.enabled:
         return []
     targets: list[tuple[float, str]] = []
@@ -594,7 +690,13 @@ def _baselines(
     for tokens, label in targets:
         d = _whole_steps(tokens, spec, key)
         base = _base_config(spec, seed, fingerprint, depth)
-        config = RunConfig(kind="baseline", shape=shape, tokens=d, **base)  # type: ignore[arg-type]
+        config = RunConfig(
+            kind="baseline",
+            shape=shape,
+            hf_config=hf_config,
+            tokens=d,
+            **base,  # type: ignore[arg-type]
+        )
         out.append(
             _node(config, label, depth, FlopsLedger(supervised_training=training_flops(shape, d)))
         )

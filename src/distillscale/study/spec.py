@@ -149,6 +149,12 @@ class StudentSpec(_Strict):
 
     ``teachers`` is ``"all"`` or a list of teacher names (``d<depth>-m<tokens_per_param>`` or
     ``d<depth>-c<budget>``, as ``--dry-run`` lists them).
+
+    ``hf_config``: students (and their baselines) are transformers models instead of the GPT
+    family: a GPT-2 or Llama ``config.json`` (a directory holding one, relative to the spec
+    file, or the file) scaled to each depth by the same one dial
+    (:func:`distillscale.train.hf_config.scale_hf_config`: width from the config's aspect
+    ratio, its head width, its FFN ratio), randomly initialised.
     """
 
     depths: list[Depth] = Field(default_factory=list)
@@ -156,6 +162,7 @@ class StudentSpec(_Strict):
     tokens_per_param: list[PosFloat] = Field(default_factory=list)
     isoflop: IsoFlopSpec | None = None
     teachers: Literal["all"] | Annotated[list[str], Field(min_length=1)] = "all"
+    hf_config: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _one_grid(self) -> StudentSpec:
@@ -454,10 +461,15 @@ class StudySpec(_Strict):
         return spec.model_copy(update={"data": spec.data.model_copy(update={"corpus": str(path)})})
 
     def _resolve_hf(self, base: Path) -> StudySpec:
-        """``teachers.hf`` as ``hf:ABSOLUTE_DIR`` when it names a local directory."""
-        hf = self.teachers.hf
+        """Local Hugging Face paths made absolute (relative ones are from ``base``).
+
+        ``teachers.hf`` becomes ``hf:ABSOLUTE_DIR`` when it names a local directory;
+        ``students.hf_config`` an absolute path (it must exist).
+        """
+        spec = self._resolve_student_config(base)
+        hf = spec.teachers.hf
         if hf is None:
-            return self
+            return spec
         name = hf.removeprefix("hf:")
         path = (base / Path(name).expanduser()).resolve()
         if not path.is_dir():
@@ -467,8 +479,28 @@ class StudySpec(_Strict):
                 f"teachers.hf: {hf!r} is not a directory (looked at {path}); give a directory "
                 "saved with save_pretrained, or hf:ID"
             )
-        teachers = self.teachers.model_copy(update={"hf": f"hf:{path}"})
-        return self.model_copy(update={"teachers": teachers})
+        teachers = spec.teachers.model_copy(update={"hf": f"hf:{path}"})
+        return spec.model_copy(update={"teachers": teachers})
+
+    def _resolve_student_config(self, base: Path) -> StudySpec:
+        """``students.hf_config`` as an absolute path; a missing one is an error."""
+        source = self.students.hf_config
+        if source is None:
+            return self
+        try:
+            path = (base / Path(source.removeprefix("hf:")).expanduser()).resolve()
+            exists = path.is_dir() or (path.is_file() and path.suffix == ".json")
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise InputError(
+                f"students.hf_config: {source!r} is not a usable path ({exc})"
+            ) from None
+        if not exists:
+            raise InputError(
+                f"students.hf_config: {source!r} is neither a directory nor a .json file (looked "
+                f"at {path}); give a transformers config.json or the directory holding it"
+            )
+        students = self.students.model_copy(update={"hf_config": str(path)})
+        return self.model_copy(update={"students": students})
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

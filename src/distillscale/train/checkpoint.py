@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from distillscale.atomic import atomic_open
 from distillscale.errors import DamagedFile, InputError
+from distillscale.flops import TransformerShape
 from distillscale.runs.config import (
     RunConfig,
     TeacherRef,
@@ -32,7 +34,14 @@ from distillscale.train.data import Corpus
 from distillscale.train.integrity import state_digest
 from distillscale.train.model import GPT
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_VERSION", "load_model", "load_teacher", "snapshot_name"]
+__all__ = [
+    "CHECKPOINT",
+    "CHECKPOINT_VERSION",
+    "build_model",
+    "load_model",
+    "load_teacher",
+    "snapshot_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +127,27 @@ def load_teacher(path: str | Path) -> TeacherRef:
     )
 
 
+def build_model(shape: TransformerShape, hf_config: dict[str, Any] | None = None) -> nn.Module:
+    """A new model of ``shape``, initialised from the default torch generator (seed it first).
+
+    distillscale's :class:`GPT`, or with ``hf_config`` (``RunConfig.hf_config``) the
+    transformers causal LM of that config (:func:`distillscale.train.hf.build_hf_model`),
+    whose ``forward(ids)`` returns logits ``(B, T, V)`` as the GPT's does.
+    """
+    if hf_config is None:
+        return GPT(shape)
+    from distillscale.train.hf import build_hf_model
+
+    return build_hf_model(hf_config, shape)
+
+
 def load_model(
     path: str | Path, device: torch.device | str = "cpu", *, corpus: Corpus | None = None
-) -> GPT:
+) -> nn.Module:
     """The trained model of a checkpoint, in eval mode with gradients off.
+
+    A distillscale :class:`GPT`, or the transformers model of a run with ``hf_config``
+    (``forward(ids)`` gives logits either way; ``.shape`` is the accountant's shape).
 
     With ``corpus``, the checkpoint's tokenizer must be the corpus's: a BPE teacher trained on
     other text maps the same ids to other strings, which equal vocabulary sizes do not reveal.
@@ -142,7 +168,7 @@ def load_model(
             f"{theirs[:12]}) than this data's (sha256 {ours[:12]}); the same token ids would "
             "mean different text: distil on data tokenised like the teacher's"
         )
-    model = GPT(shape_from_dict(state["config"]["shape"]))
+    model = build_model(shape_from_dict(state["config"]["shape"]), state["config"].get("hf_config"))
     model.load_state_dict(state["model"])
     model.requires_grad_(False)
     return model.to(device).eval()
@@ -187,7 +213,7 @@ class _Progress:
 
 def _state_dict(
     config: RunConfig,
-    model: GPT,
+    model: nn.Module,
     optimizer: torch.optim.Optimizer,
     state: _Progress,
     result: dict[str, Any] | None,
@@ -212,7 +238,7 @@ def _state_dict(
 
 
 def _load_training_state(
-    state: dict[str, Any], model: GPT, optimizer: torch.optim.Optimizer
+    state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer
 ) -> list[CurvePoint]:
     """Put a checkpoint's weights, optimiser and RNG state into place; its curve so far."""
     model.load_state_dict(state["model"])
@@ -227,7 +253,7 @@ def _load_training_state(
 
 
 def _resume(
-    path: Path, config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer
+    path: Path, config: RunConfig, model: nn.Module, optimizer: torch.optim.Optimizer
 ) -> tuple[_Progress, dict[str, Any] | None]:
     state = _torch_load(path)
     if state.get("run_id") != config.run_id():
@@ -240,7 +266,9 @@ def _resume(
     return progress, state.get("result")
 
 
-def _from_snapshot(config: RunConfig, model: GPT, optimizer: torch.optim.Optimizer) -> _Progress:
+def _from_snapshot(
+    config: RunConfig, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> _Progress:
     """Load ``config.init_from``'s snapshot into ``model`` and ``optimizer``; its progress.
 
     The curve so far is the snapshot run's (the steps this run shares with it); wall seconds

@@ -1,4 +1,4 @@
-"""Hugging Face teachers: a transformers causal LM as a frozen teacher, and its tokenizer.
+"""Hugging Face models: a transformers causal LM as a frozen teacher or as a student, tokenizers.
 
 A teacher is named by a local directory holding a ``config.json`` (``save_pretrained`` output),
 or by ``hf:ID`` (a hub id, fetched through ``huggingface_hub``; offline, only what is already in
@@ -11,6 +11,10 @@ FLOPs: the architectures in :data:`SUPPORTED` map exactly onto the accountant's
 projections, FFN, LM head; biases, norms and position embeddings cost no matmul FLOPs, as in the
 accountant), so the teacher's inference FLOPs are counted by the one accountant. Other
 architectures are refused with an error naming the ``model_type``.
+
+A student (or baseline) may be a transformers model too: ``RunConfig.hf_config`` holds its
+config, scaled to the run's depth (:func:`distillscale.train.hf_config.hf_student`), and
+:func:`build_hf_model` builds it with random weights; the trainer trains it as it trains a GPT.
 
 A study's Hugging Face teacher is a teacher run with ``RunConfig.pretrained`` set:
 :func:`distillscale.train.trainer.evaluate_pretrained` measures its held-out loss and trains
@@ -47,6 +51,7 @@ __all__ = [
     "HF_PREFIX",
     "SUPPORTED",
     "HFLogits",
+    "build_hf_model",
     "hf_shape",
     "hf_teacher_ref",
     "is_hf_source",
@@ -141,3 +146,31 @@ def load_hf_model(
         ) from None
     model.requires_grad_(False)
     return HFLogits(model, ref.shape).to(device).eval()
+
+
+def build_hf_model(hf_config: dict[str, Any], shape: TransformerShape) -> HFLogits:
+    """A transformers causal LM of ``hf_config`` with random weights (float32, train mode).
+
+    ``AutoModelForCausalLM.from_config``: the weights are initialised by transformers' own
+    scheme from the default torch generator, so seed it first (the trainer seeds it with
+    ``RunConfig.seed``). ``shape`` is the accountant's shape of the config.
+
+    Raises
+    ------
+    InputError
+        transformers missing, or a config it cannot build.
+    """
+    transformers = _transformers("a Hugging Face student")
+    values = dict(hf_config)
+    model_type = values.pop("model_type")
+    for key in ("transformers_version", "torch_dtype", "dtype"):
+        values.pop(key, None)  # where the file came from / its storage type: not the model
+    try:
+        config = transformers.AutoConfig.for_model(model_type, **values)
+        model = transformers.AutoModelForCausalLM.from_config(config).float()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"hf_config: transformers cannot build a {model_type!r} causal LM from it "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
+    return HFLogits(model, shape).train()

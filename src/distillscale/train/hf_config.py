@@ -15,9 +15,12 @@ files (every byte, read in 4 MiB blocks).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import os
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +31,17 @@ from distillscale.runs.config import TeacherRef
 __all__ = [
     "HF_PREFIX",
     "SUPPORTED",
+    "check_hf_student",
     "files_digest",
     "hf_shape",
+    "hf_student",
     "hf_teacher_ref",
     "is_hf_source",
     "read_config",
+    "read_student_config",
     "resolve_hf",
+    "scale_hf_config",
+    "student_tokenizer",
     "tokenizer_files_digest",
 ]
 
@@ -99,14 +107,15 @@ def resolve_hf(source: str, key: str = "teacher") -> Path:
     return Path(folder).resolve()
 
 
-def read_config(folder: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a model directory."""
+def read_config(folder: Path, key: str = "teacher") -> dict[str, Any]:
+    """The parsed ``config.json`` of a model directory (``folder`` may also be the file)."""
+    path = folder if folder.suffix == ".json" and folder.is_file() else folder / "config.json"
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise InputError(f"teacher: cannot read {folder / 'config.json'}: {exc}") from None
+        raise InputError(f"{key}: cannot read {path}: {exc}") from None
     if not isinstance(config, dict):
-        raise InputError(f"teacher: {folder / 'config.json'} is not a JSON object")
+        raise InputError(f"{key}: {path} is not a JSON object")
     return config
 
 
@@ -214,3 +223,144 @@ def tokenizer_files_digest(source: str) -> str:
             "...); save the tokenizer next to the model (tokenizer.save_pretrained)"
         )
     return digest.hexdigest()
+
+
+# ---- students: a transformers config scaled by the depth dial --------------------------------
+
+#: Per ``model_type``: the config keys of (layers, width, query heads, key/value heads, FFN width).
+_DIAL_KEYS = {
+    "gpt2": ("n_layer", "n_embd", "n_head", None, "n_inner"),
+    "llama": (
+        "num_hidden_layers", "hidden_size", "num_attention_heads", "num_key_value_heads",
+        "intermediate_size",
+    ),
+}  # fmt: skip
+
+
+def read_student_config(
+    source: str, key: str = "students.hf_config"
+) -> tuple[Path, dict[str, Any]]:
+    """The ``config.json`` a student family is scaled from: its path and parsed content.
+
+    ``source`` is a local directory holding ``config.json`` or a ``.json`` file (never fetched
+    from the hub: a student's config is a few keys, its weights are random).
+
+    Raises
+    ------
+    InputError
+        Not a directory with ``config.json`` nor a JSON file, unreadable, or not an object,
+        named under ``key``.
+    """
+    path = Path(source.removeprefix(HF_PREFIX)).expanduser()
+    if path.is_dir():
+        path = path / "config.json"
+    if not path.is_file():
+        raise InputError(
+            f"{key}: {source!r} is neither a directory holding config.json nor a config .json "
+            "file; give a local transformers config (save_pretrained output, or config.json)"
+        )
+    path = path.resolve()
+    return path, read_config(path, key)
+
+
+def scale_hf_config(config: dict[str, Any], depth: int, *, source: str) -> dict[str, Any]:
+    """``config`` (GPT-2 or Llama) scaled to ``depth`` layers by the family's one dial.
+
+    As :func:`distillscale.flops.family_shape` scales distillscale's GPT: the head width
+    ``head_dim = d / heads`` stays, ``d_model = aspect x depth`` with the config's aspect
+    ``d / layers``, rounded to the nearest multiple of ``head_dim`` (at least one head); query
+    heads ``d_model / head_dim``; key/value heads keep the config's query heads per key/value
+    head; the FFN width keeps the config's ratio to ``d`` (rounded to the nearest integer;
+    GPT-2's ``n_inner: null``, 4 d, stays null). Every other key is kept. At the config's own
+    depth the result equals the config.
+
+    Raises
+    ------
+    InputError
+        Another ``model_type``, missing keys, or a depth whose head count the config's
+        grouped-query attention cannot group (naming ``source`` and the key).
+    """
+    kind = config.get("model_type")
+    base = hf_shape(config, source)  # refuses other model types, missing keys, bad head_dim
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise InputError(f"{source}: depth {depth!r} is not a positive number of layers")
+    k_layers, k_width, k_heads, k_kv, k_ffn = _DIAL_KEYS[str(kind)]
+    head_dim = base.head_dim
+    aspect = Fraction(base.d_model, base.n_layers)
+    heads = max(1, math.floor(aspect * depth / head_dim + Fraction(1, 2)))
+    width = heads * head_dim
+    out = dict(config)
+    out[k_layers], out[k_width], out[k_heads] = depth, width, heads
+    if k_kv is not None and config.get(k_kv) is not None:
+        group = base.n_heads // base.kv_heads  # query heads per key/value head
+        if heads % group:
+            raise InputError(
+                f"{source}: depth {depth} gives {heads} query heads (d_model {width} / head_dim "
+                f"{head_dim}), which the config's {group} query heads per key/value head "
+                f"({k_heads} {base.n_heads} / {k_kv} {base.kv_heads}) cannot group; choose a "
+                f"depth whose head count is a multiple of {group}"
+            )
+        out[k_kv] = heads // group
+    if "head_dim" in config and kind == "llama" and config["head_dim"] is not None:
+        out["head_dim"] = head_dim
+    if config.get(k_ffn) is not None:
+        out[k_ffn] = max(
+            1, math.floor(Fraction(base.ffn_width * width, base.d_model) + Fraction(1, 2))
+        )
+    return out
+
+
+def hf_student(
+    config: dict[str, Any], depth: int, seq_len: int, *, source: str
+) -> tuple[TransformerShape, dict[str, Any]]:
+    """The accountant's shape (context ``seq_len``) and the scaled config of one student.
+
+    Raises
+    ------
+    InputError
+        As :func:`scale_hf_config`, or a context (``n_positions`` /
+        ``max_position_embeddings``) shorter than ``seq_len``.
+    """
+    scaled = scale_hf_config(config, depth, source=source)
+    shape = hf_shape(scaled, source)
+    if shape.seq_len < seq_len:
+        key = "n_positions" if config.get("model_type") == "gpt2" else "max_position_embeddings"
+        raise InputError(
+            f"{source}: context {key} {shape.seq_len} is shorter than the training seq_len "
+            f"{seq_len}; raise {key} or use a seq_len <= {shape.seq_len}"
+        )
+    return dataclasses.replace(shape, seq_len=seq_len), scaled
+
+
+def check_hf_student(hf_config: dict[str, Any], shape: TransformerShape) -> None:
+    """Refuse a run whose ``shape`` is not its transformers config's (a hand-made config).
+
+    Raises
+    ------
+    InputError
+        The config's model type is unsupported, or its shape (context aside) differs.
+    """
+    theirs = hf_shape(hf_config, "hf_config")
+    if theirs.seq_len < shape.seq_len:
+        raise InputError(
+            f"hf_config: context {theirs.seq_len} tokens is shorter than seq_len "
+            f"{shape.seq_len}; use a seq_len <= {theirs.seq_len}"
+        )
+    if dataclasses.replace(theirs, seq_len=shape.seq_len) != shape:
+        raise InputError(
+            f"hf_config: the transformers config's shape {theirs} is not the run's shape "
+            f"{shape}; build both with distillscale.train.hf_config.hf_student"
+        )
+
+
+def student_tokenizer(source: str) -> str | None:
+    """``hf:DIR`` when ``source`` is a model directory holding a tokenizer, else None.
+
+    A student config given as a directory brings its tokenizer (``tokenizer.save_pretrained``
+    beside ``config.json``); one given as a ``.json`` file, or a directory without tokenizer
+    files, uses the data's tokenizer.
+    """
+    folder = Path(source.removeprefix(HF_PREFIX)).expanduser()
+    if folder.is_dir() and any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        return HF_PREFIX + str(folder.resolve())
+    return None

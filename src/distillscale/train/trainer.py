@@ -30,7 +30,13 @@ import torch
 import torch.distributed as dist
 
 from distillscale import interrupts
-from distillscale.errors import DISK_FULL_ERRNOS, DamagedFile, InputError, disk_full_message
+from distillscale.errors import (
+    DISK_FULL_ERRNOS,
+    DamagedFile,
+    InputError,
+    disk_full_message,
+    require,
+)
 from distillscale.flops import (
     FlopsLedger,
     TransformerShape,
@@ -49,6 +55,7 @@ from distillscale.train.checkpoint import (
     _resume,
     _save_atomic,
     _state_dict,
+    build_model,
     load_model,
     load_teacher,
     snapshot_name,
@@ -57,7 +64,6 @@ from distillscale.train.data import Corpus, load_corpus, train_batch, val_batche
 from distillscale.train.integrity import quarantine
 from distillscale.train.logit_cache import LogitCache, open_logit_cache
 from distillscale.train.losses import distillation_loss
-from distillscale.train.model import GPT
 
 __all__ = [
     "CHECKPOINT",
@@ -153,7 +159,9 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
     )
 
 
-def _optimizer(model: GPT, config: RunConfig, device: torch.device) -> torch.optim.AdamW:
+def _optimizer(
+    model: torch.nn.Module, config: RunConfig, device: torch.device
+) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (norm gains are not decayed)."""
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -203,6 +211,11 @@ def _prepare(
 ) -> tuple[Corpus, _Teacher | None, list[Any]]:
     """Load and check the data and the teacher; raises InputError before anything is written."""
     shape = config.shape
+    if config.hf_config is not None:  # a transformers student: its config must be its shape
+        from distillscale.train.hf_config import check_hf_student
+
+        check_hf_student(config.hf_config, shape)
+        require("transformers", "hf", "a Hugging Face student")
     _check_memory(config)
     corpus = load_corpus(config.data)
     if corpus.vocab_size != shape.vocab_size:
@@ -352,7 +365,7 @@ def _train(
     path = workdir / CHECKPOINT
 
     torch.manual_seed(config.seed)
-    model = GPT(shape).to(device)  # init_weights ran under the seed
+    model = build_model(shape, config.hf_config).to(device)  # initialised under the seed
     optimizer = _optimizer(model, config, device)
     state = _Progress()
     finished: dict[str, Any] | None = None
@@ -368,7 +381,7 @@ def _train(
         log.warning("run %s: snapshot after step %d is missing; retraining from step 0",
                     run_id, missing[0])  # fmt: skip
         torch.manual_seed(config.seed)
-        model = GPT(shape).to(device)
+        model = build_model(shape, config.hf_config).to(device)
         optimizer = _optimizer(model, config, device)
         state, finished = _Progress(), None
     if state.step == 0 and config.init_from is not None:
