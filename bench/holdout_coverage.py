@@ -31,6 +31,7 @@ import pandas as pd
 
 import distillscale as ds
 from _machine import machine as describe_machine
+from distillscale import example_data
 
 DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
 
@@ -38,9 +39,9 @@ DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
 def cases() -> dict[str, tuple[pd.DataFrame, str, str]]:
     """name -> (table, train filter, test filter)."""
     chin = pd.read_csv(DATA / "chinchilla.csv").query("outlier == 0")
-    dbl = pd.read_csv(DATA / "data_constrained.csv")
+    dbl = pd.read_csv(example_data.path("data_constrained"))
     dbl = dbl.query("epochs == 1 and tokens >= 1e9").assign(flops=lambda f: 6 * f.params * f.tokens)
-    mpl = pd.read_csv(DATA / "loss_curves.csv")
+    mpl = pd.read_csv(example_data.path("loss_curves"))
     mpl = mpl[mpl.schedule == "constant_72000"].iloc[::4]
     sizes = {"25M": 25e6, "100M": 100e6, "400M": 400e6}
     mpl = pd.DataFrame(

@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "laws": 1,
     "flops": 1,
     "columns": 1,
+    "example_data": 1,
     "runs": 2,
     "table": 3,
     "train": 3,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from distillscale import example_data
 from distillscale.columns import LOSS_UNITS, loss_scale, parse_column_map
 from distillscale.errors import DistillscaleWarning, InputError, Where, require
 from distillscale.runs import TABLE_KINDS
@@ -141,7 +142,9 @@ def read_runs(
     Parameters
     ----------
     source : path or pandas.DataFrame
-        CSV, TSV, Parquet or JSON Lines file (chosen by extension), or a DataFrame.
+        CSV, TSV, Parquet or JSON Lines file (chosen by extension), a table installed with the
+        package (``"example:data_constrained"``, :mod:`distillscale.example_data`), or a
+        DataFrame.
     columns : mapping of str to str, optional
         Canonical name -> the table's column name (``{"params": "n_params"}``; the CLI's
         ``--map params=n_params``). A mapped column replaces a column already carrying the
@@ -201,8 +204,8 @@ def _load(source: str | os.PathLike[str] | pd.DataFrame) -> tuple[str, pd.DataFr
         frame = source.copy()
         frame.index = pd.RangeIndex(1, len(frame) + 1)
         return "<DataFrame>", _nonempty(frame, "<DataFrame>"), "row"
-    path = Path(source)
     name = str(source)
+    path = Path(example_data.resolve(name))
     kind = _READERS.get(path.suffix.lower())
     if kind is None:
         raise InputError(

@@ -13,7 +13,7 @@ import pytest
 from distillscale.cli import main
 from fitting._synth import synthetic_table
 
-CHINCHILLA = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "chinchilla"
+CHINCHILLA = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 @pytest.fixture

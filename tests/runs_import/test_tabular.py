@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from distillscale import example_data
 from distillscale.cli import main
 from distillscale.cli.errors import cli_message
 from distillscale.columns import CANONICAL_NAMES
@@ -16,8 +17,7 @@ from distillscale.runs_import import import_runs
 from distillscale.runs_import.rows import CANONICAL
 from distillscale.table import CANONICAL_COLUMNS, read_runs
 
-DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
-CHINCHILLA = DATASETS / "chinchilla" / "chinchilla.csv"
+CHINCHILLA = Path(__file__).resolve().parents[2] / "examples" / "data" / "chinchilla.csv"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -158,7 +158,7 @@ def test_map_names_a_missing_key(tmp_path: Path) -> None:
 
 
 def test_multipowerlaw_curves_last_step_per_run(tmp_path: Path) -> None:
-    curves = DATASETS / "multipowerlaw" / "loss_curves.csv"
+    curves = example_data.path("loss_curves")  # installed with the package
     result = import_runs(curves, required=("params", "loss"), last="run")
     runs = {row["run"] for row in result.rows}
     assert len(result) == len(runs) and result.read > 6000
