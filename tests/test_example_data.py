@@ -38,3 +38,12 @@ def test_unknown_packaged_table_lists_the_available_ones(capsys) -> None:
     assert main(["fit", "example:nope", "--law", "chinchilla"]) == 2
     err = capsys.readouterr().err
     assert "example:data_constrained" in err and "Traceback" not in err
+
+
+def test_runs_import_reads_packaged_tables(tmp_path, capsys) -> None:
+    out = tmp_path / "last.csv"
+    args = ["example:loss_curves", "--require", "params,loss", "--last-per", "run"]
+    code = main(["runs", "import", *args, "-o", str(out)])
+    assert code == 0 and len(out.read_text().splitlines()) == 1 + 27  # one row per curve
+    assert main(["runs", "import", "example:nope", "-o", str(tmp_path / "x.csv")]) == 2
+    assert "no such packaged table" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from distillscale import example_data
 from distillscale.errors import InputError
 from distillscale.runs_import.mlflow import is_mlflow_store, read_mlflow
 from distillscale.runs_import.rows import ALIASES, CANONICAL, SourceRow, canonical_rows
@@ -235,7 +236,7 @@ def import_runs(
 
     def rows() -> Iterator[SourceRow]:
         for source in paths:
-            path = Path(source)
+            path = Path(example_data.resolve(str(source)))  # example:NAME, a packaged table
             kind = fmt or detect_format(path)
             if not path.exists():
                 raise InputError(f"{path}: no such file or folder")
