@@ -179,3 +179,19 @@ def test_store_records_failures_as_a_study_does(tmp_path, monkeypatch):
     with open_store(store) as opened:
         (record,) = opened.list_runs()
         assert record.status == "done" and record.loss == json.loads(result.stdout)["loss"]
+
+
+def test_vocabulary_of_the_data_is_named_as_the_vocab_flag(tmp_path, capsys):
+    """The trainer's error names ``shape.vocab_size``; the command line says ``--vocab``."""
+    np.save(tmp_path / "tokens.npy", (np.arange(20_000) * 7 % 300).astype(np.uint16))
+    data = str(tmp_path / "tokens.npy")
+    code, err = error(
+        [*TINY, "--tokens", "500", "--data", data, "--workdir", str(tmp_path / "w")], capsys
+    )
+    line = " ".join(err.split())
+    assert code == 2
+    assert line == (
+        f"error: --vocab: the model has 256 tokens but data '{data}' with tokenizer 'byte' has "
+        "300; use --vocab 300"
+    )
+    assert not (tmp_path / "w").exists()

@@ -20,6 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from distillscale.cli import app
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.runs.config import DataConfig
 from distillscale.study.graph import build_graph
@@ -205,7 +206,10 @@ def test_a_second_driver_with_another_out_is_refused_naming_both_directories(
     with pytest.raises(InputError) as info:
         _run(doc, b)
     message = str(info.value)
-    assert str(a) in message and str(b) in message and "--out" in message
+    # run_study's argument out= for a Python caller, the flag --out on the command line
+    assert message.startswith(f"out={str(b)!r}: store ") and f"with out={str(a)!r} (" in message
+    line = cli_message(info.value)
+    assert line.startswith(f"--out {b}: store ") and f"with --out {a} (a shared" in line
     assert not b.exists()  # refused before writing anything
     # the same directory joins the study and finishes it
     result = _run(doc, a)

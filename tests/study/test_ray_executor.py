@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.study.runner import run_study
 from distillscale.study.spec import parse_spec
@@ -62,7 +63,14 @@ def test_ray_gives_the_same_runs_and_fits_as_local(tmp_path, ray_cluster):
 def test_unreachable_ray_address_is_an_input_error(tmp_path, tiny_doc):
     from distillscale.study.executors.ray import _check_reachable
 
-    with pytest.raises(InputError, match="cannot reach a Ray cluster"):
+    with pytest.raises(InputError, match="cannot reach a Ray cluster") as info:
         _check_reachable("127.0.0.1:9")
-    with pytest.raises(InputError, match="HOST:PORT"):
+    # the spec's keys for a study, the run flags on the command line
+    assert str(info.value).startswith("executor.address '127.0.0.1:9': cannot reach")
+    assert str(info.value).endswith("or use executor.kind local")
+    line = cli_message(info.value)
+    assert line.startswith("--address 127.0.0.1:9: cannot reach")
+    assert line.endswith("; start one with 'ray start --head' or use --executor local")
+    with pytest.raises(InputError, match="HOST:PORT") as info:
         _check_reachable("nonsense")
+    assert cli_message(info.value).startswith("--address 'nonsense': give 'auto'")

@@ -191,3 +191,44 @@ def test_runs_blocked_by_a_failed_teacher_are_failed_with_the_reason_and_retaken
         log = (tmp_path / "s" / "runs" / r.run_id / "attempts.log").read_text()
         assert log.count("start") == 1 and "attempt=1 " in log  # the block is no attempt
     assert {r["status"] for r in rows} == {"done"}
+
+
+def test_a_training_error_in_a_study_names_the_spec_key_not_the_train_flag(tmp_path, tiny_doc):
+    """The trainer's vocabulary error reaches a study as ``data.vocab_size``, not ``--vocab``.
+
+    The real trainer, on a token file of 300 token ids (the default byte tokenizer makes the
+    models' vocabulary 256): the run fails before training, the study stops, and both its
+    error and the run's stored failure say the spec's fix.
+    """
+    import numpy as np
+
+    np.save(tmp_path / "tokens.npy", (np.arange(20_000) * 7 % 300).astype(np.uint16))
+    tiny_doc["data"] = {"seq_len": 8, "corpus": str(tmp_path / "tokens.npy")}
+    tiny_doc["executor"]["workers"] = 1
+    out = tmp_path / "study"
+    with pytest.raises(InputError) as info:
+        run_study(parse_spec(tiny_doc), out, console=_quiet())
+    fix = (
+        "data.vocab_size: the model has 256 tokens but data "
+        f"'{tmp_path / 'tokens.npy'}' with tokenizer 'byte' has 300; set data.vocab_size: 300 "
+        "and data.tokenizer: bpe (bytes have 256 tokens)"
+    )
+    assert fix in str(info.value)
+    assert "--vocab" not in str(info.value) and "shape.vocab_size" not in str(info.value)
+    store = open_store(out / "store.sqlite", create=False)
+    reasons = [r.failure_reason for r in store.list_runs() if r.status == "failed"]
+    store.close()
+    assert reasons and all(fix in reason for reason in reasons)
+
+
+def test_a_study_directory_error_names_out_for_python_and_the_flag_for_the_cli(tmp_path, tiny_doc):
+    from distillscale.cli.errors import cli_message
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(InputError) as info:
+        run_study(parse_spec(tiny_doc), tmp_path, run_fn=fast_run_fn(), console=_quiet())
+    assert str(info.value).startswith(f"out={str(tmp_path)!r}: is not empty")
+    assert str(info.value).endswith("or the out= of an earlier run of this study")
+    line = cli_message(info.value)
+    assert line.startswith(f"--out {tmp_path}: is not empty")
+    assert line.endswith("or the --out of an earlier run of this study")

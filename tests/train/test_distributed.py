@@ -32,5 +32,11 @@ def test_wrong_world_size_is_input_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer, "_rank_world", lambda: (0, 3))
     assert not dist.is_initialized()
-    with pytest.raises(InputError, match="nproc"):
+    with pytest.raises(InputError, match="nproc") as info:
         trainer._train(tiny_config(), tmp_path, store=None, progress=None)
+    from distillscale.cli.errors import cli_message
+
+    # RunConfig's nproc for a Python caller, the train flag on the command line
+    tail = "the run asks for 1 processes but 3 are running; launch with torchrun --nproc-per-node 1"
+    assert str(info.value) == f"nproc=1: {tail} or set nproc=3"
+    assert cli_message(info.value) == f"--nproc 1: {tail} or pass --nproc 3"

@@ -9,8 +9,10 @@ import textwrap
 import pytest
 import torch
 
+from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.flops import count_params, forward_flops_per_token
+from distillscale.study.messages import study_message
 from distillscale.train import train_run
 from distillscale.train.data import load_corpus, unigram_entropy
 from distillscale.train.trainer import CHECKPOINT, lr_at
@@ -135,8 +137,13 @@ def test_checkpoint_of_another_run_is_refused(reference, tmp_path):
     config, _ = reference
     with pytest.raises(Stop):
         train_run(config, tmp_path, progress=_stop_at(10))
-    with pytest.raises(InputError, match="belongs to run"):
+    with pytest.raises(InputError, match="belongs to run") as info:
         train_run(tiny_config(seed=5), tmp_path)
+    # train_run's argument, the train flag, and in a study (which chooses workdirs) the checkpoint
+    assert str(info.value).endswith("; use another workdir or delete that checkpoint")
+    assert cli_message(info.value).endswith("; use another --workdir or delete that checkpoint")
+    study = study_message(info.value, tiny_config(seed=5))
+    assert study.endswith("; delete that checkpoint (a study gives each run its workdir)")
 
 
 def test_checkpoints_load_safely(tmp_path):
@@ -158,8 +165,43 @@ def test_vocab_mismatch_is_input_error(tmp_path):
     from distillscale.flops import family_shape
 
     shape = family_shape(1, aspect=32, head_dim=32, seq_len=32, vocab_size=300)
-    with pytest.raises(InputError, match="--vocab 256"):
+    with pytest.raises(InputError) as info:
         train_run(tiny_config(shape=shape), tmp_path)
+    tail = "the model has 300 tokens but data 'stdlib' with tokenizer 'byte' has 256"
+    # the RunConfig field for a Python caller, the train flag on the command line
+    assert str(info.value) == f"shape.vocab_size: {tail}; use shape.vocab_size=256"
+    assert cli_message(info.value) == f"--vocab: {tail}; use --vocab 256"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_and_context_errors_name_the_field_the_flag_and_the_spec_key(tmp_path, monkeypatch):
+    """The same error in the words of each caller: RunConfig, ``train`` flags, study spec."""
+    from distillscale.flops import family_shape
+    from distillscale.runs.config import KDConfig, TeacherRef
+    from distillscale.train import check_run, trainer
+
+    monkeypatch.setattr(trainer, "_physical_memory", lambda: 1024)
+    config = tiny_config()
+    with pytest.raises(InputError, match="GiB of memory") as info:
+        check_run(config)
+    assert str(info.value).endswith("; choose a smaller shape or batch_size")
+    assert cli_message(info.value).endswith("; choose a smaller model or --batch-size")
+    study = study_message(info.value, config)
+    assert study.endswith("; choose smaller depths or a smaller training.batch_size")
+    monkeypatch.undo()
+
+    (tmp_path / "checkpoint.pt").write_bytes(b"not read: the context is checked first")
+    teacher = TeacherRef(
+        checkpoint=str(tmp_path / "checkpoint.pt"),
+        shape=family_shape(1, aspect=32, head_dim=32, seq_len=16),
+        run_id="0" * 16,
+    )
+    config = tiny_config(kind="student", teacher=teacher, kd=KDConfig())
+    with pytest.raises(InputError, match="context 16 tokens is shorter") as info:
+        check_run(config)
+    assert str(info.value).endswith("seq_len 32; use shape.seq_len <= 16")
+    assert cli_message(info.value).endswith("seq_len 32; use --seq-len <= 16")
+    assert study_message(info.value, config).endswith("seq_len 32; use data.seq_len <= 16")
 
 
 def test_lr_schedules():

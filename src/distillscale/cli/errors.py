@@ -6,7 +6,9 @@ is about in Python terms (``where='los < 3'``) and gives each fix as an ``(optio
 same (``--where 'los < 3'``, ``--map params=<your column>``, ``compute=`` -> ``--compute``,
 ``scenario='teacher-free'`` -> ``--scenario teacher-free``); one without a flag keeps its
 Python wording. A fit's :class:`~distillscale.fitting.fit_warning.FitWarning` names its fixes
-the same way (``fixed={'E': VALUE}`` -> ``--fix E=VALUE``).
+the same way (``fixed={'E': VALUE}`` -> ``--fix E=VALUE``). Training errors name ``RunConfig``
+fields, written as ``train`` flags (``shape.vocab_size=300`` -> ``--vocab 300``); a study's
+runs word them as spec keys instead (:mod:`distillscale.study.messages`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,30 @@ PLAN_ARGS = (
 _PLAN_ARG = re.compile(r"\b(" + "|".join(PLAN_ARGS) + r")=('[^']*'|\[[^\]]*\]|[\w.+-]*)")
 
 
+#: ``RunConfig`` fields (and ``train_run``'s ``workdir``) that training errors name, and the
+#: ``train`` flag that sets each: ``shape.vocab_size=1000`` -> ``--vocab 1000``.
+TRAIN_FIELDS = {
+    "shape.vocab_size": "--vocab",
+    "shape.seq_len": "--seq-len",
+    "batch_size": "--batch-size",
+    "nproc": "--nproc",
+    "workdir": "--workdir",
+}
+_TRAIN_FIELD = re.compile(
+    r"(?<![\w.-])(" + "|".join(re.escape(f) for f in TRAIN_FIELDS) + r")(=(?=\S))?"
+)
+
+
+def _train_flags(text: str) -> str:
+    """``use shape.vocab_size=1000`` -> ``use --vocab 1000``, ``batch_size`` -> ``--batch-size``."""
+    return _TRAIN_FIELD.sub(lambda m: TRAIN_FIELDS[m[1]] + (" " if m[2] else ""), text)
+
+
+def _out(text: str) -> str:
+    """``run_study``'s ``out='DIR'`` -> ``--out DIR``, ``the out= of`` -> ``the --out of``."""
+    return re.sub(r"\bout=", "--out", re.sub(r"\bout='([^']*)'", r"--out \1", text))
+
+
 def _map(exc: InputError) -> str:
     column = exc.where.column if exc.where is not None else None
     return f"map one with --map {column or 'NAME'}=<your column>"
@@ -81,9 +107,19 @@ def _flags(text: str) -> str:
     return _PLAN_ARG.sub(_plan_arg, text)
 
 
+def _text(exc: InputError, option: str) -> str:
+    """The text of ``exc``'s hint for ``option``."""
+    return next(text for opt, text in exc.hints if opt == option)
+
+
 def _hint(option: str) -> Callable[[InputError], str]:
     """The ``option`` hint's own text, reworded by :func:`_flags`."""
     return lambda exc: _flags(next(text for opt, text in exc.hints if opt == option))
+
+
+def _train_hint(field: str) -> Callable[[InputError], str]:
+    """The ``field`` hint's own text with ``RunConfig`` fields as ``train`` flags."""
+    return lambda exc: _train_flags(_text(exc, field))
 
 
 #: Python keyword argument -> the flag's wording of the fix.
@@ -103,6 +139,20 @@ FLAG_HINTS: dict[str, Callable[[InputError], str]] = {
     ),
     "test_where": lambda exc: "give both --train-where and --test-where, or neither",
     "ties": lambda exc: "tie every parameter to the same one (e.g. --tie a=c --tie b=c)",
+    "shape.vocab_size": _train_hint("shape.vocab_size"),
+    "shape.seq_len": _train_hint("shape.seq_len"),
+    "workdir": _train_hint("workdir"),
+    "batch_size": lambda exc: "choose a smaller model or --batch-size",
+    "nproc": lambda exc: _train_flags(_text(exc, "nproc")).replace("set --", "pass --"),
+    "out": lambda exc: _out(_text(exc, "out")),
+    "executor": lambda exc: (
+        _text(exc, "executor")
+        .replace("executor.kind local", "--executor local")
+        .replace("give its address", "pass its address")
+    ),
+    "store": lambda exc: (
+        "run a study first, or pass --store (or set DISTILLSCALE_STORE) to the store you mean"
+    ),
 }
 
 
@@ -128,6 +178,9 @@ FLAGS = {
     "supervised": "--supervised",
     "ties": "--tie",
     "where": "--where",
+    **TRAIN_FIELDS,
+    "out": "--out",
+    "address": "--address",
 }
 
 

@@ -123,6 +123,11 @@ class StudyResult:
     wall_seconds: float = 0.0
 
 
+def _out_subject(out: str | Path) -> tuple[str, str, str]:
+    """An error's subject: :func:`run_study`'s ``out`` (the command line's ``--out``)."""
+    return ("out", f"out={str(out)!r}", str(out))
+
+
 def _resolve(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, Path, str | None]:
     """Load the spec and resolve the study directory; write nothing."""
     text = None
@@ -132,7 +137,9 @@ def _resolve(spec: StudySpec | str | Path, out: str | Path) -> tuple[StudySpec, 
         text = path.read_text(encoding="utf-8")
     study_dir = Path(out).expanduser().resolve()
     if study_dir.exists() and not study_dir.is_dir():
-        raise InputError(f"--out {out}: exists and is not a directory; give a directory path")
+        raise InputError(
+            ": exists and is not a directory; give a directory path", subject=_out_subject(out)
+        )
     _check_study_dir(study_dir, out)
     return spec, study_dir, text
 
@@ -143,7 +150,9 @@ def _write_study_dir(spec: StudySpec, study_dir: Path, text: str | None, out: st
         (study_dir / "runs").mkdir(parents=True, exist_ok=True)
         (study_dir / "caches").mkdir(exist_ok=True)
     except OSError as exc:
-        raise InputError(f"--out {out}: cannot create the study directory: {exc}") from None
+        raise InputError(
+            f": cannot create the study directory: {exc}", subject=_out_subject(out)
+        ) from None
     # records for people and the report, never read back (a rerun reads the user's spec): the
     # store password is redacted in both, so the real URL lives only where the user put it
     normal = redact_document(spec.model_dump(mode="json"), spec.store)
@@ -211,8 +220,14 @@ def _check_study_dir(study_dir: Path, out: str | Path) -> None:
     if foreign:
         shown = ", ".join(repr(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise InputError(
-            f"--out {out}: is not empty and not a study directory (it holds {shown}); give "
-            "a new or empty directory, or the --out of an earlier run of this study"
+            f": is not empty and not a study directory (it holds {shown})",
+            subject=_out_subject(out),
+            hints=(
+                (
+                    "out",
+                    "give a new or empty directory, or the out= of an earlier run of this study",
+                ),
+            ),
         )
 
 
@@ -257,11 +272,18 @@ def claim_study_dir(store: Store, spec: StudySpec, study_dir: Path) -> None:
         log.info("study %s: directory %s recorded in place of %s", spec.name, here, recorded)
         return
     raise InputError(
-        f"--out {here}: store {store.url} already runs study {spec.name!r} in {recorded} "
+        f": store {store.url} already runs study {spec.name!r} in {recorded} "
         f"(recorded from {recorded_host}), where its checkpoints and logit caches live and "
-        f"where this driver's students could not find them; run every driver of the study with "
-        f"--out {recorded} (a shared file system, the same path on every machine), or give "
-        "this study another name to run it apart"
+        "where this driver's students could not find them",
+        subject=_out_subject(here),
+        hints=(
+            (
+                "out",
+                f"run every driver of the study with out={recorded!r} (a shared file system, "
+                "the same path on every machine), or give this study another name to run it "
+                "apart",
+            ),
+        ),
     )
 
 

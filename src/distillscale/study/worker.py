@@ -37,6 +37,7 @@ from distillscale.flops import FlopsLedger, TransformerShape, forward_flops_per_
 from distillscale.runs import FailureKind, format_failure
 from distillscale.runs.config import RunConfig
 from distillscale.runs.result import CacheInfo, ProgressEvent, RunResult
+from distillscale.study.messages import study_message
 from distillscale.study.record import result_failure
 
 __all__ = [
@@ -220,8 +221,9 @@ def run_task_with(
         return _train(task, progress, trainer)
     except DamagedFile as exc:
         return _damaged(task, exc, started)
-    except InputError as exc:
-        return Outcome(node_id=task.node_id, ok=False, reason=str(exc), fatal=True)
+    except InputError as exc:  # worded as the spec keys that set what it names
+        reason = study_message(exc, task.config)
+        return Outcome(node_id=task.node_id, ok=False, reason=reason, fatal=True)
     except OSError as exc:
         if exc.errno in DISK_FULL_ERRNOS:
             where = exc.filename or Path(task.study_dir) / task.workdir
@@ -455,7 +457,7 @@ def measure_throughput(
     float
         Training FLOPs per second (operations per second).
     """
-    torch = require("torch", "train", "distillscale run --dry-run (timing training steps)")
+    torch = require("torch", "train", "timing training steps for the wall-time estimate")
 
     from distillscale.train.model import GPT
 

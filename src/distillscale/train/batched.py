@@ -235,11 +235,7 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
         if config.data not in corpora:
             corpora[config.data] = load_corpus(config.data)
         corpus = corpora[config.data]
-        if corpus.vocab_size != shape.vocab_size:
-            raise InputError(
-                f"vocab_size: the shape has {shape.vocab_size} tokens but data "
-                f"{config.data.corpus!r} has {corpus.vocab_size}; use --vocab {corpus.vocab_size}"
-            )
+        tr.check_vocab(config, corpus)
         teacher = tr._open_teacher(config, corpus, device)
         val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size)
         train_batch(corpus, config.data.seed, 0, config.batch_size, shape.seq_len)

@@ -259,7 +259,8 @@ def _resume(
     if state.get("run_id") != config.run_id():
         raise InputError(
             f"workdir {path.parent}: {CHECKPOINT} belongs to run {state.get('run_id')}, not "
-            f"{config.run_id()}; use another --workdir or delete that checkpoint"
+            f"{config.run_id()}",
+            hints=(("workdir", "use another workdir or delete that checkpoint"),),
         )
     curve = _load_training_state(state, model, optimizer)
     progress = _Progress(step=int(state["step"]), curve=curve, wall_seconds=state["wall_seconds"])

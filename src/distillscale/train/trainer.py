@@ -139,7 +139,8 @@ def _open_teacher(config: RunConfig, corpus: Corpus, device: torch.device) -> _T
     if t_shape.seq_len < shape.seq_len:
         raise InputError(
             f"teacher {ref.run_id}: context {t_shape.seq_len} tokens is shorter than the "
-            f"student's seq_len {shape.seq_len}; use --seq-len <= {t_shape.seq_len}"
+            f"student's seq_len {shape.seq_len}",
+            hints=(("shape.seq_len", f"use shape.seq_len <= {t_shape.seq_len}"),),
         )
     if hf_teacher:
         from distillscale.train.hf import load_hf_model
@@ -218,16 +219,27 @@ def _prepare(
         require("transformers", "hf", "a Hugging Face student")
     _check_memory(config)
     corpus = load_corpus(config.data)
-    if corpus.vocab_size != shape.vocab_size:
-        raise InputError(
-            f"vocab_size: the shape has {shape.vocab_size} tokens but data {config.data.corpus!r} "
-            f"with tokenizer {config.data.tokenizer!r} has {corpus.vocab_size}; use "
-            f"--vocab {corpus.vocab_size}"
-        )
+    check_vocab(config, corpus)
     teacher = _open_teacher(config, corpus, device)
     val = val_batches(corpus, shape.seq_len, config.eval_tokens, config.batch_size // world)
     train_batch(corpus, config.data.seed, 0, config.batch_size, shape.seq_len)  # corpus fits
     return corpus, teacher, val
+
+
+def check_vocab(config: RunConfig, corpus: Corpus) -> None:
+    """Refuse a model whose vocabulary (tokens) is not the data's.
+
+    The error names ``shape.vocab_size`` (``subject`` and a ``hints`` fix), which the command
+    line words as ``--vocab`` and a study as ``data.vocab_size``.
+    """
+    have = config.shape.vocab_size
+    if corpus.vocab_size != have:
+        raise InputError(
+            f": the model has {have} tokens but data {config.data.corpus!r} with tokenizer "
+            f"{config.data.tokenizer!r} has {corpus.vocab_size}",
+            subject=("shape.vocab_size", "shape.vocab_size", ""),
+            hints=(("shape.vocab_size", f"use shape.vocab_size={corpus.vocab_size}"),),
+        )
 
 
 def _physical_memory() -> int | None:
@@ -244,7 +256,7 @@ def _check_memory(config: RunConfig) -> None:
     The need is a lower bound, so nothing that could fit is refused: fp32 weights (4 bytes a
     parameter, built on the CPU first) and, for a CPU run, their gradients and two AdamW
     moments (16 bytes a parameter) plus the logits of one step and their gradient
-    (8 bytes x batch x seq_len x vocab). Without this, a huge ``--depth`` or ``--batch-size``
+    (8 bytes x batch x seq_len x vocab). Without this, a huge model or ``batch_size``
     failed deep in torch or numpy (exit 1).
     """
     have = _physical_memory()
@@ -262,7 +274,8 @@ def _check_memory(config: RunConfig) -> None:
         raise InputError(
             f"the run needs at least {need / 2**30:,.3g} GiB of memory ({params:,} parameters, "
             f"batch {config.batch_size} x {shape.seq_len} tokens) and this machine has "
-            f"{have / 2**30:,.3g} GiB; choose a smaller model or --batch-size"
+            f"{have / 2**30:,.3g} GiB",
+            hints=(("batch_size", "choose a smaller shape or batch_size"),),
         )
 
 
@@ -354,8 +367,14 @@ def _train(
     rank, world = _rank_world()
     if world != config.nproc:
         raise InputError(
-            f"nproc: the run asks for {config.nproc} processes but {world} are running; launch "
-            f"with torchrun --nproc-per-node {config.nproc} or set nproc={world}"
+            f": the run asks for {config.nproc} processes but {world} are running",
+            subject=("nproc", f"nproc={config.nproc}", str(config.nproc)),
+            hints=(
+                (
+                    "nproc",
+                    f"launch with torchrun --nproc-per-node {config.nproc} or set nproc={world}",
+                ),
+            ),
         )
     run_id = config.run_id()
     shape = config.shape

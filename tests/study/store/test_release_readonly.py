@@ -34,3 +34,15 @@ def test_opening_read_only_creates_nothing(store_url) -> None:
         created.register(spec("a"))
     with open_store(store_url, create=False) as reader:
         assert [r.run_id for r in reader.list_runs()] == ["a"]
+
+
+def test_a_missing_store_file_names_the_url_for_python_and_the_flag_for_the_cli(tmp_path) -> None:
+    from distillscale.cli.errors import cli_message
+
+    with pytest.raises(InputError, match="no such file") as info:
+        open_store(tmp_path / "none.sqlite", create=False)
+    assert str(info.value).endswith("; run a study first, or give the URL of the store you mean")
+    assert cli_message(info.value).endswith(
+        "; run a study first, or pass --store (or set DISTILLSCALE_STORE) to the store you mean"
+    )
+    assert not (tmp_path / "none.sqlite").exists()

@@ -43,6 +43,14 @@ def _remote_run(task: Task, run_fn: RunFn, queue: Any) -> Outcome:
     return run_fn(task, report)
 
 
+def _address_subject(address: str, shown: str | None = None) -> tuple[str, str, str]:
+    """An error's subject: the spec's ``executor.address`` (the command line's ``--address``).
+
+    ``shown`` is the value as the command line writes it (default: ``address`` as it is).
+    """
+    return ("address", f"executor.address {address!r}", address if shown is None else shown)
+
+
 def _check_reachable(address: str) -> None:
     """Refuse a ``host:port`` address that does not accept connections (5 s timeout)."""
     if address in ("auto", "local", ""):
@@ -51,15 +59,17 @@ def _check_reachable(address: str) -> None:
     host, port = parts.hostname, parts.port
     if host is None or port is None:
         raise InputError(
-            f"--address {address!r}: give 'auto' (the running cluster), 'local' (start one "
-            "here) or HOST:PORT of a Ray head node"
+            ": give 'auto' (the running cluster), 'local' (start one here) or HOST:PORT of a "
+            "Ray head node",
+            subject=_address_subject(address, repr(address)),
         )
     try:
         socket.create_connection((host, port), timeout=5).close()
     except OSError as exc:
         raise InputError(
-            f"--address {address}: cannot reach a Ray cluster there ({exc}); start one with "
-            "'ray start --head' or use --executor local"
+            f": cannot reach a Ray cluster there ({exc})",
+            subject=_address_subject(address),
+            hints=(("executor", "start one with 'ray start --head' or use executor.kind local"),),
         ) from None
 
 
@@ -88,7 +98,7 @@ class RayExecutor:
         gpus_per_run: float,
         run_fn: RunFn,
     ) -> None:
-        self.ray = require("ray", "ray", "distillscale run --executor ray")
+        self.ray = require("ray", "ray", "the Ray executor")
         self.workers = workers
         self.run_fn = run_fn
         self._started = False
@@ -101,8 +111,15 @@ class RayExecutor:
                     self.ray.init(address=address, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise InputError(
-                    f"--address {address}: cannot connect to Ray ({exc}); start a cluster with "
-                    "'ray start --head', pass its address, or use --executor local"
+                    f": cannot connect to Ray ({exc})",
+                    subject=_address_subject(address),
+                    hints=(
+                        (
+                            "executor",
+                            "start a cluster with 'ray start --head', give its address, or use "
+                            "executor.kind local",
+                        ),
+                    ),
                 ) from None
             self._started = True
         from ray.util.queue import Queue

@@ -814,8 +814,8 @@ def open_store(
         if not path.exists():
             if not create:
                 raise InputError(
-                    f"store {shown!r}: no such file; run a study first, or pass --store "
-                    "(or set DISTILLSCALE_STORE) to the store you mean"
+                    f"store {shown!r}: no such file",
+                    hints=(("store", "run a study first, or give the URL of the store you mean"),),
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not create:
