@@ -224,8 +224,10 @@ def test_hf_student_of_another_vocabulary_than_the_teacher_is_refused(dirs, hf_t
         tokenizer_sha256=tokenizer_files_digest(hf_teacher.checkpoint),
     )
     config = _config(dirs, kind="student", data=data, teacher=hf_teacher, kd=KDConfig())
-    with pytest.raises(InputError, match="vocab_size: the shape has 256 tokens"):
+    with pytest.raises(InputError, match="hf_config: the student config's vocab_size is 256") as e:
         train_run(config, tmp_path)
+    assert 'set "vocab_size": 300 in the student\'s config.json' in str(e.value)
+    assert "--vocab" not in str(e.value) and "data.vocab_size" not in str(e.value)
 
 
 def test_a_finished_hf_student_is_a_teacher_online_and_cached(reference, dirs, tmp_path):

@@ -233,6 +233,15 @@ def check_vocab(config: RunConfig, corpus: Corpus) -> None:
     line words as ``--vocab`` and a study as ``data.vocab_size``.
     """
     have = config.shape.vocab_size
+    if corpus.vocab_size != have and config.hf_config is not None:
+        # a student built from a transformers config: its vocabulary is the config's own key,
+        # neither --vocab nor data.vocab_size sets it
+        raise InputError(
+            f"hf_config: the student config's vocab_size is {have} but data "
+            f"{config.data.corpus!r} with tokenizer {config.data.tokenizer!r} has "
+            f'{corpus.vocab_size}; set "vocab_size": {corpus.vocab_size} in the student\'s '
+            "config.json, or use the tokenizer it was made for"
+        )
     if corpus.vocab_size != have:
         raise InputError(
             f": the model has {have} tokens but data {config.data.corpus!r} with tokenizer "
