@@ -70,6 +70,8 @@ class _Run:
     model: GPT  # shell: receives the run's weights for eval and checkpoints
     optimizer: torch.optim.AdamW  # shell: receives the run's AdamW state for checkpoints
     rng: torch.Tensor  # the torch RNG state a single run would checkpoint
+    run_id: str = ""  # config.run_id(), hashed once (a SHA-256 of the config's JSON)
+    flops_per_token: float = 0.0  # training plus online-teacher FLOPs per token
     state: Any = field(default_factory=ck._Progress)
     finished: dict[str, Any] | None = None
     failure: str | None = None
@@ -246,8 +248,12 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
         torch.manual_seed(config.seed)
         model = GPT(shape)  # init_weights ran under the seed, as in train_run
         optimizer = tr._optimizer(model, config, device)
+        f_teacher = 0.0
+        if teacher is not None and teacher.model is not None:
+            f_teacher = forward_flops_per_token(teacher.shape)
         run = _Run(config, Path(workdir), corpus, teacher, val, model, optimizer,
-                   torch.get_rng_state())  # fmt: skip
+                   torch.get_rng_state(), config.run_id(),
+                   3.0 * forward_flops_per_token(shape) + f_teacher)  # fmt: skip
         path = run.workdir / ck.CHECKPOINT
         if path.exists():
             try:
@@ -257,7 +263,7 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
             except DamagedFile as exc:
                 quarantine(path, str(exc))
                 log.warning("run %s: its checkpoint was damaged; training from step 0",
-                            config.run_id())  # fmt: skip
+                            run.run_id)  # fmt: skip
         runs.append(run)
     for run in runs:
         run.workdir.mkdir(parents=True, exist_ok=True)
@@ -277,7 +283,7 @@ def _checkpoint(run: _Run, store: Any, started: float, result: dict[str, Any] | 
 def _flush(run: _Run, store: Any) -> None:
     if store is not None:
         points = run.state.curve[run.stored_upto :]
-        store.append_curve(run.config.run_id(), [curve_row(p) for p in points])
+        store.append_curve(run.run_id, [curve_row(p) for p in points])
         run.stored_upto = len(run.state.curve)
 
 
@@ -425,17 +431,13 @@ def _train(
             if r.failure is not None or last:
                 leaving.append(k)
             if progress is not None and r.failure is None:
-                f_train = 3.0 * forward_flops_per_token(shape)
-                f_teacher = 0.0
-                if r.teacher is not None and r.teacher.model is not None:
-                    f_teacher = forward_flops_per_token(r.teacher.shape)
                 progress(
                     ProgressEvent(
-                        run_id=c.run_id(), step=r.state.step, steps=c.steps,
+                        run_id=r.run_id, step=r.state.step, steps=c.steps,
                         tokens=r.state.step * c.tokens_per_step, train_loss=train_loss,
                         val_loss=val_loss, lr=lrs[k],
                         tokens_per_second=r.step_tokens / max(r.step_seconds, 1e-9),
-                        flops=(f_train + f_teacher) * r.state.step * c.tokens_per_step,
+                        flops=r.flops_per_token * r.state.step * c.tokens_per_step,
                     )
                 )  # fmt: skip
         if interrupts.pending() is not None:  # save every run still training, then stop
@@ -448,7 +450,7 @@ def _train(
         if leaving:
             for k in leaving:
                 if active[k].failure is not None:
-                    log.warning("run %s failed: %s", active[k].config.run_id(),
+                    log.warning("run %s failed: %s", active[k].run_id,
                                 active[k].failure)  # fmt: skip
             rows = [k for k in range(len(active)) if k not in leaving]
             active = [active[k] for k in rows]
@@ -472,7 +474,7 @@ def _result(run: _Run, started: float, store: Any) -> RunResult:
     flops_rate = (3.0 * forward_flops_per_token(config.shape) + f_teacher) * tps
     failed = run.failure is not None
     return RunResult(
-        run_id=config.run_id(),
+        run_id=run.run_id,
         status="failed" if failed else "done",
         failure_reason=run.failure,
         loss=None if failed or run.finished is None else run.finished["loss"],
