@@ -1,7 +1,8 @@
 """Train several same-shape runs at once, in lockstep, in one process (CPU throughput).
 
-A tiny model spends most of a step in Python and in per-op dispatch, not in arithmetic. Here K
-runs of one shape share every op: each weight is one ``(K, ...)`` tensor, the matmuls are
+A tiny model spends much of a step in Python and per-op dispatch rather than arithmetic (a
+sixth of a depth-1 step; docs/training.md, Throughput of tiny models). Here K runs of one shape
+share every op: each weight is one ``(K, ...)`` tensor, the matmuls are
 batched (``torch.bmm``), and one hand-written AdamW updates the stacked tensors with a per-run
 learning rate, weight decay, step count and gradient-clipping factor. Nothing couples the runs:
 run k's logits depend on run k's weights and batch only, the objective is the sum of the runs'
