@@ -11,7 +11,8 @@ seq_len 64, batch 8, byte tokens) it measures tokens/s of
 all in this process, interleaved over ``--repeats`` rounds, and prints the ratios against the
 plain loop. ``--options`` adds, against the same plain loop in the same process:
 
-* ``compile``: the plain loop and ``train_run`` with ``torch.compile`` (inductor C++ codegen);
+* ``compile``: the plain loop, ``train_run`` and ``train_batched`` (K = 4) with
+  ``torch.compile`` (inductor C++ codegen; ``RunConfig.compile``);
 * ``compile-time``: the compile time per shape, cold (an empty inductor cache) and warm (a
   second process with the cache the first one filled), each measured in a fresh subprocess running
   ``train_run(compile=True)`` (first step: the training graph; last step: the evaluation graph);
@@ -234,6 +235,7 @@ def main() -> None:
             times.update({name: [] for name in variants})
             if "compile" in opts:
                 times["single+compile"] = []
+                times["K=4+compile"] = []
             if "stack-compile" in opts:
                 times["K=4 stack"] = []
                 times["K=4 stack+compile"] = []
@@ -249,6 +251,8 @@ def main() -> None:
                 if "compile" in opts:
                     c = RunConfig(**base, compile=True)
                     times["single+compile"].append(trainer_step_times(c, root, "single-c"))
+                    configs = [RunConfig(**base, seed=s, compile=True) for s in range(4)]
+                    times["K=4+compile"].append(batched_step_times(configs, root))
                 for k in KS:
                     configs = [RunConfig(**base, seed=s) for s in range(k)]
                     times[f"K={k}"].append(batched_step_times(configs, root))

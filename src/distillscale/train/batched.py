@@ -9,8 +9,10 @@ run k's logits depend on run k's weights and batch only, the objective is the su
 objectives (so run k's gradient is exactly its own), and the update of row k reads row k only.
 
 Runs may differ in seed, learning rate and schedule, token budget (steps), data seed, teacher
-or logit cache, and distillation settings; they must share the shape, the batch size and the
-data (corpus and tokenizer), and run on one CPU process (``nproc=1``, no ``compile``).
+or logit cache, and distillation settings; they must share the shape, the batch size, the data
+(corpus and tokenizer) and ``compile``, and run on one CPU process (``nproc=1``). Compiled runs
+train with the stack's forward pass under ``torch.compile`` (recompiled when a run leaves and
+the stack shrinks); their losses match the same runs compiled one by one to float32 rounding.
 A run that finishes or fails (NaN, divergence, a checkpoint it cannot write) leaves the stack;
 the others go on. Each run writes the checkpoint :func:`distillscale.train.train_run` writes,
 in its own workdir, through the trainer's own helpers, so a batched run resumes singly and a
@@ -94,8 +96,8 @@ def _check_group(configs: list[RunConfig], workdirs: list[Path]) -> None:
     keys = {batch_key(c) for c in configs}
     if None in keys or len(keys) != 1:
         raise InputError(
-            "train_batched: the runs must share shape, batch size and data and train on one "
-            "CPU process (nproc 1, no compile); train the others with train_run"
+            "train_batched: the runs must share shape, batch size, data and compile and train "
+            "on one CPU process (nproc 1); train the others with train_run"
         )
 
 
@@ -361,6 +363,9 @@ def _train(
     started = time.perf_counter()
     active = [r for r in runs if r.finished is None and r.state.step < r.config.steps]
     stack = _Stack(active) if active else None
+    # compiled runs: the stacked forward pass (and through AOTAutograd its backward) compiled
+    # once here; the losses, AdamW and bookkeeping stay eager, as in train_run
+    forward = torch.compile(_Stack.forward) if configs[0].compile else _Stack.forward
     interrupts.check()
     while active and stack is not None:
         t0 = time.perf_counter()
@@ -371,7 +376,7 @@ def _train(
             x_np, y_np = train_batch(r.corpus, r.config.data.seed, s, B, T)
             xs.append(torch.from_numpy(x_np))
             ys.append(torch.from_numpy(y_np))
-        per_run = stack.forward(torch.stack(xs), shape, rope)  # K x (B, T, V)
+        per_run = forward(stack, torch.stack(xs), shape, rope)  # K x (B, T, V)
         objectives, losses = [], []
         for k, (r, s) in enumerate(zip(active, steps, strict=True)):
             sparse = None
