@@ -270,7 +270,9 @@ def main() -> None:
             plain = None
             for name, runs in times.items():
                 flat = np.concatenate(runs)
-                runs_per_step = int(name.split()[0][2:]) if name.startswith("K=") else 1
+                runs_per_step = (
+                    int(name.split()[0].split("+")[0][2:]) if name.startswith("K=") else 1
+                )
                 tps = runs_per_step * B * T / float(np.median(flat))
                 tps10 = runs_per_step * B * T / float(np.percentile(flat, 10))
                 plain = plain or tps
