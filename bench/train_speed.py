@@ -105,11 +105,26 @@ class RefGPT(nn.Module):
         return self.head(self.norm(x))
 
 
-def reference_step_times(config: RunConfig, corpus, steps: int) -> list[float]:
-    """Seconds per step of the plain loop (first step dropped: allocator warm-up)."""
+def reference_step_times(
+    config: RunConfig, corpus, steps: int, *, compiled: bool = False, bf16: bool = False
+) -> list[float]:
+    """Seconds per step of the plain loop (first step dropped: allocator warm-up, compile)."""
+    return reference_train(config, corpus, steps, compiled=compiled, bf16=bf16)[1][1:]
+
+
+def reference_train(
+    config: RunConfig, corpus, steps: int, *, compiled: bool = False, bf16: bool = False
+) -> tuple[RefGPT, list[float]]:
+    """Train the plain loop for ``steps`` steps; the model and every step's seconds.
+
+    ``compiled`` wraps the model's forward in ``torch.compile`` (inductor; the first step
+    then includes the compilation); ``bf16`` runs forward and loss under
+    ``torch.autocast("cpu", dtype=torch.bfloat16)`` (float32 master weights and AdamW).
+    """
     shape = config.shape
     torch.manual_seed(0)
     model = RefGPT(shape)
+    net = torch.compile(model) if compiled else model
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.95))
     B, T = config.batch_size, shape.seq_len
     times = []
@@ -117,15 +132,16 @@ def reference_step_times(config: RunConfig, corpus, steps: int) -> list[float]:
         t0 = time.perf_counter()
         starts = sequence_starts(0, step * B, B, corpus.train.size, T)
         w = torch.from_numpy(corpus.train[starts[:, None] + np.arange(T + 1)].astype(np.int64))
-        logits = model(w[:, :-1])
-        loss = F.cross_entropy(logits.view(-1, shape.vocab_size), w[:, 1:].reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = net(w[:, :-1])
+            loss = F.cross_entropy(logits.view(-1, shape.vocab_size).float(), w[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         loss.item()
         times.append(time.perf_counter() - t0)
-    return times[1:]
+    return model, times
 
 
 def trainer_step_times(config: RunConfig, root: Path, tag: str) -> list[float]:

@@ -686,17 +686,19 @@ def family_config(depth: int, *, tokens: int, **overrides: Any) -> RunConfig:
 def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
     """Runs with equal keys may train together (``train.batched``); None: this run trains alone.
 
-    The key is the shape, the batch size and the data (corpus, tokenizer and split; the data
-    seed may differ); data-parallel, compiled and GPU runs train alone, and so does a pretrained
-    teacher (it is evaluated, not trained), a model built from a transformers config
-    (``hf_config``: the batched trainer stacks distillscale's GPT only) and a run of cooldown
-    branches (a trunk that writes snapshots, or a branch that starts from one). Torch-free, so
-    the study scheduler can group runs without loading torch.
+    The key is the shape, the batch size, the data (corpus, tokenizer and split; the data
+    seed may differ) and ``compile`` (compiled runs train together, compiled); data-parallel and
+    GPU runs train alone, and so does a pretrained teacher (it is evaluated, not trained), a
+    model built from a transformers config (``hf_config``: the batched trainer stacks
+    distillscale's GPT only) and a run of cooldown branches (a trunk that writes snapshots, or a
+    branch that starts from one). Torch-free, so the study scheduler can group runs without
+    loading torch.
     """
-    if config.nproc != 1 or config.compile or config.device == "cuda" or config.pretrained:
+    if config.nproc != 1 or config.device == "cuda" or config.pretrained:
         return None
     if config.hf_config is not None:
         return None
     if config.snapshot_steps or config.init_from is not None:
         return None
-    return (config.shape, config.batch_size, dataclasses.replace(config.data, seed=0))
+    data = dataclasses.replace(config.data, seed=0)
+    return (config.shape, config.batch_size, data, config.compile)

@@ -1,15 +1,18 @@
 """Train several same-shape runs at once, in lockstep, in one process (CPU throughput).
 
-A tiny model spends most of a step in Python and in per-op dispatch, not in arithmetic. Here K
-runs of one shape share every op: each weight is one ``(K, ...)`` tensor, the matmuls are
+A tiny model spends much of a step in Python and per-op dispatch rather than arithmetic (a
+sixth of a depth-1 step; docs/training.md, Throughput of tiny models). Here K runs of one shape
+share every op: each weight is one ``(K, ...)`` tensor, the matmuls are
 batched (``torch.bmm``), and one hand-written AdamW updates the stacked tensors with a per-run
 learning rate, weight decay, step count and gradient-clipping factor. Nothing couples the runs:
 run k's logits depend on run k's weights and batch only, the objective is the sum of the runs'
 objectives (so run k's gradient is exactly its own), and the update of row k reads row k only.
 
 Runs may differ in seed, learning rate and schedule, token budget (steps), data seed, teacher
-or logit cache, and distillation settings; they must share the shape, the batch size and the
-data (corpus and tokenizer), and run on one CPU process (``nproc=1``, no ``compile``).
+or logit cache, and distillation settings; they must share the shape, the batch size, the data
+(corpus and tokenizer) and ``compile``, and run on one CPU process (``nproc=1``). Compiled runs
+train with the stack's forward pass under ``torch.compile`` (recompiled when a run leaves and
+the stack shrinks); their losses match the same runs compiled one by one to float32 rounding.
 A run that finishes or fails (NaN, divergence, a checkpoint it cannot write) leaves the stack;
 the others go on. Each run writes the checkpoint :func:`distillscale.train.train_run` writes,
 in its own workdir, through the trainer's own helpers, so a batched run resumes singly and a
@@ -70,6 +73,8 @@ class _Run:
     model: GPT  # shell: receives the run's weights for eval and checkpoints
     optimizer: torch.optim.AdamW  # shell: receives the run's AdamW state for checkpoints
     rng: torch.Tensor  # the torch RNG state a single run would checkpoint
+    run_id: str = ""  # config.run_id(), hashed once (a SHA-256 of the config's JSON)
+    flops_per_token: float = 0.0  # training plus online-teacher FLOPs per token
     state: Any = field(default_factory=ck._Progress)
     finished: dict[str, Any] | None = None
     failure: str | None = None
@@ -91,8 +96,8 @@ def _check_group(configs: list[RunConfig], workdirs: list[Path]) -> None:
     keys = {batch_key(c) for c in configs}
     if None in keys or len(keys) != 1:
         raise InputError(
-            "train_batched: the runs must share shape, batch size and data and train on one "
-            "CPU process (nproc 1, no compile); train the others with train_run"
+            "train_batched: the runs must share shape, batch size, data and compile and train "
+            "on one CPU process (nproc 1); train the others with train_run"
         )
 
 
@@ -242,8 +247,12 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
         torch.manual_seed(config.seed)
         model = GPT(shape)  # init_weights ran under the seed, as in train_run
         optimizer = tr._optimizer(model, config, device)
+        f_teacher = 0.0
+        if teacher is not None and teacher.model is not None:
+            f_teacher = forward_flops_per_token(teacher.shape)
         run = _Run(config, Path(workdir), corpus, teacher, val, model, optimizer,
-                   torch.get_rng_state())  # fmt: skip
+                   torch.get_rng_state(), config.run_id(),
+                   3.0 * forward_flops_per_token(shape) + f_teacher)  # fmt: skip
         path = run.workdir / ck.CHECKPOINT
         if path.exists():
             try:
@@ -253,7 +262,7 @@ def _prepare_runs(configs: list[RunConfig], workdirs: list[Path]) -> list[_Run]:
             except DamagedFile as exc:
                 quarantine(path, str(exc))
                 log.warning("run %s: its checkpoint was damaged; training from step 0",
-                            config.run_id())  # fmt: skip
+                            run.run_id)  # fmt: skip
         runs.append(run)
     for run in runs:
         run.workdir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +282,7 @@ def _checkpoint(run: _Run, store: Any, started: float, result: dict[str, Any] | 
 def _flush(run: _Run, store: Any) -> None:
     if store is not None:
         points = run.state.curve[run.stored_upto :]
-        store.append_curve(run.config.run_id(), [curve_row(p) for p in points])
+        store.append_curve(run.run_id, [curve_row(p) for p in points])
         run.stored_upto = len(run.state.curve)
 
 
@@ -350,6 +359,9 @@ def _train(
     started = time.perf_counter()
     active = [r for r in runs if r.finished is None and r.state.step < r.config.steps]
     stack = _Stack(active) if active else None
+    # compiled runs: the stacked forward pass (and through AOTAutograd its backward) compiled
+    # once here; the losses, AdamW and bookkeeping stay eager, as in train_run
+    forward = torch.compile(_Stack.forward) if configs[0].compile else _Stack.forward
     interrupts.check()
     while active and stack is not None:
         t0 = time.perf_counter()
@@ -360,7 +372,7 @@ def _train(
             x_np, y_np = train_batch(r.corpus, r.config.data.seed, s, B, T)
             xs.append(torch.from_numpy(x_np))
             ys.append(torch.from_numpy(y_np))
-        per_run = stack.forward(torch.stack(xs), shape, rope)  # K x (B, T, V)
+        per_run = forward(stack, torch.stack(xs), shape, rope)  # K x (B, T, V)
         objectives, losses = [], []
         for k, (r, s) in enumerate(zip(active, steps, strict=True)):
             sparse = None
@@ -421,17 +433,13 @@ def _train(
             if r.failure is not None or last:
                 leaving.append(k)
             if progress is not None and r.failure is None:
-                f_train = 3.0 * forward_flops_per_token(shape)
-                f_teacher = 0.0
-                if r.teacher is not None and r.teacher.model is not None:
-                    f_teacher = forward_flops_per_token(r.teacher.shape)
                 progress(
                     ProgressEvent(
-                        run_id=c.run_id(), step=r.state.step, steps=c.steps,
+                        run_id=r.run_id, step=r.state.step, steps=c.steps,
                         tokens=r.state.step * c.tokens_per_step, train_loss=train_loss,
                         val_loss=val_loss, lr=lrs[k],
                         tokens_per_second=r.step_tokens / max(r.step_seconds, 1e-9),
-                        flops=(f_train + f_teacher) * r.state.step * c.tokens_per_step,
+                        flops=r.flops_per_token * r.state.step * c.tokens_per_step,
                     )
                 )  # fmt: skip
         if interrupts.pending() is not None:  # save every run still training, then stop
@@ -444,7 +452,7 @@ def _train(
         if leaving:
             for k in leaving:
                 if active[k].failure is not None:
-                    log.warning("run %s failed: %s", active[k].config.run_id(),
+                    log.warning("run %s failed: %s", active[k].run_id,
                                 active[k].failure)  # fmt: skip
             rows = [k for k in range(len(active)) if k not in leaving]
             active = [active[k] for k in rows]
@@ -468,7 +476,7 @@ def _result(run: _Run, started: float, store: Any) -> RunResult:
     flops_rate = (3.0 * forward_flops_per_token(config.shape) + f_teacher) * tps
     failed = run.failure is not None
     return RunResult(
-        run_id=config.run_id(),
+        run_id=run.run_id,
         status="failed" if failed else "done",
         failure_reason=run.failure,
         loss=None if failed or run.finished is None else run.finished["loss"],
