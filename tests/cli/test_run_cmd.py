@@ -124,18 +124,29 @@ def test_killed_real_study_resumes_to_the_uninterrupted_result(tmp_path):
     study = tmp_path / "crashed"
     rng = random.Random(7)
     kills = 0
-    for _ in range(4):
+
+    def attempts_started() -> int:
+        logs = (study / "runs").glob("*/attempts.log")
+        return sum(log.read_text().count("start") for log in logs)
+
+    for i in range(4):
         proc = subprocess.Popen(
             [*cli, str(study)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(rng.uniform(4.0, 12.0))
+        # kill at a random point after this launch started a run (not at a random wall time:
+        # on a fast machine the whole study can finish before one)
+        before, deadline = attempts_started(), time.monotonic() + 300
+        while proc.poll() is None and attempts_started() <= before:
+            assert time.monotonic() < deadline, "no run started within 300 s"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3 if i == 0 else 2.0))
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         kills += 1
     subprocess.run([*cli, str(study)], check=True, capture_output=True, timeout=600)
-    assert kills >= 1
+    assert kills >= 1, kills
 
     def table(path: Path) -> list[tuple[str, ...]]:
         with open(path / "runs.csv", newline="") as fh:
