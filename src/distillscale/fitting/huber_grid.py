@@ -25,9 +25,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from distillscale.fitting.constraints import BoundSpec, TieSpec, tie_theta
+from distillscale.fitting.estimator import EstimatorBase
 from distillscale.fitting.objective import Problem, values
 from distillscale.fitting.optimise import distinct_best, lm_minimise, polish, serial_blas
-from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
+from distillscale.fitting.prepare import FixedSpec, RunTableLike, build_fit
 from distillscale.fitting.result import Fit
 from distillscale.laws.base import Law
 
@@ -148,7 +149,7 @@ def grid_minimise(
     )
 
 
-class HuberGrid:
+class HuberGrid(EstimatorBase):
     """Summed Huber loss of log residuals, minimised from the law's whole start grid.
 
     Parameters
@@ -213,32 +214,6 @@ class HuberGrid:
         self.starts = starts
         self.n_screen = n_screen
         self.n_polish = n_polish
-
-    def get_params(self) -> dict[str, object]:
-        """Constructor arguments by name (scikit-learn convention)."""
-        return {
-            "law": self.law,
-            "delta": self.delta,
-            "fixed": self.fixed,
-            "bounds": self.bounds,
-            "ties": self.ties,
-            "supervised": self.supervised,
-            "starts": self.starts,
-            "n_screen": self.n_screen,
-            "n_polish": self.n_polish,
-        }
-
-    def prepare(self, table: RunTableLike) -> Prepared:
-        """The problem this estimator minimises on ``table``."""
-        return prepare(
-            table,
-            law=self.law,
-            delta=self.delta,
-            fixed=self.fixed,
-            supervised=self.supervised,
-            bounds=self.bounds,
-            ties=self.ties,
-        )
 
     def fit(self, table: RunTableLike) -> HuberGrid:
         """Fit to a run table; returns ``self``."""

@@ -27,10 +27,11 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from distillscale.fitting.constraints import BoundSpec, TieSpec, tie_theta
+from distillscale.fitting.estimator import EstimatorBase
 from distillscale.fitting.huber_grid import grid_minimise, grid_starts
 from distillscale.fitting.objective import Problem, huber, huber_psi, residuals_jac, values
 from distillscale.fitting.optimise import serial_blas
-from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
+from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit
 from distillscale.fitting.result import Fit, load_fit
 from distillscale.laws.base import Law
 
@@ -66,7 +67,7 @@ def nll(
     return value, grad, g_sigma
 
 
-class HuberMLE:
+class HuberMLE(EstimatorBase):
     """Huber likelihood with a fitted scale (Besiroglu et al. 2024's headline estimator).
 
     Parameters
@@ -124,30 +125,6 @@ class HuberMLE:
         self.ties = ties
         self.supervised = supervised
         self.start = start
-
-    def get_params(self) -> dict[str, object]:
-        """Constructor arguments by name (scikit-learn convention)."""
-        return {
-            "law": self.law,
-            "delta": self.delta,
-            "fixed": self.fixed,
-            "bounds": self.bounds,
-            "ties": self.ties,
-            "supervised": self.supervised,
-            "start": self.start,
-        }
-
-    def prepare(self, table: RunTableLike) -> Prepared:
-        """The problem this estimator minimises on ``table``."""
-        return prepare(
-            table,
-            law=self.law,
-            delta=self.delta,
-            fixed=self.fixed,
-            supervised=self.supervised,
-            bounds=self.bounds,
-            ties=self.ties,
-        )
 
     def _start(self, prep: Prepared) -> NDArray[np.float64]:
         law = prep.law

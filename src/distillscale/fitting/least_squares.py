@@ -33,10 +33,11 @@ from scipy.optimize import least_squares
 
 from distillscale.errors import InputError
 from distillscale.fitting.constraints import BoundSpec, TieSpec, tie_theta
+from distillscale.fitting.estimator import EstimatorBase
 from distillscale.fitting.huber_grid import grid_starts
 from distillscale.fitting.objective import Problem, values
 from distillscale.fitting.optimise import distinct_best, serial_blas
-from distillscale.fitting.prepare import FixedSpec, Prepared, RunTableLike, build_fit, prepare
+from distillscale.fitting.prepare import FixedSpec, RunTableLike, build_fit
 from distillscale.fitting.result import Fit
 from distillscale.laws.base import Law
 
@@ -153,7 +154,7 @@ def resample_optima(
     return out
 
 
-class LeastSquares:
+class LeastSquares(EstimatorBase):
     """Unweighted least squares on the raw output, best of a start grid (Gadre et al. 2024).
 
     Parameters
@@ -213,31 +214,6 @@ class LeastSquares:
         self.starts = starts
         self.n_screen = n_screen
         self.delta = delta
-
-    def get_params(self) -> dict[str, object]:
-        """Constructor arguments by name (scikit-learn convention)."""
-        return {
-            "law": self.law,
-            "fixed": self.fixed,
-            "bounds": self.bounds,
-            "ties": self.ties,
-            "supervised": self.supervised,
-            "starts": self.starts,
-            "n_screen": self.n_screen,
-            "delta": self.delta,
-        }
-
-    def prepare(self, table: RunTableLike) -> Prepared:
-        """The problem this estimator minimises on ``table``."""
-        return prepare(
-            table,
-            law=self.law,
-            delta=self.delta,
-            fixed=self.fixed,
-            supervised=self.supervised,
-            bounds=self.bounds,
-            ties=self.ties,
-        )
 
     def fit(self, table: RunTableLike) -> LeastSquares:
         """Fit to a run table; returns ``self``."""
