@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -73,12 +74,26 @@ class InputError(ValueError):
         hints: tuple[tuple[str, str], ...] = (),
         subject: tuple[str, str, str] | None = None,
     ) -> None:
-        head = "" if subject is None else subject[1]
-        super().__init__(head + message + "".join(f"; {text}" for _, text in hints))
         self.message = message
         self.where = where
         self.hints = hints
         self.subject = subject
+        super().__init__(self.worded(lambda s: s[1], lambda option, text: text))
+
+    def worded(
+        self,
+        subject: Callable[[tuple[str, str, str]], str],
+        fix: Callable[[str, str], str],
+    ) -> str:
+        """The one-line message, its subject and each fix worded by the caller.
+
+        ``subject`` words the ``subject`` triple and ``fix`` each ``(option, text)`` hint: the
+        Python API's words are ``str(exc)``, the command line's flags are
+        :func:`distillscale.cli.errors.cli_message`, a study's spec keys
+        :func:`distillscale.study.messages.study_message`.
+        """
+        head = "" if self.subject is None else subject(self.subject)
+        return head + self.message + "".join(f"; {fix(o, t)}" for o, t in self.hints)
 
 
 class DamagedFile(InputError):

@@ -186,16 +186,14 @@ FLAGS = {
 
 def cli_message(exc: InputError) -> str:
     """The one line the command line prints for ``exc`` (without the ``error:`` prefix)."""
-    hints = getattr(exc, "hints", ())
-    subject = getattr(exc, "subject", None)
-    if not hints and subject is None:
-        return str(exc)
-    head = ""
-    if subject is not None:
-        option, python, value = subject
-        head = f"{FLAGS[option]} {value}".rstrip() if option in FLAGS else _flags(python)
-    fixes = (FLAG_HINTS[opt](exc) if opt in FLAG_HINTS else _flags(text) for opt, text in hints)
-    return head + exc.message + "".join(f"; {fix}" for fix in fixes)
+
+    def subject(triple: tuple[str, str, str]) -> str:
+        option, python, value = triple
+        return f"{FLAGS[option]} {value}".rstrip() if option in FLAGS else _flags(python)
+
+    return exc.worded(
+        subject, lambda opt, text: FLAG_HINTS[opt](exc) if opt in FLAG_HINTS else _flags(text)
+    )
 
 
 def cli_warning(warning: FitWarning | str) -> str:

@@ -49,14 +49,7 @@ def study_message(exc: InputError, config: RunConfig) -> str:
     The error's subject and fixes name the spec key that sets them; one without a key keeps
     its Python wording (a study never sets ``nproc``, for one).
     """
-    hints = getattr(exc, "hints", ())
-    subject = getattr(exc, "subject", None)
-    if not hints and subject is None:
-        return str(exc)
-    head = ""
-    if subject is not None:
-        head = SPEC_KEYS.get(subject[0], subject[1])
-    fixes = (
-        SPEC_HINTS[option](text, config) if option in SPEC_HINTS else text for option, text in hints
+    return exc.worded(
+        lambda subject: SPEC_KEYS.get(subject[0], subject[1]),
+        lambda option, text: SPEC_HINTS[option](text, config) if option in SPEC_HINTS else text,
     )
-    return head + exc.message + "".join(f"; {fix}" for fix in fixes)
