@@ -9,6 +9,7 @@ import pytest
 from distillscale.cli.errors import cli_message
 from distillscale.errors import InputError
 from distillscale.runs_import import import_runs
+from wording import assert_worded
 
 
 @pytest.mark.parametrize(
@@ -69,9 +70,7 @@ def test_import_error_names_no_flag_and_the_cli_does(
     src.write_text(content)
     with pytest.raises(InputError) as info:
         import_runs(src, **kwargs)  # type: ignore[arg-type]
-    assert python in str(info.value)
-    assert "--" not in str(info.value)
-    assert cli in cli_message(info.value)
+    assert_worded(info.value, python, cli)
 
 
 def test_an_unknown_suffix_names_fmt_and_the_cli_format(tmp_path: Path) -> None:
