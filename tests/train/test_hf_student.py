@@ -180,17 +180,22 @@ def hf_teacher(dirs, tmp_path_factory):
     return hf_teacher_ref(str(make_model(root / "t")))
 
 
-@pytest.mark.parametrize("loss", sorted(KD_LOSSES))
-def test_hf_student_distils_with_every_loss(dirs, hf_teacher, loss, tmp_path):
+def _teacher_data(dirs, hf_teacher) -> DataConfig:
+    """The corpus through the HF teacher's tokenizer (300 tokens), as a study would set it."""
     from distillscale.train.hf_config import tokenizer_files_digest
 
-    data = DataConfig(
+    return DataConfig(
         corpus=str(dirs["corpus"]),
         tokenizer=hf_teacher.checkpoint,
         vocab_size=300,
         val_fraction=0.2,
         tokenizer_sha256=tokenizer_files_digest(hf_teacher.checkpoint),
     )
+
+
+@pytest.mark.parametrize("loss", sorted(KD_LOSSES))
+def test_hf_student_distils_with_every_loss(dirs, hf_teacher, loss, tmp_path):
+    data = _teacher_data(dirs, hf_teacher)
     _, base = read_student_config(str(dirs["llama"]))
     shape, scaled = hf_student(dict(base, vocab_size=300), 1, 16, source="x")
     config = _config(
@@ -214,15 +219,7 @@ def test_hf_student_distils_with_every_loss(dirs, hf_teacher, loss, tmp_path):
 
 
 def test_hf_student_of_another_vocabulary_than_the_teacher_is_refused(dirs, hf_teacher, tmp_path):
-    from distillscale.train.hf_config import tokenizer_files_digest
-
-    data = DataConfig(
-        corpus=str(dirs["corpus"]),
-        tokenizer=hf_teacher.checkpoint,
-        vocab_size=300,
-        val_fraction=0.2,
-        tokenizer_sha256=tokenizer_files_digest(hf_teacher.checkpoint),
-    )
+    data = _teacher_data(dirs, hf_teacher)
     config = _config(dirs, kind="student", data=data, teacher=hf_teacher, kd=KDConfig())
     with pytest.raises(InputError, match="hf_config: the student config's vocab_size is 256") as e:
         train_run(config, tmp_path)
