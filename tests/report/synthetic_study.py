@@ -16,29 +16,12 @@ import json
 from pathlib import Path
 
 from busbridge_reference import DIST, SUP, student_loss, supervised_loss
+from distillscale.runs import STUDY_RUN_COLUMNS
 
 EVIL = 's-<b>evil</b>&"q"'
 
 
-COLUMNS = [
-    "run",
-    "kind",
-    "params",
-    "tokens",
-    "flops",
-    "loss",
-    "teacher_loss",
-    "teacher_params",
-    "teacher_tokens",
-    "status",
-    "teacher_run",
-    "n_layers",
-    "d_model",
-    "wall_seconds",
-    "flops_training",
-    "flops_teacher_inference",
-    "flops_logit_cache",
-]
+COLUMNS = list(STUDY_RUN_COLUMNS)  # a study's runs.csv, as the runner writes it
 
 
 def _size(n: float) -> str:
