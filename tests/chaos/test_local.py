@@ -33,8 +33,10 @@ def test_killed_local_study_resumes_to_the_reference(tmp_path, corpus, reference
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12])
 def test_six_kills_local(tmp_path, corpus, reference, seed):
-    # kill early in each round (after at most one more node finished, within 1.5 s)
-    record = _survive(tmp_path, corpus, reference, seed=seed, kills=6, arm_nodes=1, max_delay=1.5)
+    # kill early in each round: once a training attempt has started, within 1.5 s. (Armed after
+    # "at most one more node finished", a round of batched runs, which finish in groups, could
+    # end before its kill: CI once saw 1 kill for seed 12.)
+    record = _survive(tmp_path, corpus, reference, seed=seed, kills=6, arm_nodes=0, max_delay=1.5)
     # How many of the 6 kills land depends on machine speed (a fast machine finishes the study
     # first); every kill that landed was survived with all invariants checked.
     assert len(record.kills) >= 2, record.kills
